@@ -1,0 +1,122 @@
+"""Checkpoints: arrays in safetensors, everything else in JSON, both written atomically. No pickle.
+
+A checkpoint after iteration ``i`` is ``checkpoints/itr_<i>.safetensors`` plus ``itr_<i>.json``; the
+JSON is written last and records the SHA-256 of the array file, so a checkpoint is complete iff its
+JSON exists and the hash matches. Loading checks format version, env id, shapes and hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^itr_(\d+)\.json$")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, truncated, corrupt, or belongs to another version or env."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Text version of ``atomic_write_bytes``."""
+    atomic_write_bytes(path, text.encode())
+
+
+def _flatten(prefix: str, tree: Any) -> dict[str, np.ndarray]:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return {f"{prefix}/{i:04d}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
+
+
+def save_checkpoint(ckpt_dir: Path, iteration: int, params: dict, opt_state: Any, meta: dict[str, Any]) -> Path:
+    """Save the state after ``iteration`` (0-based); ``meta`` is JSON-able (RNG state, eta, counters)."""
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {f"params/{k}": np.asarray(v) for k, v in params.items()}
+    arrays.update(_flatten("opt", opt_state))
+    tensors_path = ckpt_dir / f"itr_{iteration:05d}.safetensors"
+    tmp = tensors_path.with_name(f".{tensors_path.name}.tmp{os.getpid()}")
+    save_file(arrays, str(tmp))
+    with open(tmp, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).hexdigest()
+        os.fsync(fh.fileno())
+    os.replace(tmp, tensors_path)
+    record = {"format_version": FORMAT_VERSION, "iteration": iteration, "tensors": tensors_path.name, "sha256": digest, **meta}
+    json_path = ckpt_dir / f"itr_{iteration:05d}.json"
+    atomic_write_text(json_path, json.dumps(record, indent=1))
+    return json_path
+
+
+def list_checkpoints(ckpt_dir: Path) -> list[int]:
+    """Iterations that have a checkpoint JSON, ascending."""
+    if not ckpt_dir.is_dir():
+        return []
+    return sorted(int(m.group(1)) for p in ckpt_dir.iterdir() if (m := _NAME.match(p.name)))
+
+
+def prune_checkpoints(ckpt_dir: Path, keep_every: int, keep_last: int = 2) -> None:
+    """Delete checkpoints except the last ``keep_last`` and every ``keep_every``-th (by iteration+1)."""
+    its = list_checkpoints(ckpt_dir)
+    for it in its[:-keep_last] if keep_last else its:
+        if (it + 1) % keep_every != 0:
+            for suffix in (".json", ".safetensors"):
+                (ckpt_dir / f"itr_{it:05d}{suffix}").unlink(missing_ok=True)
+
+
+def load_checkpoint(ckpt_dir: Path, params_template: dict, opt_template: Any, iteration: int | None = None, env: str | None = None):
+    """Load ``(params, opt_state, meta)`` of ``iteration`` (default: the latest) and validate it."""
+    its = list_checkpoints(ckpt_dir)
+    if not its:
+        raise CheckpointError(f"no checkpoint found in {ckpt_dir}")
+    if iteration is None:
+        iteration = its[-1]
+    elif iteration not in its:
+        raise CheckpointError(f"no checkpoint for iteration {iteration} in {ckpt_dir} (have {its[0]}..{its[-1]})")
+    json_path = ckpt_dir / f"itr_{iteration:05d}.json"
+    try:
+        meta = json.loads(json_path.read_text())
+        tensors_path = ckpt_dir / meta["tensors"]
+        blob = tensors_path.read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {json_path} is unreadable or corrupt ({exc.__class__.__name__}: {exc})") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {json_path} has format version {meta.get('format_version')!r}; this promp reads {FORMAT_VERSION}")
+    if env is not None and meta.get("env") != env:
+        raise CheckpointError(f"checkpoint {json_path} is for env {meta.get('env')!r}, not {env!r}")
+    if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
+        raise CheckpointError(f"checkpoint {tensors_path} is truncated or corrupt (SHA-256 mismatch)")
+    try:
+        arrays = load_file(str(tensors_path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"checkpoint {tensors_path} cannot be parsed: {exc}") from None
+    params = {}
+    for name, template in params_template.items():
+        value = arrays.get(f"params/{name}")
+        if value is None or value.shape != np.shape(template):
+            raise CheckpointError(f"checkpoint {tensors_path} does not match the policy (parameter {name})")
+        params[name] = value
+    leaves, treedef = jax.tree_util.tree_flatten(opt_template)
+    restored = []
+    for i, leaf in enumerate(leaves):
+        value = arrays.get(f"opt/{i:04d}")
+        if value is None or value.shape != np.shape(leaf):
+            raise CheckpointError(f"checkpoint {tensors_path} does not match the optimiser state (leaf {i})")
+        restored.append(value)
+    return params, jax.tree_util.tree_unflatten(treedef, restored), meta

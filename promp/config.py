@@ -1,0 +1,157 @@
+"""Typed training configuration and its resolution from presets (spec section 11).
+
+Resolution order, later wins: ``TrainConfig`` defaults (the spec's ProMP HalfCheetah row) <- the
+env's ``defaults`` <- the env's ``algo_defaults[family]`` <- the algorithm preset's own settings
+<- explicit command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+class ConfigError(ValueError):
+    """A config value is impossible or an id is unknown."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run; saved as ``config.json`` in the run directory."""
+
+    env: str = "point-corner"
+    algo: str = "promp"
+    seed: int = 1
+    iterations: int = 100
+    # sampling
+    meta_batch_size: int = 40
+    rollouts_per_task: int = 20
+    horizon: int = 100
+    # processing (spec section 7)
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    normalize_adv: bool = True
+    # policy (spec section 6)
+    hidden: tuple[int, ...] = (64, 64)
+    init_std: float = 1.0
+    # inner adaptation
+    inner_steps: int = 1
+    inner_lr: float = 0.1
+    # outer update
+    outer_lr: float = 1e-3
+    ppo_steps: int = 5
+    clip_eps: float = 0.3
+    kl_coef: float = 5e-4
+    adaptive_kl: bool = False
+    kl_target: float = 0.01
+    # algorithm composition (set by the --algo preset; see promp.algorithms)
+    inner_estimator: str = "likelihood-ratio"
+    outer: str = "promp"
+    emaml: bool = False
+    # environment construction kwargs (e.g. {"reward_type": "dense"})
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # run management
+    keep_checkpoint_every: int = 25
+    max_nonfinite_updates: int = 3
+
+    def to_json(self) -> str:
+        """The config as pretty JSON (tuples become lists)."""
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> "TrainConfig":
+        """Build a config from a dict (e.g. a loaded ``config.json``); unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+        data = dict(data)
+        if "hidden" in data:
+            data["hidden"] = tuple(int(h) for h in data["hidden"])
+        return TrainConfig(**data)
+
+
+def config_field_names() -> list[str]:
+    """Names of all ``TrainConfig`` fields."""
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+FIELD_HELP: dict[str, str] = {
+    "env": "meta-environment id (see `promp envs`), or module:Class for your own",
+    "algo": "algorithm preset",
+    "seed": "random seed (tasks, noise, initialisation)",
+    "iterations": "total number of meta-iterations",
+    "meta_batch_size": "tasks per meta-iteration",
+    "rollouts_per_task": "trajectories per task and sampling round",
+    "horizon": "time steps per trajectory",
+    "gamma": "discount",
+    "gae_lambda": "GAE lambda",
+    "normalize_adv": "standardise advantages per task",
+    "hidden": "hidden layer sizes of the policy MLP",
+    "init_std": "initial policy standard deviation",
+    "inner_steps": "inner adaptation steps K",
+    "inner_lr": "inner step size alpha (all parameters, log-std included)",
+    "outer_lr": "outer Adam learning rate",
+    "ppo_steps": "ProMP: full-batch Adam steps per iteration",
+    "clip_eps": "ProMP: clip range of the outer surrogate",
+    "kl_coef": "ProMP: initial KL penalty coefficient eta",
+    "adaptive_kl": "ProMP: adapt eta towards --kl-target",
+    "kl_target": "ProMP: KL target of the adaptive coefficient",
+    "inner_estimator": "inner estimator (overrides the preset)",
+    "outer": "outer update (overrides the preset)",
+    "emaml": "add the E-MAML term (overrides the preset)",
+    "env_kwargs": "JSON dict of env constructor arguments",
+    "keep_checkpoint_every": "keep every N-th checkpoint (the last two are always kept)",
+    "max_nonfinite_updates": "stop after this many consecutive updates with NaN/inf (each is skipped)",
+}
+
+
+def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Presets for (env, algo) with ``overrides`` (``None`` values ignored) on top; validated."""
+    from .algorithms import ALGORITHMS
+    from .envs import get_env_spec
+
+    try:
+        spec = get_env_spec(env)
+    except KeyError as exc:
+        raise ConfigError(exc.args[0]) from None
+    if algo not in ALGORITHMS:
+        raise ConfigError(f"unknown algo {algo!r}; known ids: {', '.join(sorted(ALGORITHMS))}")
+    preset = ALGORITHMS[algo]
+    values: dict[str, Any] = {}
+    values.update(spec.defaults)
+    values.update(spec.algo_defaults.get(preset.family, {}))
+    values.update(preset.settings())
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values.update(env=env, algo=algo)
+    cfg = TrainConfig.from_dict(values)
+    validate_config(cfg)
+    return cfg
+
+
+def validate_config(cfg: TrainConfig) -> None:
+    """Raise ``ConfigError`` naming the first impossible value."""
+    from .adaptation import INNER_LOSSES
+    from .algorithms import OUTER_UPDATES
+
+    positive_ints = ["iterations", "meta_batch_size", "rollouts_per_task", "horizon", "inner_steps", "ppo_steps",
+                     "keep_checkpoint_every", "max_nonfinite_updates"]
+    for name in positive_ints:
+        if int(getattr(cfg, name)) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
+    for name in ["outer_lr", "init_std", "clip_eps", "kl_target"]:
+        if not getattr(cfg, name) > 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
+    for name in ["inner_lr", "kl_coef"]:
+        if not getattr(cfg, name) >= 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if not 0 < cfg.gamma <= 1:
+        raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
+    if not 0 <= cfg.gae_lambda <= 1:
+        raise ConfigError(f"--gae-lambda must be in [0, 1], got {cfg.gae_lambda}")
+    if not cfg.hidden or min(cfg.hidden) < 1:
+        raise ConfigError(f"--hidden must be positive layer sizes, got {list(cfg.hidden)}")
+    if cfg.inner_estimator not in INNER_LOSSES:
+        raise ConfigError(f"unknown --inner-estimator {cfg.inner_estimator!r}; known: {', '.join(sorted(INNER_LOSSES))}")
+    if cfg.outer not in OUTER_UPDATES:
+        raise ConfigError(f"unknown --outer {cfg.outer!r}; known: {', '.join(sorted(OUTER_UPDATES))}")

@@ -1,0 +1,99 @@
+"""The meta-task protocol: a batch of environment copies, tasks x copies-per-task, stepped together.
+
+A meta-environment draws tasks with an explicit ``numpy.random.Generator``, is given a list of
+tasks and a number of copies per task (copy ``j`` belongs to task ``j // copies_per_task``), and
+then resets and steps all copies at once with arrays:
+
+    env = PointCorner()
+    tasks = env.sample_tasks(rng, 40)          # list of JSON-able dicts
+    env.set_tasks(tasks, copies_per_task=20)   # 800 copies
+    obs = env.reset(rng)                       # [800, obs_dim]
+    obs, reward, done = env.step(actions)      # actions in policy units, [800, act_dim]
+
+Actions arrive in *policy units*: as in the original code's ``NormalizedEnv`` (spec section 9) the
+policy acts in ``[-10, 10]^d`` and ``step`` maps that linearly onto the env's control box and clips.
+Subclasses implement ``_step`` with actions already in env units.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+Task = dict[str, Any]
+"""A task is a JSON-able dict, e.g. ``{"goal": [2.0, -2.0]}`` or ``{"direction": -1.0}``."""
+
+POLICY_ACTION_BOUND = 10.0
+
+
+def rescale_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Map a policy action in [-10, 10] onto [low, high] and clip (spec section 9, fact 17)."""
+    scaled = low + (action + POLICY_ACTION_BOUND) * (high - low) / (2.0 * POLICY_ACTION_BOUND)
+    return np.clip(scaled, low, high)
+
+
+class StepResult(NamedTuple):
+    """What ``MetaEnv.step`` returns for all copies: observations, rewards and termination flags."""
+
+    obs: np.ndarray  # [B, obs_dim]
+    reward: np.ndarray  # [B]
+    done: np.ndarray  # [B] bool; a done copy is ignored (masked) for the rest of the episode
+
+
+class MetaEnv(abc.ABC):
+    """Base class of batched meta-environments (see the module docstring for the protocol).
+
+    Class attributes every subclass sets: ``obs_dim``, ``act_dim``, ``action_low`` and
+    ``action_high`` (env units, shape ``[act_dim]``).
+    """
+
+    obs_dim: int
+    act_dim: int
+    action_low: np.ndarray
+    action_high: np.ndarray
+
+    def __init__(self) -> None:
+        self.tasks: list[Task] = []
+        self.copies_per_task = 0
+
+    @property
+    def num_copies(self) -> int:
+        """Number of environment copies currently allocated (tasks x copies per task)."""
+        return len(self.tasks) * self.copies_per_task
+
+    @abc.abstractmethod
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
+        """Draw ``n`` tasks i.i.d. from the task distribution."""
+
+    def set_tasks(self, tasks: Sequence[Task], copies_per_task: int) -> None:
+        """Allocate ``len(tasks) * copies_per_task`` copies; copy j runs task ``j // copies_per_task``."""
+        if len(tasks) == 0 or copies_per_task <= 0:
+            raise ValueError("set_tasks needs at least one task and one copy per task")
+        self.tasks = [self.validate_task(t) for t in tasks]
+        self.copies_per_task = int(copies_per_task)
+
+    def validate_task(self, task: Task) -> Task:
+        """Check a user-supplied task and return it in canonical form (override to validate)."""
+        return dict(task)
+
+    def task_array(self, key: str) -> np.ndarray:
+        """Per-copy array of the task field ``key``: shape ``[num_copies, ...]``."""
+        values = np.asarray([t[key] for t in self.tasks], dtype=np.float64)
+        return np.repeat(values, self.copies_per_task, axis=0)
+
+    @abc.abstractmethod
+    def reset(self, rng: np.random.Generator) -> np.ndarray:
+        """Reset every copy; returns observations ``[num_copies, obs_dim]``."""
+
+    def step(self, action: np.ndarray) -> StepResult:
+        """Step every copy with policy-unit actions ``[num_copies, act_dim]``."""
+        return self._step(rescale_action(np.asarray(action, dtype=np.float64), self.action_low, self.action_high))
+
+    @abc.abstractmethod
+    def _step(self, action: np.ndarray) -> StepResult:
+        """Step every copy with actions already in env units."""
+
+    def close(self) -> None:
+        """Release resources (threads, worker processes); the default does nothing."""

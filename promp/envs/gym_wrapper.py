@@ -1,0 +1,67 @@
+"""A single copy of a meta-env as a standard ``gymnasium.Env`` (``gymnasium.make("promp/point-corner-v0")``).
+
+The wrapper runs one task at a time. Choose it with ``env.unwrapped.set_task(task)`` or
+``reset(options={"task": task})``; ``env.unwrapped.sample_tasks(n)`` draws tasks with the env's
+own RNG. Like the batched env it takes actions in policy units, ``[-10, 10]^d``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from .base import POLICY_ACTION_BOUND, Task
+
+
+class SingleTaskEnv(gymnasium.Env):
+    """One copy of the meta-env ``env_id`` with the gymnasium API; see the module docstring."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, env_id: str, task: Task | None = None, **env_kwargs: Any) -> None:
+        from .registry import make_env
+
+        self.meta_env = make_env(env_id, **env_kwargs)
+        self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (self.meta_env.obs_dim,), np.float64)
+        bound = np.full(self.meta_env.act_dim, POLICY_ACTION_BOUND)
+        self.action_space = gymnasium.spaces.Box(-bound, bound, dtype=np.float64)
+        self._task = task
+
+    def sample_tasks(self, n: int) -> list[Task]:
+        """Draw ``n`` tasks with this env's RNG."""
+        return self.meta_env.sample_tasks(self.np_random, n)
+
+    def set_task(self, task: Task) -> None:
+        """Use ``task`` from the next reset on."""
+        self._task = task
+
+    def get_task(self) -> Task | None:
+        """The current task (``None`` until one is set or sampled)."""
+        return self._task
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if options and "task" in options:
+            self._task = options["task"]
+        if self._task is None:
+            self._task = self.sample_tasks(1)[0]
+        self.meta_env.set_tasks([self._task], 1)
+        obs = self.meta_env.reset(self.np_random)
+        return obs[0], {"task": self._task}
+
+    def step(self, action):
+        obs, reward, done = self.meta_env.step(np.asarray(action, dtype=np.float64)[None])
+        return obs[0], float(reward[0]), bool(done[0]), False, {}
+
+    def close(self) -> None:
+        self.meta_env.close()
+
+
+def register_gym_id(env_id: str) -> str:
+    """Register ``promp/<env_id>-v0`` with gymnasium (idempotent) and return the gymnasium id."""
+    gym_id = f"promp/{env_id}-v0"
+    if gym_id not in gymnasium.registry:
+        gymnasium.register(id=gym_id, entry_point=SingleTaskEnv, kwargs={"env_id": env_id})
+    return gym_id

@@ -1,0 +1,152 @@
+"""One meta-iteration as a computation (no file I/O): sample, process, adapt, update.
+
+``MetaLearner`` holds the env, the config and the compiled functions. ``sample_adapted`` (sample
+K+1 rounds, adapting per task in between) is shared by training and meta-testing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import jax
+import numpy as np
+
+from .adaptation import INNER_LOSSES, adapt_tasks
+from .algorithms import make_outer_update
+from .config import TrainConfig
+from .envs import MetaEnv, Task, make_env
+from .policy import Params, init_policy
+from .processing import Batch, average_return, process_samples
+from .sampling import Trajectories, broadcast_params, sample_trajectories
+
+
+class NonFiniteUpdateError(RuntimeError):
+    """Too many consecutive outer updates produced NaN/inf; the last good parameters are kept."""
+
+
+@dataclasses.dataclass
+class RunState:
+    """Everything that changes between iterations (what a checkpoint holds)."""
+
+    params: Params
+    opt_state: Any
+    rng: np.random.Generator
+    eta: np.ndarray  # KL coefficient per inner step, [K]
+    iteration: int = 0  # iterations completed
+    env_steps: int = 0
+    nonfinite_streak: int = 0
+
+
+@dataclasses.dataclass
+class AdaptationResult:
+    """K+1 sampling rounds of one set of tasks, with the per-task adapted params after each step."""
+
+    trajectories: list[Trajectories]
+    batches: list[Batch]
+    params: list[Params]  # per-task params used for round k (leading task axis)
+    returns: list[float]
+    time_sampling: float
+    time_processing: float
+    time_adapt: float
+
+
+def _all_finite(tree: Any) -> bool:
+    return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree_util.tree_leaves(tree))
+
+
+class MetaLearner:
+    """Runs meta-iterations of the algorithm described by ``cfg`` on ``env``."""
+
+    def __init__(self, cfg: TrainConfig, env: MetaEnv | None = None) -> None:
+        self.cfg = cfg
+        self.env = env if env is not None else make_env(cfg.env, **cfg.env_kwargs)
+        self.inner_loss = INNER_LOSSES[cfg.inner_estimator]
+        self.outer = make_outer_update(cfg)
+        self._adapt = jax.jit(adapt_tasks, static_argnames=("inner_loss", "floor_log_std"))
+
+    def init_state(self) -> RunState:
+        """Fresh policy, optimiser state, RNG and KL coefficients from the config's seed."""
+        cfg = self.cfg
+        params = init_policy(jax.random.PRNGKey(cfg.seed), self.env.obs_dim, self.env.act_dim, cfg.hidden, cfg.init_std)
+        return RunState(
+            params=params,
+            opt_state=self.outer.init(params),
+            rng=np.random.Generator(np.random.PCG64(cfg.seed)),
+            eta=np.full(cfg.inner_steps, cfg.kl_coef, dtype=np.float64),
+        )
+
+    def sample_adapted(self, params: Params, tasks: list[Task], rng: np.random.Generator, steps: int | None = None) -> AdaptationResult:
+        """Sample rounds 0..K on ``tasks``, adapting each task's params with the inner step in between."""
+        cfg, env = self.cfg, self.env
+        steps = cfg.inner_steps if steps is None else steps
+        env.set_tasks(tasks, cfg.rollouts_per_task)
+        params_t = broadcast_params(params, len(tasks))
+        out = AdaptationResult([], [], [], [], 0.0, 0.0, 0.0)
+        for k in range(steps + 1):
+            t0 = time.perf_counter()
+            traj = sample_trajectories(env, params_t, cfg.horizon, rng, floor_log_std=(k == 0))
+            t1 = time.perf_counter()
+            batch = process_samples(traj, cfg.gamma, cfg.gae_lambda, cfg.normalize_adv)
+            t2 = time.perf_counter()
+            out.trajectories.append(traj)
+            out.batches.append(batch)
+            out.params.append(params_t)
+            out.returns.append(average_return(traj))
+            if k < steps:
+                params_t = self._adapt(params_t, batch, cfg.inner_lr, self.inner_loss, k == 0)
+                jax.block_until_ready(params_t)
+            out.time_sampling += t1 - t0
+            out.time_processing += t2 - t1
+            out.time_adapt += time.perf_counter() - t2
+        return out
+
+    def iteration(self, state: RunState) -> tuple[RunState, dict[str, float]]:
+        """One meta-iteration; returns the new state and the progress row."""
+        cfg = self.cfg
+        t_start = time.perf_counter()
+        tasks = self.env.sample_tasks(state.rng, cfg.meta_batch_size)
+        res = self.sample_adapted(state.params, tasks, state.rng)
+        t0 = time.perf_counter()
+        params, opt_state, stats = self.outer.update(state.params, state.opt_state, tuple(res.batches), np.asarray(state.eta, np.float32))
+        jax.block_until_ready(params)
+        time_update = time.perf_counter() - t0
+        stats = {k: np.asarray(v) for k, v in stats.items()}
+        finite = _all_finite(params) and all(np.all(np.isfinite(v)) for v in stats.values())
+        env_steps = state.env_steps + sum(t.env_steps for t in res.trajectories)
+        if finite:
+            streak = 0
+            eta = state.eta
+            if cfg.adaptive_kl and "kl_pre" in stats:
+                from .algorithms.promp import adapt_kl_coef
+
+                eta = adapt_kl_coef(state.eta, stats["kl_pre"], cfg.kl_target)
+        else:
+            params, opt_state, eta, streak = state.params, state.opt_state, state.eta, state.nonfinite_streak + 1
+        new_state = RunState(params, opt_state, state.rng, eta, state.iteration + 1, env_steps, streak)
+        row: dict[str, float] = {
+            "iteration": state.iteration,
+            "env_steps": env_steps,
+            "return_pre": res.returns[0],
+            "return_post": res.returns[-1],
+        }
+        if cfg.inner_steps > 1:
+            row.update({f"return_step_{k}": r for k, r in enumerate(res.returns)})
+        row.update(
+            time_sampling=res.time_sampling,
+            time_processing=res.time_processing,
+            time_adapt=res.time_adapt,
+            time_update=time_update,
+            time_iteration=time.perf_counter() - t_start,
+            update_skipped=int(not finite),
+        )
+        for key, value in stats.items():
+            row[key] = float(np.mean(value))
+        row["eta"] = float(np.mean(eta))
+        if streak >= cfg.max_nonfinite_updates:
+            raise NonFiniteUpdateError(
+                f"{streak} consecutive updates produced NaN/inf (last at iteration {state.iteration}); "
+                "stopped with the last good parameters"
+            )
+        return new_state, row
