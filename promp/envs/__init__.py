@@ -1,0 +1,43 @@
+"""Meta-task environments. Importing this package registers the built-in ids.
+
+Point tasks (spec section 10) live in ``point.py``; MuJoCo locomotion tasks in ``locomotion.py``.
+"""
+
+from .base import MetaEnv, StepResult, Task, rescale_action
+from .point import PointCorner, PointMomentum, PointNav
+from .registry import EnvSpec, env_ids, get_env_spec, make_env, register_env
+
+register_env(
+    "point-corner",
+    PointCorner,
+    "2-D point, four corner goals, sparse progress reward (MetaPointEnvCorner)",
+    defaults={"horizon": 100, "inner_steps": 1},
+)
+register_env(
+    "point-momentum",
+    PointMomentum,
+    "2-D point with momentum, four corner goals, reward max(2-dist,0): the paper's exploration env",
+    defaults={"horizon": 100, "inner_steps": 3},
+    algo_defaults={"promp": {"horizon": 200, "hidden": (128, 128)}, "trpo": {"horizon": 200}},
+)
+register_env(
+    "point-nav",
+    PointNav,
+    "MAML's 2-D navigation: goal uniform in [-0.5,0.5]^2, reward -distance",
+    defaults={"horizon": 100, "inner_steps": 1, "meta_batch_size": 20},
+)
+
+__all__ = [
+    "EnvSpec",
+    "MetaEnv",
+    "PointCorner",
+    "PointMomentum",
+    "PointNav",
+    "StepResult",
+    "Task",
+    "env_ids",
+    "get_env_spec",
+    "make_env",
+    "register_env",
+    "rescale_action",
+]
