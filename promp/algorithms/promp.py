@@ -79,7 +79,7 @@ def make_promp_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
             p, s = carry
             (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, batches, eta)
             updates, s = optimizer.update(grads, s, p)
-            return (optax.apply_updates(p, updates), s), (loss, optax.global_norm(grads))
+            return (optax.apply_updates(p, updates), s), (loss, optax.tree.norm(grads))
 
         (new_params, new_state), (losses, grad_norms) = jax.lax.scan(adam_step, (params, opt_state), None, length=n_steps)
         loss_after, aux = loss_fn(new_params, batches, eta)
