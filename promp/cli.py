@@ -1,4 +1,4 @@
-"""The ``promp`` command line: ``promp train|envs|algos ...`` (tyro subcommands).
+"""The ``promp`` command line: ``promp train|eval|plot|rollout|envs|algos ...`` (tyro subcommands).
 
 Bad input ends with one line ``promp: error: ...`` on stderr and exit code 2 (DESIGN.md contract).
 """
@@ -28,22 +28,35 @@ class UsageError(Exception):
 def _algo_help() -> str:
     from .algorithms import ALGORITHMS
 
-    lines = [f"{a.id}: {a.description}" for a in ALGORITHMS.values()]
-    return "algorithm preset (default promp). Presets: " + "; ".join(lines)
+    lines = [f"  {a.id}: {a.description}" for a in ALGORITHMS.values()]
+    return "\n".join(["algorithm preset (default promp):", *lines])
+
+
+PRESET_FIELDS = {"algo", "env", "meta_batch_size", "rollouts_per_task", "horizon", "hidden", "inner_steps", "inner_lr",
+                 "outer_lr", "ppo_steps", "clip_eps", "kl_coef", "adaptive_kl", "kl_target", "inner_estimator", "outer",
+                 "emaml"}
+
+
+def _metavar(typ: Any) -> str:
+    names = {int: "INT", float: "FLOAT", str: "STR", bool: "{True,False}"}
+    return names.get(typ, "INT [INT ...]" if typ == tuple[int, ...] else "VALUE")
 
 
 def _make_train_args() -> type:
     """A dataclass with one optional flag per ``TrainConfig`` field, plus --out and --resume."""
     hints = typing.get_type_hints(TrainConfig)
     fields: list[tuple[str, Any, Any]] = [
-        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)")], None),
+        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR")], None),
         ("resume", Annotated[Optional[str], tyro.conf.arg(help="continue the run in this directory from its last checkpoint; "
-                                                           "--iterations then sets the new total")], None),
+                                                           "--iterations then sets the new total", metavar="DIR")], None),
     ]
     for f in dataclasses.fields(TrainConfig):
         typ = str if f.name == "env_kwargs" else hints[f.name]
         help_text = _algo_help() if f.name == "algo" else FIELD_HELP.get(f.name, f.name)
-        fields.append((f.name, Annotated[Optional[typ], tyro.conf.arg(help=help_text)], None))
+        default = f.default if f.default is not dataclasses.MISSING else "{}"
+        hint = "(default: from the preset)" if f.name in PRESET_FIELDS else f"(default: {default})"
+        arg = tyro.conf.arg(help=help_text, help_behavior_hint=hint, metavar=_metavar(typ))
+        fields.append((f.name, Annotated[Optional[typ], arg], None))
     return dataclasses.make_dataclass(
         "TrainArgs", [(n, t, dataclasses.field(default=d)) for n, t, d in fields], frozen=True
     )
@@ -109,8 +122,15 @@ def algos_command() -> None:
         print(f"{a.id:12s} inner={a.inner_estimator}, outer={a.outer}{extra}: {a.description}")
 
 
+from .commands.eval import eval_command  # noqa: E402
+from .commands.plot import plot_command  # noqa: E402
+from .commands.rollout import rollout_command  # noqa: E402
+
 COMMANDS: dict[str, Any] = {
     "train": train_command,
+    "eval": eval_command,
+    "plot": plot_command,
+    "rollout": rollout_command,
     "envs": envs_command,
     "algos": algos_command,
 }
@@ -118,9 +138,10 @@ COMMANDS: dict[str, Any] = {
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from .checkpoint import CheckpointError
+    from .commands import CommandError
     from .trainer import RunDirError
 
-    return (UsageError, ConfigError, CheckpointError, RunDirError)
+    return (UsageError, CommandError, ConfigError, CheckpointError, RunDirError)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,8 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     except _user_errors() as exc:
         print(f"promp: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("promp: interrupted; the last completed iteration is checkpointed (continue with --resume)", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        detail = str(exc) or "the last completed iteration is checkpointed (continue with promp train --resume DIR)"
+        print(f"promp: interrupted: {detail}", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # NonFiniteUpdateError and friends: one line, non-zero
         from .learner import NonFiniteUpdateError

@@ -143,7 +143,10 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
     """
     console = console or Console(stderr=True)
     validate_config(cfg)
-    learner = MetaLearner(cfg)
+    try:
+        learner = MetaLearner(cfg)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         if resume:
             state = restore_state(learner, run_dir) if (run_dir / "checkpoints").is_dir() else learner.init_state()

@@ -138,5 +138,9 @@ def test_corrupt_checkpoint_is_one_clear_error(tmp_path, capsys):
 
 
 def test_help_lists_algorithms(capsys):
+    from promp.algorithms import ALGORITHMS
+
     code, out, _ = run_cli(["train", "--help"], capsys)
-    assert code == 0 and "promp: ProMP" in out and "--meta-batch-size" in out and "--resume" in out
+    assert code == 0 and "--meta-batch-size" in out and "--resume" in out
+    for algo_id in ALGORITHMS:  # one line per preset
+        assert any(line.strip(" │").startswith(f"{algo_id}: ") for line in out.splitlines()), algo_id

@@ -71,5 +71,9 @@ def get_env_spec(env_id: str) -> EnvSpec:
 
 
 def make_env(env_id: str, **kwargs: Any) -> MetaEnv:
-    """Construct the meta-env registered as ``env_id``."""
-    return get_env_spec(env_id).factory(**kwargs)
+    """Construct the meta-env registered as ``env_id``; bad constructor arguments raise ``ValueError``."""
+    factory = get_env_spec(env_id).factory
+    try:
+        return factory(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"cannot construct env {env_id!r} with {kwargs}: {exc}") from None
