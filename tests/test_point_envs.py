@@ -106,3 +106,10 @@ def test_gymnasium_make_single_copy():
     assert len(env.unwrapped.sample_tasks(5)) == 5
     e1, e2 = gymnasium.make("promp/point-corner-v0"), gymnasium.make("promp/point-corner-v0")
     np.testing.assert_array_equal(e1.reset(seed=11)[0], e2.reset(seed=11)[0])
+
+
+def test_gymnasium_env_checker_passes():
+    from gymnasium.utils.env_checker import check_env
+
+    for env_id in ["point-corner", "point-momentum", "point-nav"]:
+        check_env(gymnasium.make(f"promp/{env_id}-v0").unwrapped, skip_render_check=True)

@@ -41,3 +41,9 @@ __all__ = [
     "register_env",
     "rescale_action",
 ]
+
+# MuJoCo locomotion meta-envs (spec section 10) with their presets (spec 11.1-11.4).
+from .locomotion import ENV_CLASSES as _MUJOCO_ENV_CLASSES, PRESETS as _MUJOCO_PRESETS  # noqa: E402
+
+for _id, (_desc, _defaults, _algo_defaults) in _MUJOCO_PRESETS.items():
+    register_env(_id, _MUJOCO_ENV_CLASSES[_id], _desc, defaults=_defaults, algo_defaults=_algo_defaults)

@@ -7,6 +7,7 @@ own RNG. Like the batched env it takes actions in policy units, ``[-10, 10]^d``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import gymnasium
@@ -38,8 +39,8 @@ class SingleTaskEnv(gymnasium.Env):
         self._task = task
 
     def get_task(self) -> Task | None:
-        """The current task (``None`` until one is set or sampled)."""
-        return self._task
+        """A copy of the current task (``None`` until one is set or sampled)."""
+        return copy.deepcopy(self._task)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -49,7 +50,7 @@ class SingleTaskEnv(gymnasium.Env):
             self._task = self.sample_tasks(1)[0]
         self.meta_env.set_tasks([self._task], 1)
         obs = self.meta_env.reset(self.np_random)
-        return obs[0], {"task": self._task}
+        return obs[0], {"task": copy.deepcopy(self._task)}
 
     def step(self, action):
         obs, reward, done = self.meta_env.step(np.asarray(action, dtype=np.float64)[None])

@@ -1,0 +1,148 @@
+"""Throughput measurements of the batched MuJoCo envs against the machine's physics limit.
+
+Pure measurement functions returning dicts (no argument parsing, no printing); the ``promp bench``
+command and ``benchmarks/bench_mujoco.py`` present them. Quote a sampler figure only next to the
+limit measured in the same run, with the thread settings (both are in the returned dicts): the
+machine is shared and its second core is not always really there.
+
+* ``mj_step_limit`` -- env steps/s of the env's own model stepped by ``mujoco.batch.Batch`` in C,
+  ``frame_skip`` substeps per env step, open loop with per-step random controls prepared in
+  advance: one C call for the whole horizon, no Python and no policy in the loop.
+* ``sampler_throughput`` -- env steps/s of the meta-env's ``reset`` + ``step`` loop (actions in
+  policy units, N(0, 1) like the initial policy), i.e. everything the sampler pays except the
+  policy call.
+
+Keep BLAS at one thread while MuJoCo threads step (``thread_settings`` reports it); set
+``OMP_NUM_THREADS=1`` / ``OPENBLAS_NUM_THREADS=1`` / ``MKL_NUM_THREADS=1`` before numpy is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import mujoco
+import mujoco.batch
+import numpy as np
+
+from .envs.mujoco_batch import available_cores, default_threads
+
+
+def thread_settings() -> dict[str, Any]:
+    """The thread-related settings of this process: cores, BLAS/OMP variables, XLA flags, MuJoCo default."""
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS", "PROMP_MUJOCO_THREADS")
+    out: dict[str, Any] = {"available_cores": available_cores(), "mujoco_default_threads": default_threads()}
+    out.update({n: os.environ.get(n) for n in names})
+    return out
+
+
+def _make(env_id: str, nthread: int | None):
+    from .envs import make_env
+
+    return make_env(env_id, nthread=nthread)
+
+
+def _task_setup(env, n_copies: int, seed: int) -> np.random.Generator:
+    rng = np.random.default_rng(seed)
+    n_tasks = max(1, n_copies // 20)
+    if n_copies % n_tasks:
+        n_tasks = n_copies
+    env.set_tasks(env.sample_tasks(rng, n_tasks), n_copies // n_tasks)
+    return rng
+
+
+def mj_step_limit(env_id: str, n_copies: int = 800, steps: int = 100, nthread: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """C-level env steps/s of ``env_id``'s model: ``n_copies`` copies, ``steps`` env steps each.
+
+    Uses the same compiled model (timestep, contact-force sensor) and reset state distribution as
+    the env; controls are N(0, 1) policy-unit actions mapped to the control range, held for
+    ``frame_skip`` substeps, all prepared before the clock starts. Returns a dict with
+    ``steps_per_s`` (env steps, i.e. ``copies * steps / seconds``), ``seconds`` and the settings.
+    """
+    env = _make(env_id, nthread)
+    rng = _task_setup(env, n_copies, seed)
+    env.reset(rng)
+    sim = env.sim
+    model, fs = env.model, env.frame_skip
+    from .envs.base import rescale_action
+
+    ctrl = rescale_action(rng.standard_normal((n_copies, steps, model.nu)), env.action_low, env.action_high)
+    control = np.repeat(ctrl, fs, axis=1)  # [n, steps * fs, nu]
+    batch = sim.batch
+    out = {"qpos": np.empty((n_copies, steps * fs, model.nq))}
+    t0 = time.perf_counter()
+    batch.rollout(steps * fs, control=control, control_spec=mujoco.mjtState.mjSTATE_CTRL.value, record=("qpos",), out=out)
+    seconds = time.perf_counter() - t0
+    result = {
+        "env": env_id,
+        "what": "mj_step limit (mujoco.batch rollout, open loop, no Python in the loop)",
+        "n_copies": n_copies,
+        "steps": steps,
+        "frame_skip": fs,
+        "nthread": sim.nthread,
+        "seconds": seconds,
+        "steps_per_s": n_copies * steps / seconds,
+    }
+    env.close()
+    return result
+
+
+def sampler_throughput(
+    env_id: str, n_copies: int = 800, steps: int = 100, nthread: int | None = None, seed: int = 0, repeats: int = 1
+) -> dict[str, Any]:
+    """Env steps/s of the batched meta-env's ``reset`` + ``step`` loop with N(0, 1) policy-unit actions.
+
+    ``n_copies`` copies (tasks of 20 copies each when divisible), ``steps`` steps per episode,
+    ``repeats`` episodes; the best episode is reported. ``steps_per_s`` counts the env steps
+    actually simulated (a copy that terminated is frozen for the rest of the episode), which is
+    what compares with ``mj_step_limit``; ``slot_steps_per_s`` counts every ``copy x step`` slot of
+    the sampler's arrays; ``alive_fraction`` is their ratio.
+    """
+    env = _make(env_id, nthread)
+    rng = _task_setup(env, n_copies, seed)
+    actions = rng.standard_normal((steps, n_copies, env.act_dim))
+    best, alive = np.inf, 0.0
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        env.reset(rng)
+        n_simulated, done = 0, np.zeros(n_copies, dtype=bool)
+        for t in range(steps):
+            n_simulated += n_copies - int(done.sum())
+            _, _, done = env.step(actions[t])
+        seconds = time.perf_counter() - t0
+        if seconds < best:
+            best, alive = seconds, n_simulated / (n_copies * steps)
+    result = {
+        "env": env_id,
+        "what": "batched meta-env reset + step loop, random actions, no policy",
+        "n_copies": n_copies,
+        "steps": steps,
+        "nthread": env.sim.nthread,
+        "seconds": best,
+        "steps_per_s": alive * n_copies * steps / best,
+        "slot_steps_per_s": n_copies * steps / best,
+        "alive_fraction": alive,
+    }
+    env.close()
+    return result
+
+
+def compare(env_id: str, n_copies: int = 800, steps: int = 100, nthread: int | None = None, repeats: int = 2) -> dict[str, Any]:
+    """Measure ``mj_step_limit`` and ``sampler_throughput`` alternately ``repeats`` times; best of each and their ``ratio``.
+
+    Alternating the two measurements keeps a change of machine load from favouring either.
+    """
+    limits, samplers = [], []
+    for r in range(max(1, repeats)):
+        limits.append(mj_step_limit(env_id, n_copies, steps, nthread, seed=r))
+        samplers.append(sampler_throughput(env_id, n_copies, steps, nthread, seed=r))
+    limit = max(limits, key=lambda d: d["steps_per_s"])
+    sampler = max(samplers, key=lambda d: d["steps_per_s"])
+    return {
+        "env": env_id,
+        "limit": limit,
+        "sampler": sampler,
+        "ratio": sampler["steps_per_s"] / limit["steps_per_s"],
+        "threads": thread_settings(),
+    }
