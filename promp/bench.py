@@ -30,10 +30,12 @@ from .envs.mujoco_batch import available_cores, default_threads
 
 
 def thread_settings() -> dict[str, Any]:
-    """The thread-related settings of this process: cores, BLAS/OMP variables, XLA flags, MuJoCo default."""
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS", "PROMP_MUJOCO_THREADS")
-    out: dict[str, Any] = {"available_cores": available_cores(), "mujoco_default_threads": default_threads()}
-    out.update({n: os.environ.get(n) for n in names})
+    """``promp.threads.thread_settings`` plus the cores MuJoCo sees and its default thread count."""
+    from .threads import thread_settings as base_settings
+
+    out: dict[str, Any] = dict(base_settings())
+    out.update(available_cores=available_cores(), mujoco_default_threads=default_threads(),
+               PROMP_MUJOCO_THREADS=os.environ.get("PROMP_MUJOCO_THREADS"))
     return out
 
 
@@ -145,4 +147,70 @@ def compare(env_id: str, n_copies: int = 800, steps: int = 100, nthread: int | N
         "sampler": sampler,
         "ratio": sampler["steps_per_s"] / limit["steps_per_s"],
         "threads": thread_settings(),
+    }
+
+
+def policy_sampler_throughput(
+    env_id: str, meta_batch_size: int = 40, rollouts: int = 20, horizon: int = 100, nthread: int | None = None,
+    seed: int = 0, hidden: tuple[int, ...] = (64, 64),
+) -> dict[str, Any]:
+    """Env steps/s of the full sampler (``promp.sampling.sample_trajectories``: env + one jitted
+    policy call per step for all copies), for a freshly initialised policy. The first round
+    (which compiles the policy call) is not timed."""
+    import jax
+
+    from .policy import init_policy
+    from .sampling import broadcast_params, sample_trajectories
+
+    env = _make(env_id, nthread)
+    rng = np.random.default_rng(seed)
+    env.set_tasks(env.sample_tasks(rng, meta_batch_size), rollouts)
+    params = broadcast_params(init_policy(jax.random.PRNGKey(seed), env.obs_dim, env.act_dim, hidden), meta_batch_size)
+    sample_trajectories(env, params, 2, rng)  # compile
+    t0 = time.perf_counter()
+    traj = sample_trajectories(env, params, horizon, rng)
+    seconds = time.perf_counter() - t0
+    result = {
+        "env": env_id,
+        "what": "promp sampler: batched env + jitted policy per step",
+        "n_copies": meta_batch_size * rollouts,
+        "steps": horizon,
+        "nthread": getattr(getattr(env, "sim", None), "nthread", None),
+        "seconds": seconds,
+        "steps_per_s": traj.env_steps / seconds,
+    }
+    env.close()
+    return result
+
+
+def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Median seconds per meta-iteration split into sampling / processing / adaptation / update
+    (iterations 2..N; the first compiles), plus the outer update's compile time."""
+    import statistics
+
+    import jax
+
+    from .config import resolve_config
+    from .learner import MetaLearner
+
+    cfg = resolve_config(env_id, algo, dict(overrides or {}, iterations=max(2, iterations)))
+    learner = MetaLearner(cfg)
+    state = learner.init_state()
+    rng = np.random.default_rng(12345)
+    res = learner.sample_adapted(state.params, learner.env.sample_tasks(rng, cfg.meta_batch_size), rng)
+    t0 = time.perf_counter()
+    jax.jit(learner.outer.update).lower(state.params, state.opt_state, tuple(res.batches), np.asarray(state.eta, np.float32)).compile()
+    compile_s = time.perf_counter() - t0
+    rows = []
+    for _ in range(cfg.iterations):
+        state, row = learner.iteration(state)
+        rows.append(row)
+    learner.env.close()
+    keys = ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]
+    return {
+        "env": env_id, "algo": algo, "meta_batch_size": cfg.meta_batch_size, "rollouts_per_task": cfg.rollouts_per_task,
+        "horizon": cfg.horizon, "inner_steps": cfg.inner_steps, "iterations": cfg.iterations,
+        "env_steps_per_iteration": rows[-1]["env_steps"] - rows[-2]["env_steps"], "update_compile_s": compile_s,
+        **{k: statistics.median(r[k] for r in rows[1:]) for k in keys},
+        "return_post_last": rows[-1]["return_post"],
     }
