@@ -11,7 +11,7 @@ from typing import Callable
 
 import jax
 
-from .objectives import likelihood_ratio_loss, log_likelihood_loss
+from .objectives import dice_loss, likelihood_ratio_loss, log_likelihood_loss
 from .policy import Params, log_prob, params_log_prob
 from .processing import Batch
 
@@ -32,9 +32,16 @@ def log_likelihood_inner_loss(params: Params, batch: Batch, floor_log_std: bool 
     return log_likelihood_loss(logp, batch.advantages, batch.mask)
 
 
+def dice_inner_loss(params: Params, batch: Batch, floor_log_std: bool = False) -> jax.Array:
+    """DiCE inner loss (spec 3.3 / 5.4): magic box over cumulative log-probs times adjusted rewards."""
+    logp = params_log_prob(params, batch.obs, batch.actions, floor_log_std)
+    return dice_loss(logp, batch.dice_rewards, batch.mask)
+
+
 INNER_LOSSES: dict[str, InnerLoss] = {
     "likelihood-ratio": likelihood_ratio_inner_loss,
     "log-likelihood": log_likelihood_inner_loss,
+    "dice": dice_inner_loss,
 }
 """Inner estimators by name. Adding an estimator = adding one function here."""
 

@@ -44,10 +44,12 @@ class TrainConfig:
     kl_coef: float = 5e-4
     adaptive_kl: bool = False
     kl_target: float = 0.01
+    max_kl: float = 0.01
     # algorithm composition (set by the --algo preset; see promp.algorithms)
     inner_estimator: str = "likelihood-ratio"
     outer: str = "promp"
     emaml: bool = False
+    emaml_alpha_scaled: bool = False
     # environment construction kwargs (e.g. {"reward_type": "dense"})
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     # run management
@@ -97,9 +99,11 @@ FIELD_HELP: dict[str, str] = {
     "kl_coef": "ProMP: initial KL penalty coefficient eta",
     "adaptive_kl": "ProMP: adapt eta towards --kl-target",
     "kl_target": "ProMP: KL target of the adaptive coefficient",
+    "max_kl": "TRPO: bound on the mean KL of the post-update policies (step size delta)",
     "inner_estimator": "inner estimator (overrides the preset)",
     "outer": "outer update (overrides the preset)",
     "emaml": "add the E-MAML term (overrides the preset)",
+    "emaml_alpha_scaled": "scale the E-MAML term by the inner step size alpha (paper eq. 3; the original code has no alpha)",
     "env_kwargs": "JSON dict of env constructor arguments",
     "keep_checkpoint_every": "keep every N-th checkpoint (the last two are always kept)",
     "max_nonfinite_updates": "stop after this many consecutive updates with NaN/inf (each is skipped)",
@@ -139,7 +143,7 @@ def validate_config(cfg: TrainConfig) -> None:
     for name in positive_ints:
         if int(getattr(cfg, name)) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
-    for name in ["outer_lr", "init_std", "clip_eps", "kl_target"]:
+    for name in ["outer_lr", "init_std", "clip_eps", "kl_target", "max_kl"]:
         if not getattr(cfg, name) > 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
     for name in ["inner_lr", "kl_coef"]:

@@ -62,3 +62,28 @@ def clipped_surrogate_loss(
     ratio = jnp.exp(logp - sg(logp_old))
     clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
     return -masked_mean(jnp.minimum(ratio * advantages, clipped * advantages), mask)
+
+
+def dice_loss(logp: jax.Array, adjusted_rewards: jax.Array, mask: jax.Array) -> jax.Array:
+    """Negative DiCE objective as the original code computes it (spec 3.3 / 5.4, paper eq. 7-8).
+
+    ``-mean_{paths, t} MagicBox(sum_{t'<=t} log pi_t') * adjusted_r_t * mask_t`` where the mean runs
+    over *all* padded entries (masked ones contribute 0) and ``adjusted_r_t = gamma^t r_t - b(t)``
+    (normalised, spec 7.3). Any time-only baseline ``b(t)`` leaves every derivative's expectation
+    unchanged because ``E[MagicBox] = 1`` identically in theta.
+    """
+    return -jnp.mean(magic_box(jnp.cumsum(logp * mask, -1)) * adjusted_rewards * mask)
+
+
+def padded_log_likelihood_loss(logp: jax.Array, advantages: jax.Array, mask: jax.Array) -> jax.Array:
+    """VPG-DiCE's outer loss ``-mean(log pi * A * mask)`` over all padded entries (spec 5.5)."""
+    return -jnp.mean(logp * advantages * mask)
+
+
+def emaml_loss(logp_pre: jax.Array, pre_mask: jax.Array, adj_post_rewards: jax.Array, post_mask: jax.Array) -> jax.Array:
+    """E-MAML term of one task (spec 5.3, formulation II's ``grad J_pre``, paper eq. 3 without alpha).
+
+    ``-mean_t'(adj_avg_rewards of the post-update batch) * mean_t(log pi_theta on the pre-update batch)``:
+    REINFORCE on the pre-update policy with one post-update "return" per task (batch-level credit).
+    """
+    return -masked_mean(sg(adj_post_rewards), post_mask) * masked_mean(logp_pre, pre_mask)

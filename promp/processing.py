@@ -85,11 +85,41 @@ def standardize_per_task(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (x - mean) / (std + 1e-8) * mask
 
 
+def standardize_padded(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per task, ``(x - mean) / (std + 1e-8)`` over the whole padded array, padded zeros included
+    (the original DiCE processor's normalisation, spec 7.3); masked entries are then set to 0."""
+    x = x * mask
+    axes = tuple(range(1, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    std = x.std(axis=axes, keepdims=True)
+    return (x - mean) / (std + 1e-8) * mask
+
+
+def dice_adjusted_rewards(rewards: np.ndarray, mask: np.ndarray, gamma: float, normalize: bool = True) -> np.ndarray:
+    """DiCE processing (spec 7.3): ``gamma^t r_t - b(t)`` with a per-task ``LinearTimeBaseline`` fitted to
+    the discounted per-step rewards of the real steps; optionally standardised over the padded array.
+
+    Shapes ``[T, R, H]``; returns 0 where masked.
+    """
+    mask = mask.astype(np.float64)
+    horizon = rewards.shape[-1]
+    disc = rewards * mask * gamma ** np.arange(horizon)
+    feats = time_features(horizon)
+    out = np.zeros(rewards.shape)
+    for i in range(rewards.shape[0]):
+        f = np.broadcast_to(feats, (*rewards.shape[1:], feats.shape[-1])).reshape(-1, feats.shape[-1])
+        coef = fit_linear_baseline(f, disc[i].reshape(-1), mask[i].reshape(-1))
+        out[i] = (disc[i] - feats @ coef) * mask[i]
+    return standardize_padded(out, mask) if normalize else out
+
+
 class Batch(NamedTuple):
     """Processed samples of one sampling round as float32 device arrays, leaves ``[T, R, H, ...]``.
 
     ``means``/``log_stds`` are the recorded sampling distribution (constants in every objective).
     ``adj_avg_rewards`` are per-step rewards standardised over all tasks (E-MAML, spec 5.3).
+    ``dice_rewards`` are DiCE's adjusted rewards and ``dice_advantages`` the GAE advantages
+    standardised over the padded array (spec 7.3); both 0 where masked.
     """
 
     obs: jnp.ndarray
@@ -100,6 +130,8 @@ class Batch(NamedTuple):
     log_stds: jnp.ndarray
     rewards: jnp.ndarray
     adj_avg_rewards: jnp.ndarray
+    dice_rewards: jnp.ndarray | None = None
+    dice_advantages: jnp.ndarray | None = None
 
 
 def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float = 1.0, normalize_adv: bool = True) -> Batch:
@@ -107,9 +139,10 @@ def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float =
     mask = traj.mask.astype(np.float64)
     returns = discounted_cumsum(traj.rewards * mask, gamma)
     values = linear_baseline_values(traj.obs, returns, mask)
-    adv = gae_advantages(traj.rewards, values, mask, gamma, gae_lambda)
-    if normalize_adv:
-        adv = standardize_per_task(adv, mask)
+    raw_adv = gae_advantages(traj.rewards, values, mask, gamma, gae_lambda)
+    adv = standardize_per_task(raw_adv, mask) if normalize_adv else raw_adv
+    dice_rewards = dice_adjusted_rewards(traj.rewards, mask, gamma, normalize_adv)
+    dice_adv = standardize_padded(raw_adv, mask) if normalize_adv else raw_adv
     valid = traj.rewards[mask > 0]
     adj = (traj.rewards - valid.mean()) / (valid.std() + 1e-8) * mask
     f32 = lambda x: jnp.asarray(x, dtype=jnp.float32)  # noqa: E731
@@ -122,6 +155,8 @@ def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float =
         log_stds=f32(traj.log_stds),
         rewards=f32(traj.rewards),
         adj_avg_rewards=f32(adj),
+        dice_rewards=f32(dice_rewards),
+        dice_advantages=f32(dice_adv),
     )
 
 

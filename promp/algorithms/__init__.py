@@ -11,7 +11,10 @@ from typing import Any, Callable
 
 from ..adaptation import INNER_LOSSES, InnerLoss
 from .base import OuterUpdate
+from .dice import make_dice_update
 from .promp import make_promp_update
+from .trpo import make_trpo_update
+from .vpg import make_vpg_dice_update, make_vpg_update
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,11 +39,32 @@ ALGORITHMS: dict[str, Algorithm] = {
     for a in [
         Algorithm("promp", "likelihood-ratio", "promp", False, "promp",
                   "ProMP: LVC inner step, clipped surrogate + KL penalty, N Adam steps"),
+        Algorithm("maml-trpo", "log-likelihood", "trpo", False, "trpo",
+                  "MAML-TRPO: original MAML surrogate inner step (Hessian H2 only), TRPO outer step"),
+        Algorithm("emaml-trpo", "log-likelihood", "trpo", True, "trpo",
+                  "E-MAML-TRPO: MAML-TRPO plus the E-MAML pre-update REINFORCE term (formulation II)"),
+        Algorithm("lvc-trpo", "likelihood-ratio", "trpo", False, "trpo",
+                  "LVC-TRPO: LVC inner step (Hessian H1 + H2), TRPO outer step"),
+        Algorithm("maml-vpg", "log-likelihood", "vpg", False, "vpg",
+                  "MAML-VPG: original MAML surrogate inner step, one Adam step on the outer surrogate"),
+        Algorithm("emaml-vpg", "log-likelihood", "vpg", True, "vpg",
+                  "E-MAML-VPG: MAML-VPG plus the E-MAML pre-update REINFORCE term (formulation II)"),
+        Algorithm("lvc-vpg", "likelihood-ratio", "vpg", False, "vpg",
+                  "LVC-VPG: LVC inner step, one Adam step on the outer surrogate"),
+        Algorithm("dice-vpg", "dice", "dice", False, "dice",
+                  "DiCE-MAML: DiCE inner and outer losses (unbiased Hessian), one Adam step, 80 rollouts",
+                  overrides=(("rollouts_per_task", 80),)),
+        Algorithm("vpg-dice", "dice", "vpg-dice", False, "dice",
+                  "VPG-DiCE: DiCE inner step, log-likelihood outer with GAE advantages, one Adam step"),
     ]
 }
 
 OUTER_UPDATES: dict[str, Callable[[Any, InnerLoss], OuterUpdate]] = {
     "promp": make_promp_update,
+    "trpo": make_trpo_update,
+    "vpg": make_vpg_update,
+    "dice": make_dice_update,
+    "vpg-dice": make_vpg_dice_update,
 }
 
 

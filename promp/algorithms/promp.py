@@ -20,6 +20,7 @@ from ..objectives import clipped_surrogate_loss, masked_mean
 from ..policy import Params, distribution, kl_divergence, log_prob, params_log_prob
 from ..processing import Batch
 from .base import OuterUpdate
+from .emaml import emaml_coefficient, emaml_task_term
 
 
 def pre_update_kl(params: Params, batch: Batch, floor_log_std: bool) -> jax.Array:
@@ -38,11 +39,13 @@ def adapted_chain(params: Params, task_batches: Sequence[Batch], alpha: float, i
 
 
 def promp_loss(
-    params: Params, batches: Sequence[Batch], eta: jax.Array, alpha: float, clip_eps: float, inner_loss: InnerLoss
+    params: Params, batches: Sequence[Batch], eta: jax.Array, alpha: float, clip_eps: float, inner_loss: InnerLoss,
+    emaml_coef: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """ProMP loss (paper eq. 13, code form of spec 4.2): ``mean_i surr_i + mean_k eta_k * mean_i KL_{k,i}``.
 
     ``batches`` holds the K+1 sampling rounds (leaves ``[T, R, H, ...]``); ``eta`` has length K.
+    ``emaml_coef`` > 0 adds that multiple of the E-MAML term to each task's surrogate (spec 5.3).
     """
 
     def task_loss(task_batches):
@@ -50,7 +53,10 @@ def promp_loss(
         post = task_batches[-1]
         logp = params_log_prob(theta, post.obs, post.actions, len(task_batches) == 1)
         logp_old = log_prob(post.means, post.log_stds, post.actions)
-        return clipped_surrogate_loss(logp, logp_old, post.advantages, post.mask, clip_eps), kls
+        surr = clipped_surrogate_loss(logp, logp_old, post.advantages, post.mask, clip_eps)
+        if emaml_coef:
+            surr = surr + emaml_coef * emaml_task_term(params, task_batches[0], post)
+        return surr, kls
 
     surr, kls = jax.vmap(task_loss)(tuple(batches))
     mean_kl = kls.mean(0)
@@ -69,9 +75,10 @@ def make_promp_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
     """Build ProMP's jitted outer update: ``cfg.ppo_steps`` Adam steps (lr ``cfg.outer_lr``), moments persist."""
     optimizer = optax.adam(cfg.outer_lr)
     alpha, clip_eps, n_steps = cfg.inner_lr, cfg.clip_eps, cfg.ppo_steps
+    coef = emaml_coefficient(cfg)
 
     def loss_fn(params, batches, eta):
-        return promp_loss(params, batches, eta, alpha, clip_eps, inner_loss)
+        return promp_loss(params, batches, eta, alpha, clip_eps, inner_loss, coef)
 
     @jax.jit
     def update(params, opt_state, batches, eta):
