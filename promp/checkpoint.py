@@ -88,7 +88,10 @@ def load_checkpoint(ckpt_dir: Path, params_template: dict, opt_template: Any, it
     if iteration is None:
         iteration = its[-1]
     elif iteration not in its:
-        raise CheckpointError(f"no checkpoint for iteration {iteration} in {ckpt_dir} (have {its[0]}..{its[-1]})")
+        raise CheckpointError(
+            f"no checkpoint for iteration {iteration} in {ckpt_dir}; available: {', '.join(map(str, its))} "
+            "(the last two and every keep_checkpoint_every-th are kept)"
+        )
     json_path = ckpt_dir / f"itr_{iteration:05d}.json"
     try:
         meta = json.loads(json_path.read_text())

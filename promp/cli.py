@@ -8,6 +8,9 @@ from __future__ import annotations
 from .threads import configure_threads
 
 configure_threads()  # before numpy / JAX are imported
+from .video import default_offscreen_gl  # noqa: E402
+
+default_offscreen_gl()  # MUJOCO_GL=egl before MuJoCo is imported: offscreen rendering for promp rollout
 
 import dataclasses  # noqa: E402
 import json  # noqa: E402
@@ -125,12 +128,16 @@ def algos_command() -> None:
 from .commands.eval import eval_command  # noqa: E402
 from .commands.plot import plot_command  # noqa: E402
 from .commands.rollout import rollout_command  # noqa: E402
+from .commands.reproduce import reproduce_command  # noqa: E402
+from .commands.bench import bench_command  # noqa: E402
 
 COMMANDS: dict[str, Any] = {
     "train": train_command,
     "eval": eval_command,
     "plot": plot_command,
     "rollout": rollout_command,
+    "reproduce": reproduce_command,
+    "bench": bench_command,
     "envs": envs_command,
     "algos": algos_command,
 }

@@ -23,7 +23,14 @@ from .sampling import Trajectories, broadcast_params, sample_trajectories
 
 
 class NonFiniteUpdateError(RuntimeError):
-    """Too many consecutive outer updates produced NaN/inf; the last good parameters are kept."""
+    """Too many consecutive outer updates produced NaN/inf; the last good parameters are kept.
+
+    ``row`` and ``state`` are the progress row and the (update-skipped) state of the iteration
+    that hit the limit, so the trainer can still log and checkpoint it.
+    """
+
+    row: dict[str, float] | None = None
+    state: "RunState | None" = None
 
 
 @dataclasses.dataclass
@@ -145,8 +152,10 @@ class MetaLearner:
             row[key] = float(np.mean(value))
         row["eta"] = float(np.mean(eta))
         if streak >= cfg.max_nonfinite_updates:
-            raise NonFiniteUpdateError(
+            err = NonFiniteUpdateError(
                 f"{streak} consecutive updates produced NaN/inf (last at iteration {state.iteration}); "
                 "stopped with the last good parameters"
             )
+            err.row, err.state = row, new_state
+            raise err
         return new_state, row

@@ -1,9 +1,11 @@
-"""Matplotlib figures (PNG, Agg backend): learning curves."""
+"""Matplotlib figures (PNG, Agg backend): learning curves, adaptation curves, run comparisons, 2-D paths."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 import matplotlib
 
@@ -22,6 +24,70 @@ def plot_learning_curve(rows: Sequence[dict], path: Path, title: str = "") -> Pa
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_adaptation_curve(steps: Sequence[dict], path: Path, title: str = "", confidence: float = 0.95) -> Path:
+    """Average return at every adaptation step 0..K with its confidence band (``eval.json``'s steps)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=110)
+    k = [int(s["step"]) for s in steps]
+    mean = [float(s["mean"]) for s in steps]
+    ax.fill_between(k, [float(s["ci_low"]) for s in steps], [float(s["ci_high"]) for s in steps],
+                    color="tab:red", alpha=0.2, linewidth=0, label=f"{confidence:.0%} confidence interval")
+    ax.plot(k, mean, "o-", color="tab:red", label="average return")
+    ax.set_xticks(k)
+    ax.set_xlabel("inner adaptation steps")
+    ax.set_ylabel("average return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average return", title: str = "", xlabel: str = "env steps") -> Path:
+    """Several aggregated learning curves (``promp.compare.Curve``) with shaded bands, one PNG."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for i, c in enumerate(curves):
+        color = f"C{i % 10}"
+        label = c.label if c.n == 1 else f"{c.label} ({c.n} seeds)"
+        if c.n > 1:
+            ax.fill_between(c.x, c.low, c.high, color=color, alpha=0.2, linewidth=0)
+        ax.plot(c.x, c.mean, color=color, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path, draw_regions: Callable[[Any], None], title: str = "") -> Path:
+    """Side-by-side panels of 2-D paths ``[rollouts, time, 2]`` (e.g. pre- and post-update), with the
+    task's goals and reward regions drawn by ``draw_regions(ax)`` on every panel."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), dpi=110, squeeze=False)
+    lim = max(2.6, max(float(np.abs(p).max()) for _, p in panels) + 0.2)
+    for ax, (name, paths) in zip(axes[0], panels):
+        draw_regions(ax)
+        for j, path_xy in enumerate(paths):
+            ax.plot(path_xy[:, 0], path_xy[:, 1], color=f"C{j % 10}", linewidth=1.0, alpha=0.85)
+            ax.plot(path_xy[0, 0], path_xy[0, 1], "o", color=f"C{j % 10}", markersize=3)
+            ax.plot(path_xy[-1, 0], path_xy[-1, 1], "x", color=f"C{j % 10}", markersize=5)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+        ax.set_title(name)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -7,21 +7,24 @@ from the last checkpoint and reproduces an uninterrupted run's numbers exactly.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+import signal
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from . import __version__
-from .checkpoint import CheckpointError, atomic_write_text, load_checkpoint, prune_checkpoints, save_checkpoint
+from .checkpoint import CheckpointError, atomic_write_text, list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import ConfigError, TrainConfig, validate_config
-from .learner import MetaLearner, RunState
+from .learner import MetaLearner, NonFiniteUpdateError, RunState
 from .plotting import plot_learning_curve
 
 
@@ -29,12 +32,69 @@ class RunDirError(RuntimeError):
     """The run directory is missing, not a run, or would be overwritten."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT stopped training between iterations; the message says what is saved and how to resume."""
+
+
+class _InterruptGuard:
+    """SIGINT handler for the training loop: interrupt at once (the iteration in progress is discarded),
+    except inside ``critical()`` (writing a progress row and a checkpoint), where the interrupt is
+    deferred to the end of the block. Does nothing outside the main thread."""
+
+    def __init__(self) -> None:
+        self._critical = False
+        self._pending = False
+        self._previous: Any = None
+
+    def __enter__(self) -> "_InterruptGuard":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self._critical:
+            self._pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        """A block that a SIGINT does not cut in half."""
+        self._critical = True
+        try:
+            yield
+        finally:
+            self._critical = False
+        if self._pending:
+            self._pending = False
+            raise KeyboardInterrupt
+
+
 def read_progress(path: Path) -> list[dict[str, Any]]:
-    """Rows of a ``progress.csv`` as dicts of floats (empty list if absent)."""
+    """Rows of a ``progress.csv`` as dicts of floats (empty list if absent).
+
+    A last line without its newline (the process was killed while appending it) and rows with too
+    few or too many fields are dropped; any other unparsable content raises ``RunDirError``.
+    """
     if not path.exists():
         return []
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
+    text = path.read_text()
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    rows = []
+    try:
+        for row in csv.DictReader(io.StringIO(text, newline="")):
+            if None in row or None in row.values():
+                continue
+            rows.append({k: _parse_number(v) for k, v in row.items() if v != ""})
+    except (ValueError, csv.Error) as exc:
+        raise RunDirError(f"{path} is corrupt: {exc}") from None
+    return rows
 
 
 def load_run_config(run_dir: Path) -> TrainConfig:
@@ -48,6 +108,14 @@ def load_run_config(run_dir: Path) -> TrainConfig:
         raise RunDirError(f"{run_dir} is not a promp run directory (no config.json)") from None
     except (ValueError, TypeError) as exc:
         raise RunDirError(f"{path} is corrupt: {exc}") from None
+
+
+def _parse_number(text: str) -> float | int:
+    """An int if ``text`` is an integer literal (so rewriting a row keeps ``0`` as ``0``), else a float."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 class RunLogger:
@@ -149,24 +217,39 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
         raise ConfigError(str(exc)) from None
     try:
         if resume:
-            state = restore_state(learner, run_dir) if (run_dir / "checkpoints").is_dir() else learner.init_state()
+            # killed before the first checkpoint was complete: start afresh (the same numbers)
+            state = restore_state(learner, run_dir) if list_checkpoints(run_dir / "checkpoints") else learner.init_state()
             atomic_write_text(run_dir / "config.json", cfg.to_json())
         else:
             state = learner.init_state()
             prepare_new_run(cfg, run_dir)
         logger = RunLogger(run_dir, state.iteration, console)
-        try:
-            _loop(learner, state, run_dir, logger, console, progress)
-        finally:
-            logger.close()
-            if logger.rows:
-                plot_learning_curve(logger.rows, run_dir / "learning_curve.png", f"{cfg.algo} on {cfg.env} (seed {cfg.seed})")
+        with _InterruptGuard() as guard:
+            try:
+                _loop(learner, state, run_dir, logger, console, progress, guard)
+            finally:
+                with guard.critical():
+                    logger.close()
+                    if logger.rows:
+                        _plot_atomically(logger.rows, run_dir / "learning_curve.png", f"{cfg.algo} on {cfg.env} (seed {cfg.seed})")
         return logger.rows
     finally:
         learner.env.close()
 
 
-def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogger, console: Console, progress: bool) -> None:
+def _plot_atomically(rows: list[dict], path: Path, title: str) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        plot_learning_curve(rows, tmp, title)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogger, console: Console, progress: bool,
+          guard: _InterruptGuard) -> None:
+    """Iterate until ``cfg.iterations``; each completed iteration is logged and checkpointed as one
+    uninterruptible step, so a kill or SIGINT loses at most the iteration in progress."""
     cfg = learner.cfg
     ckpt_dir = run_dir / "checkpoints"
     total = cfg.iterations
@@ -181,17 +264,46 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
     ]
     with Progress(*columns, console=console, disable=not interactive) as bar:
         task = bar.add_task(f"{cfg.algo} {cfg.env}", total=total, completed=state.iteration, status="")
-        while state.iteration < total:
-            state, row = learner.iteration(state)
-            logger.log(row)
-            save_checkpoint(ckpt_dir, state.iteration - 1, state.params, state.opt_state, _checkpoint_meta(cfg, state))
-            prune_checkpoints(ckpt_dir, cfg.keep_checkpoint_every)
-            status = f"return pre {row['return_pre']:.2f} post {row['return_post']:.2f}  {row['time_iteration']:.2f}s/it"
-            bar.update(task, completed=state.iteration, status=status)
-            if progress and not interactive:
-                every = max(1, total // 20)
-                if state.iteration % every == 0 or state.iteration == total:
-                    console.print(f"iteration {state.iteration}/{total}  env steps {int(row['env_steps'])}  {status}")
+        try:
+            while state.iteration < total:
+                stop: NonFiniteUpdateError | None = None
+                try:
+                    new_state, row = learner.iteration(state)
+                except NonFiniteUpdateError as exc:
+                    new_state, row, stop = exc.state, exc.row, exc
+                with guard.critical():
+                    state = new_state
+                    logger.log(row)
+                    save_checkpoint(ckpt_dir, state.iteration - 1, state.params, state.opt_state, _checkpoint_meta(cfg, state))
+                    prune_checkpoints(ckpt_dir, cfg.keep_checkpoint_every)
+                if row.get("update_skipped"):
+                    console.print(
+                        f"[yellow]warning:[/] iteration {int(row['iteration'])}: NaN/inf in the outer loss or parameters; "
+                        f"update not applied ({state.nonfinite_streak} in a row, stop at {cfg.max_nonfinite_updates})"
+                    )
+                if stop is not None:
+                    good = [int(r["iteration"]) for r in logger.rows if not r.get("update_skipped")]
+                    since = f"the last applied update (iteration {good[-1]})" if good else "the initial policy (no update was applied)"
+                    raise NonFiniteUpdateError(
+                        f"{stop}; checkpoint {ckpt_dir / f'itr_{state.iteration - 1:05d}.json'} holds the parameters of {since}"
+                    ) from None
+                status = f"return pre {row['return_pre']:.2f} post {row['return_post']:.2f}  {row['time_iteration']:.2f}s/it"
+                bar.update(task, completed=state.iteration, status=status)
+                if progress and not interactive:
+                    every = max(1, total // 20)
+                    if state.iteration % every == 0 or state.iteration == total:
+                        console.print(f"iteration {state.iteration}/{total}  env steps {int(row['env_steps'])}  {status}")
+        except KeyboardInterrupt:  # outside guard.critical(): the iteration in progress is discarded
+            raise TrainingInterrupted(_interrupt_message(state, run_dir)) from None
 
 
-__all__ = ["ConfigError", "RunDirError", "load_run_config", "read_progress", "restore_state", "train"]
+def _interrupt_message(state: RunState, run_dir: Path) -> str:
+    if state.iteration == 0:
+        return f"stopped before the first iteration completed; start again with: promp train --resume {run_dir}"
+    return (
+        f"stopped; iterations 0..{state.iteration - 1} are in progress.csv and checkpointed (an iteration in "
+        f"progress is discarded); continue with: promp train --resume {run_dir}"
+    )
+
+
+__all__ = ["ConfigError", "RunDirError", "TrainingInterrupted", "load_run_config", "read_progress", "restore_state", "train"]

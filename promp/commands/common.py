@@ -1,0 +1,73 @@
+"""Helpers shared by the commands that load a trained policy from a run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from . import CommandError
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """A run's config, a learner built from it (possibly with overrides) and the checkpoint's policy."""
+
+    run_dir: Path
+    cfg: Any  # TrainConfig (with overrides applied)
+    learner: Any  # MetaLearner
+    params: Any  # policy parameters of the checkpoint
+    iteration: int  # iteration (as in progress.csv) after which the checkpoint was written
+
+
+def load_run(run_dir: str | Path, checkpoint: int | None = None, **overrides: Any) -> LoadedRun:
+    """Load ``run_dir``'s config and the policy of checkpoint ``checkpoint`` (default: the latest).
+
+    ``overrides`` replace config fields (e.g. ``rollouts_per_task``) for the learner that is
+    returned; they do not change the policy's shape.
+    """
+    from ..config import ConfigError, validate_config
+    from ..learner import MetaLearner
+    from ..trainer import load_run_config, restore_state
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    validate_config(cfg)
+    try:
+        learner = MetaLearner(cfg)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot build env {cfg.env!r} of {run_dir}: {exc}") from None
+    try:
+        state = restore_state(learner, run_dir, checkpoint)
+    except BaseException:
+        learner.env.close()
+        raise
+    return LoadedRun(run_dir, cfg, learner, state.params, state.iteration - 1)
+
+
+def parse_task(text: str, env: Any) -> dict:
+    """A ``--task`` JSON object, validated and canonicalised by the env's ``validate_task``."""
+    try:
+        task = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"--task must be a JSON object, e.g. '{{\"goal\": [2, 2]}}': {exc}") from None
+    if not isinstance(task, dict):
+        raise CommandError("--task must be a JSON object, e.g. '{\"goal\": [2, 2]}'")
+    try:
+        return env.validate_task(task)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CommandError(f"invalid --task for env {type(env).__name__}: {exc}") from None
+
+
+def save_figure_atomically(path: Path, draw: Any) -> Path:
+    """Call ``draw(tmp_path)`` to write a PNG, then move it to ``path`` (never half-written)."""
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        draw(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,86 @@
+"""``promp eval RUN_DIR``: meta-test a trained policy on held-out tasks (I/O around ``promp.evaluation``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import tyro
+
+from . import CommandError
+
+
+def eval_command(
+    run_dir: tyro.conf.Positional[str],
+    checkpoint: Annotated[Optional[int], tyro.conf.arg(help="iteration whose checkpoint to load, as in progress.csv (default: the latest)")] = None,
+    tasks: Annotated[Optional[int], tyro.conf.arg(help="number of held-out tasks (default: the run's meta-batch size)")] = None,
+    adapt_steps: Annotated[Optional[int], tyro.conf.arg(help="inner adaptation steps K, may exceed the training K (default: the run's)")] = None,
+    rollouts: Annotated[Optional[int], tyro.conf.arg(help="rollouts per task and step (default: the run's)")] = None,
+    seed: Annotated[Optional[int], tyro.conf.arg(help="meta-test seed (default: the run's seed, on a stream separate from training)")] = None,
+    task: Annotated[Optional[str], tyro.conf.arg(help="evaluate one given task instead, as JSON, e.g. '{\"goal\": [2, 2]}'")] = None,
+    confidence: Annotated[float, tyro.conf.arg(help="confidence level of the interval")] = 0.95,
+    out: Annotated[Optional[str], tyro.conf.arg(help="directory for eval.json and eval.png (default: RUN_DIR)")] = None,
+) -> None:
+    """Adapt the trained policy to held-out tasks; print the return at every step 0..K with a
+    confidence interval and write eval.json and the adaptation-curve eval.png."""
+    if tasks is not None and tasks < 1:
+        raise CommandError(f"--tasks must be >= 1, got {tasks}")
+    if adapt_steps is not None and adapt_steps < 0:
+        raise CommandError(f"--adapt-steps must be >= 0, got {adapt_steps}")
+    if rollouts is not None and rollouts < 1:
+        raise CommandError(f"--rollouts must be >= 1, got {rollouts}")
+    if not 0 < confidence < 1:
+        raise CommandError(f"--confidence must be in (0, 1), got {confidence}")
+    if task is not None and tasks is not None:
+        raise CommandError("give either --task (one given task) or --tasks N (sampled tasks), not both")
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..checkpoint import atomic_write_text
+    from ..evaluation import eval_rng, meta_test, report
+    from ..plotting import plot_adaptation_curve
+    from .common import load_run, parse_task, save_figure_atomically
+
+    run = load_run(run_dir, checkpoint, rollouts_per_task=rollouts)
+    cfg, learner = run.cfg, run.learner
+    try:
+        out_dir = Path(out) if out else run.run_dir
+        if out_dir.exists() and not out_dir.is_dir():
+            raise CommandError(f"--out {out_dir} exists and is not a directory")
+        k = cfg.inner_steps if adapt_steps is None else adapt_steps
+        seed_used = cfg.seed if seed is None else seed
+        rng = eval_rng(seed_used)
+        task_list = [parse_task(task, learner.env)] if task is not None else learner.env.sample_tasks(rng, tasks or cfg.meta_batch_size)
+        result = meta_test(learner, run.params, task_list, rng, k)
+    finally:
+        learner.env.close()
+
+    record = report(
+        result,
+        confidence,
+        run_dir=str(run.run_dir),
+        env=cfg.env,
+        algo=cfg.algo,
+        checkpoint_iteration=run.iteration,
+        eval_seed=seed_used,
+        training_seed=cfg.seed,
+        training_inner_steps=cfg.inner_steps,
+        horizon=cfg.horizon,
+        given_task=task is not None,
+    )
+    table = Table(title=f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}: {record['num_tasks']} task(s) x {record['rollouts_per_task']} rollouts")
+    for col in ("step", "average return", f"{confidence:.0%} CI ({record['interval_over']})", "std", "vs step 0"):
+        table.add_column(col, justify="right")
+    base = record["steps"][0]["mean"]
+    for s in record["steps"]:
+        table.add_row(str(s["step"]), f"{s['mean']:.4g}", f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]", f"{s['std']:.3g}", f"{s['mean'] - base:+.4g}")
+    Console().print(table)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out_dir / "eval.json", out_dir / "eval.png"
+    atomic_write_text(json_path, json.dumps(record, indent=1))
+    title = f"{cfg.algo} on {cfg.env} (checkpoint {run.iteration})"
+    save_figure_atomically(png_path, lambda p: plot_adaptation_curve(record["steps"], p, title, confidence))
+    print(f"wrote {json_path} and {png_path}")

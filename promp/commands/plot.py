@@ -1,0 +1,65 @@
+"""``promp plot RUN_DIR... --out FILE.png``: learning curves of several runs, seeds grouped (I/O around ``promp.compare``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import tyro
+
+from . import CommandError
+
+
+def plot_command(
+    run_dirs: tyro.conf.Positional[list[str]],
+    out: Annotated[str, tyro.conf.arg(help="PNG file to write")] = "learning_curves.png",
+    band: Annotated[Literal["std", "minmax"], tyro.conf.arg(help="shaded band of a seed group: mean +- std, or min..max")] = "std",
+    metric: Annotated[str, tyro.conf.arg(help="progress.csv column on the y axis")] = "return_post",
+    x: Annotated[Literal["env_steps", "iteration"], tyro.conf.arg(help="progress.csv column on the x axis")] = "env_steps",
+    title: Annotated[str, tyro.conf.arg(help="figure title")] = "",
+) -> None:
+    """Plot the learning curves of several runs in one PNG; runs whose config.json differ only by
+    seed (and length) are drawn as their mean with a shaded band."""
+    from ..compare import aggregate, group_runs
+    from ..plotting import plot_curves
+    from ..trainer import RunDirError, read_progress
+    from .common import save_figure_atomically
+
+    if not run_dirs:
+        raise CommandError("give at least one run directory")
+    out_path = Path(out)
+    if out_path.suffix.lower() != ".png":
+        raise CommandError(f"--out must be a .png file, got {out}")
+    configs, progress = [], {}
+    for name in run_dirs:
+        d = Path(name)
+        try:
+            cfg = json.loads((d / "config.json").read_text())
+        except FileNotFoundError:
+            raise RunDirError(f"{d} is not a promp run directory (no config.json)") from None
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"{d / 'config.json'} is unreadable or corrupt: {exc}") from None
+        try:
+            rows = read_progress(d / "progress.csv")
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"{d / 'progress.csv'} is unreadable or corrupt: {exc}") from None
+        if not rows:
+            raise RunDirError(f"{d} has no progress rows yet")
+        if name in progress:
+            raise CommandError(f"run directory {name} given twice")
+        configs.append((name, cfg))
+        progress[name] = rows
+    curves = []
+    for group in group_runs(configs):
+        try:
+            curves.append(aggregate(group.label, [progress[n] for n in group.names], metric, x, band))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    if out_path.parent != Path("") and not out_path.parent.is_dir():
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    ylabel = {"return_post": "post-update average return", "return_pre": "pre-update average return"}.get(metric, metric)
+    save_figure_atomically(out_path, lambda p: plot_curves(curves, p, ylabel, title, x.replace("_", " ")))
+    for c, g in zip(curves, group_runs(configs)):
+        print(f"{c.label}: {c.n} run(s) (seeds {', '.join(map(str, g.seeds))}), last {metric} {c.mean[-1]:.4g}")
+    print(f"wrote {out_path}")

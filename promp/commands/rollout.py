@@ -1,0 +1,149 @@
+"""``promp rollout RUN_DIR``: pre- and post-update behaviour on one task.
+
+Point tasks: a PNG of the 2-D paths before and after adaptation, with the goal(s) and reward
+regions drawn. MuJoCo tasks (or any env with the ``render_frame`` hook, see ``promp.video``): an
+MP4 with the pre-update episode on the left and the post-update episode on the right.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import tyro
+
+from . import CommandError
+
+
+def rollout_command(
+    run_dir: tyro.conf.Positional[str],
+    task: Annotated[Optional[str], tyro.conf.arg(help="task as JSON, e.g. '{\"goal\": [2, 2]}' (default: one sampled with --seed)")] = None,
+    checkpoint: Annotated[Optional[int], tyro.conf.arg(help="iteration whose checkpoint to load (default: the latest)")] = None,
+    adapt_steps: Annotated[Optional[int], tyro.conf.arg(help="inner steps before the post-update picture (default: the run's K)")] = None,
+    paths: Annotated[int, tyro.conf.arg(help="point tasks: trajectories drawn per panel")] = 5,
+    seed: Annotated[int, tyro.conf.arg(help="seed of the task draw, the action noise and the adaptation samples")] = 0,
+    width: Annotated[int, tyro.conf.arg(help="MuJoCo video: width of each half in pixels")] = 320,
+    height: Annotated[int, tyro.conf.arg(help="MuJoCo video: height in pixels")] = 240,
+    out: Annotated[Optional[str], tyro.conf.arg(help="output file (default: RUN_DIR/rollout.png or RUN_DIR/rollout.mp4)")] = None,
+) -> None:
+    """Adapt the trained policy to one task and show its behaviour before and after the update."""
+    from ..video import default_offscreen_gl
+
+    default_offscreen_gl()  # effective only if MuJoCo is not imported yet (see promp.video)
+    if paths < 1:
+        raise CommandError(f"--paths must be >= 1, got {paths}")
+    if adapt_steps is not None and adapt_steps < 0:
+        raise CommandError(f"--adapt-steps must be >= 0, got {adapt_steps}")
+    if width < 16 or height < 16:
+        raise CommandError("--width and --height must be >= 16")
+
+    from ..envs.point import PointCorner, PointMomentum, PointNav
+    from ..evaluation import eval_rng
+    from .common import load_run, parse_task
+
+    run = load_run(run_dir, checkpoint)
+    cfg, learner, env = run.cfg, run.learner, run.learner.env
+    try:
+        is_point = isinstance(env, (PointCorner, PointMomentum, PointNav))
+        if not is_point:
+            from ..video import can_render
+
+            if not can_render(env):
+                raise CommandError(f"rollout supports the point tasks and MuJoCo envs; {cfg.env} has no render_frame hook")
+        suffix = ".png" if is_point else ".mp4"
+        out_path = Path(out) if out else run.run_dir / f"rollout{suffix}"
+        if out_path.suffix.lower() != suffix:
+            raise CommandError(f"--out must be a {suffix} file for {cfg.env}, got {out_path}")
+        rng = eval_rng(seed)
+        the_task = parse_task(task, env) if task is not None else env.sample_tasks(rng, 1)[0]
+        k = cfg.inner_steps if adapt_steps is None else adapt_steps
+        res = learner.sample_adapted(run.params, [the_task], rng, steps=k)
+        returns = [float((t.rewards * t.mask).sum(-1).mean()) for t in res.trajectories]
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        if is_point:
+            _point_png(env, the_task, res, paths, k, returns, out_path, f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}")
+        else:
+            from ..video import RenderError
+
+            try:
+                _mujoco_mp4(learner, res.params[0], res.params[-1], the_task, rng, width, height, out_path)
+            except RenderError as exc:
+                raise CommandError(str(exc)) from None
+    finally:
+        env.close()
+    print(f"task {the_task}: average return " + ", ".join(f"step {i}: {r:.4g}" for i, r in enumerate(returns)))
+    print(f"wrote {out_path}")
+
+
+def _point_png(env: Any, task: dict, res: Any, paths: int, k: int, returns: list[float], out_path: Path, title: str) -> None:
+    import numpy as np
+
+    from ..plotting import plot_point_trajectories
+    from .common import save_figure_atomically
+
+    def xy(traj: Any) -> np.ndarray:
+        n = min(paths, traj.obs.shape[1])
+        out = []
+        for r in range(n):
+            alive = int(traj.mask[0, r].sum())
+            out.append(traj.obs[0, r, : max(alive, 1), :2])
+        return out
+
+    panels = [(f"pre-update (return {returns[0]:.3g})", xy(res.trajectories[0]))]
+    panels.append((f"after {k} inner step{'s' if k != 1 else ''} (return {returns[-1]:.3g})", xy(res.trajectories[-1])))
+    save_figure_atomically(out_path, lambda p: plot_point_trajectories(panels, p, lambda ax: draw_point_task(ax, env, task), f"{title}\ngoal {task['goal']}"))
+
+
+def draw_point_task(ax: Any, env: Any, task: dict) -> None:
+    """Mark a point task on ``ax``: the goal (star), other corner goals, and where reward is given.
+
+    point-corner: reward only outside the L1 dead zone |x|+|y| < r (grey diamond) and in the goal's
+    quadrant (shaded, where the goal is the closest corner); point-momentum: discs of radius r around
+    the goals (reward max(r - distance, 0)); point-nav: the goal with its stopping tolerance.
+    """
+    import matplotlib.patches as mpatches
+    import numpy as np
+
+    from ..envs.point import CORNERS, PointCorner, PointMomentum
+
+    goal = np.asarray(task["goal"], dtype=float)
+    if isinstance(env, (PointCorner, PointMomentum)):
+        for c in CORNERS:
+            is_goal = bool(np.allclose(c, goal))
+            if isinstance(env, PointMomentum):
+                ax.add_patch(mpatches.Circle(c, env.sparse_radius, color="tab:green" if is_goal else "tab:gray",
+                                             alpha=0.18 if is_goal else 0.07, linewidth=0))
+            ax.plot(*c, marker="*" if is_goal else "o", markersize=14 if is_goal else 6,
+                    color="tab:green" if is_goal else "tab:gray", zorder=5)
+        if isinstance(env, PointCorner):
+            sx, sy = np.sign(goal)
+            ax.add_patch(mpatches.Rectangle((min(0, 10 * sx), min(0, 10 * sy)), 10, 10, color="tab:green", alpha=0.1, linewidth=0))
+            r = env.sparse_radius
+            ax.add_patch(mpatches.Polygon([(r, 0), (0, r), (-r, 0), (0, -r)], closed=True, color="tab:gray", alpha=0.35, linewidth=0))
+    else:
+        ax.plot(*goal, marker="*", markersize=14, color="tab:green", zorder=5)
+        tol = getattr(env, "goal_tolerance", 0.0)
+        if tol:
+            ax.add_patch(mpatches.Rectangle(goal - tol, 2 * tol, 2 * tol, fill=False, color="tab:green"))
+
+
+def _mujoco_mp4(learner: Any, params_pre: Any, params_post: Any, task: dict, rng: Any, width: int, height: int, out_path: Path) -> None:
+    import jax
+
+    from ..sampling import sample_trajectories
+    from ..video import FrameRecorder, frame_source, side_by_side, write_mp4
+
+    env, cfg = learner.env, learner.cfg
+    env.set_tasks([task], 1)
+    frame, close = frame_source(env, width, height)
+    try:
+        clips = []
+        for i, p in enumerate((params_pre, params_post)):
+            one = jax.tree_util.tree_map(lambda x: x[:1], p)  # task axis of length 1
+            rec = FrameRecorder(env, frame)
+            sample_trajectories(rec, one, cfg.horizon, rng, floor_log_std=(i == 0))
+            clips.append(rec.frames)
+    finally:
+        close()
+    fps = 1.0 / float(getattr(env, "dt", 0.05))
+    write_mp4(side_by_side(clips), out_path, fps)

@@ -1,0 +1,142 @@
+"""Meta-testing as a computation (no file I/O): adapt a trained policy to held-out tasks.
+
+``meta_test`` samples rounds ``0..K`` on a set of tasks with ``MetaLearner.sample_adapted`` (the
+same inner step as training, re-sampling after each step; ``K`` may exceed the training value) and
+returns the per-task, per-rollout returns of every round. ``summarize`` turns them into the mean
+return at every step with a Student-t confidence interval:
+
+* across tasks (the per-task mean over rollouts is one observation) when there are several tasks;
+* across rollouts when a single task is evaluated (e.g. a user-given ``--task``).
+
+``eval_rng`` gives the generator of meta-testing: seeded like training but on a separate stream,
+so the "held-out" tasks and the action noise never replay the training sequence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .envs import Task
+from .learner import MetaLearner
+from .policy import Params
+
+EVAL_STREAM = 0x5EED_E7A1
+"""Extra entropy word that separates the meta-testing RNG stream from training's ``PCG64(seed)``."""
+
+
+def eval_rng(seed: int) -> np.random.Generator:
+    """The meta-testing generator for ``seed`` (distinct from the training generator of the same seed)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), EVAL_STREAM])))
+
+
+@dataclasses.dataclass
+class MetaTestResult:
+    """Returns of one meta-test: ``returns[k, t, r]`` = undiscounted return of rollout r of task t at step k."""
+
+    tasks: list[Task]
+    returns: np.ndarray  # [K+1, T, R]
+    env_steps: int
+
+    @property
+    def adapt_steps(self) -> int:
+        """Number of inner steps K (rounds are 0..K)."""
+        return self.returns.shape[0] - 1
+
+    @property
+    def per_task(self) -> np.ndarray:
+        """Average return per task at every step, ``[K+1, T]``."""
+        return self.returns.mean(axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class StepSummary:
+    """Mean return at one adaptation step with its confidence interval."""
+
+    step: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    std: float
+    n: int
+
+
+def t_quantile(p: float, df: int) -> float:
+    """Quantile ``p`` (in (0.5, 1)) of Student's t distribution with ``df`` degrees of freedom.
+
+    Inverts ``F(t) = 1 - I_{df/(df+t^2)}(df/2, 1/2) / 2`` by bisection (``I`` = regularized
+    incomplete beta function), so no SciPy is needed at run time.
+    """
+    if not 0.5 < p < 1 or df < 1:
+        raise ValueError(f"t_quantile needs 0.5 < p < 1 and df >= 1, got p={p}, df={df}")
+    from jax.scipy.special import betainc
+
+    tail = 2.0 * (1.0 - p)  # I_x(df/2, 1/2) at the quantile
+
+    def upper_tail(t: float) -> float:
+        return float(betainc(df / 2.0, 0.5, df / (df + t * t)))
+
+    lo, hi = 0.0, 1.0
+    while upper_tail(hi) > tail:
+        hi *= 2.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if upper_tail(mid) > tail else (lo, mid)
+        if hi - lo < 1e-7 * max(1.0, hi):
+            break
+    return 0.5 * (lo + hi)
+
+
+def mean_confidence_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: Student-t interval of the mean of i.i.d. ``values`` (zero width if n = 1)."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size == 0:
+        raise ValueError("no values")
+    mean = float(x.mean())
+    if x.size == 1:
+        return mean, mean, mean
+    half = t_quantile(0.5 + confidence / 2.0, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+def meta_test(learner: MetaLearner, params: Params, tasks: list[Task], rng: np.random.Generator, adapt_steps: int) -> MetaTestResult:
+    """Sample rounds ``0..adapt_steps`` on ``tasks`` (adapting per task in between) and collect returns.
+
+    Uses ``learner.cfg``'s horizon, rollouts per task, inner step size and estimator.
+    """
+    if adapt_steps < 0:
+        raise ValueError(f"adapt_steps must be >= 0, got {adapt_steps}")
+    res = learner.sample_adapted(params, tasks, rng, steps=adapt_steps)
+    returns = np.stack([(t.rewards * t.mask).sum(-1) for t in res.trajectories])  # [K+1, T, R]
+    return MetaTestResult(list(learner.env.tasks), returns, sum(t.env_steps for t in res.trajectories))
+
+
+def summarize(result: MetaTestResult, confidence: float = 0.95) -> list[StepSummary]:
+    """Mean and confidence interval at every step (across tasks, or across rollouts for one task)."""
+    out = []
+    for k in range(result.adapt_steps + 1):
+        values = result.per_task[k] if len(result.tasks) > 1 else result.returns[k, 0]
+        mean, lo, hi = mean_confidence_interval(values, confidence)
+        std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        out.append(StepSummary(k, mean, lo, hi, std, len(values)))
+    return out
+
+
+def report(result: MetaTestResult, confidence: float = 0.95, **info: Any) -> dict[str, Any]:
+    """The JSON-able record of a meta-test (what ``eval.json`` holds); ``info`` adds run metadata."""
+    steps = summarize(result, confidence)
+    return {
+        **info,
+        "num_tasks": len(result.tasks),
+        "rollouts_per_task": int(result.returns.shape[2]),
+        "adapt_steps": result.adapt_steps,
+        "confidence": confidence,
+        "interval_over": "tasks" if len(result.tasks) > 1 else "rollouts",
+        "env_steps": result.env_steps,
+        "steps": [dataclasses.asdict(s) for s in steps],
+        "tasks": result.tasks,
+        "per_task_returns": result.per_task.T.tolist(),  # [T][K+1]
+    }
