@@ -59,10 +59,10 @@ def linear_baseline_values(obs: np.ndarray, returns: np.ndarray, mask: np.ndarra
 
     Shapes ``obs [T, R, H, o]``, ``returns``/``mask`` ``[T, R, H]``; masked entries predict 0.
     """
-    feats = baseline_features(obs)
     values = np.zeros(returns.shape)
-    for i in range(obs.shape[0]):
-        f = feats[i].reshape(-1, feats.shape[-1])
+    for i in range(obs.shape[0]):  # features per task: a few MB that stay in cache
+        f = baseline_features(obs[i])
+        f = f.reshape(-1, f.shape[-1])
         coef = fit_linear_baseline(f, returns[i].reshape(-1), mask[i].reshape(-1).astype(np.float64))
         values[i] = (f @ coef).reshape(returns.shape[1:])
     return values * mask

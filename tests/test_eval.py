@@ -117,7 +117,7 @@ def test_eval_an_older_checkpoint(trained_point_corner, tmp_path, capsys):
 
 # ------------------------------------------------------------------------- statistics
 def test_t_quantile_matches_scipy():
-    scipy_stats = pytest.importorskip("scipy.stats")
+    from scipy import stats as scipy_stats
     for df in (1, 2, 5, 19, 39, 200):
         for p in (0.9, 0.975, 0.995):
             assert t_quantile(p, df) == pytest.approx(scipy_stats.t.ppf(p, df), rel=1e-4)
@@ -227,19 +227,16 @@ def test_rollout_png_of_point_momentum(tmp_path, capsys):
 
 @pytest.mark.filterwarnings("ignore:os.fork")
 def test_rollout_mp4_of_a_mujoco_task(tmp_path):
-    """Offscreen MuJoCo rendering (EGL) to MP4, in a fresh process so MUJOCO_GL applies."""
-    pytest.importorskip("imageio_ffmpeg")
-    envs = pytest.importorskip("promp.envs")
-    if "halfcheetah-fwd-back" not in envs.env_ids():
-        pytest.skip("MuJoCo envs not registered")
+    """Offscreen MuJoCo rendering (EGL) to MP4, in a fresh process so MUJOCO_GL applies.
+
+    ``make test`` installs the ``video`` extra; a machine without EGL fails here on purpose
+    (README "Trajectories" says which Debian packages provide it)."""
     run = tmp_path / "hc"
     cfg = _untrained_run(run, "halfcheetah-fwd-back", {"rollouts_per_task": 2, "horizon": 8, "hidden": (8,)})
     mp4 = tmp_path / "hc.mp4"
     env = {k: v for k, v in os.environ.items() if k != "MUJOCO_GL"}
     res = subprocess.run([sys.executable, "-m", "promp", "rollout", str(run), "--task", '{"direction": 1}', "--width", "64",
                           "--height", "48", "--out", str(mp4)], capture_output=True, text=True, env=env)
-    if res.returncode != 0 and "offscreen rendering failed" in res.stderr:
-        pytest.skip(f"no offscreen OpenGL here: {res.stderr.strip()}")
     assert res.returncode == 0, res.stderr
     import imageio_ffmpeg
 
