@@ -144,3 +144,44 @@ def test_help_lists_algorithms(capsys):
     assert code == 0 and "--meta-batch-size" in out and "--resume" in out
     for algo_id in ALGORITHMS:  # one line per preset
         assert any(line.strip(" │").startswith(f"{algo_id}: ") for line in out.splitlines()), algo_id
+
+
+USER_ENV = '''
+import numpy as np
+from promp.envs import MetaEnv, StepResult
+
+
+class LineEnv(MetaEnv):
+    """A user's 1-D meta-env: move towards a goal in {-1, +1}."""
+
+    obs_dim, act_dim = 1, 1
+    action_low, action_high = np.array([-0.1]), np.array([0.1])
+
+    def sample_tasks(self, rng, n):
+        return [{"goal": float(g)} for g in rng.choice([-1.0, 1.0], size=n)]
+
+    def reset(self, rng):
+        self.goal = self.task_array("goal")[:, None]
+        self.x = np.zeros((self.num_copies, 1))
+        return self.x.copy()
+
+    def _step(self, action):
+        self.x = self.x + action
+        return StepResult(self.x.copy(), -np.abs(self.x - self.goal)[:, 0], np.zeros(self.num_copies, bool))
+'''
+
+
+def test_user_defined_env_trains_without_editing_the_package(tmp_path, capsys, monkeypatch):
+    (tmp_path / "my_envs.py").write_text(USER_ENV)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "run"
+    for algo in ["promp", "maml-trpo"]:
+        argv = ["train", "--env", "my_envs:LineEnv", "--algo", algo, "--meta-batch-size", "4", "--rollouts-per-task", "3",
+                "--horizon", "10", "--hidden", "8", "--iterations", "2", "--out", str(out / algo)]
+        code, _, err = run_cli(argv, capsys)
+        assert code == 0, err
+        rows = read_progress(out / algo / "progress.csv")
+        assert len(rows) == 2 and all(np.isfinite(r["return_post"]) for r in rows)
+    code, _, err = run_cli(["train", "--resume", str(out / "promp"), "--iterations", "3"], capsys)
+    assert code == 0, err
+    assert len(read_progress(out / "promp" / "progress.csv")) == 3
