@@ -13,6 +13,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def save_figure(fig: Any, path: Path) -> Path:
+    """Lay out, write as PNG and close ``fig``; returns ``path``."""
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def plot_learning_curve(rows: Sequence[dict], path: Path, title: str = "") -> Path:
     """Pre- and post-update average return against env steps, one run."""
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
@@ -24,10 +32,7 @@ def plot_learning_curve(rows: Sequence[dict], path: Path, title: str = "") -> Pa
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_adaptation_curve(steps: Sequence[dict], path: Path, title: str = "", confidence: float = 0.95) -> Path:
@@ -44,10 +49,7 @@ def plot_adaptation_curve(steps: Sequence[dict], path: Path, title: str = "", co
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average return", title: str = "", xlabel: str = "env steps") -> Path:
@@ -64,10 +66,7 @@ def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path, draw_regions: Callable[[Any], None], title: str = "") -> Path:
@@ -88,7 +87,4 @@ def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path
         ax.set_title(name)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

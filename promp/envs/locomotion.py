@@ -199,6 +199,52 @@ def _velocity_task(task: Task, low: float, high: float) -> Task:
 
 
 # ------------------------------------------------------------------------------ HalfCheetah
+
+class _Direction1DTasks:
+    """Tasks ``{"direction": +-1}`` with p = 1/2 each (spec section 10, the *RandDirec envs)."""
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
+        """Directions +-1, each with probability 1/2."""
+        return _sample_dir_1d(rng, n)
+
+    def validate_task(self, task: Task) -> Task:
+        """Accept ``{"direction": +1 or -1}``."""
+        return _direction_1d(task)
+
+    def _apply_tasks(self) -> None:
+        self._dir = self.task_array("direction")
+
+
+class _Direction2DTasks(_Direction1DTasks):
+    """Tasks ``{"direction": [dx, dy]}``, unit vectors with a uniform angle (the *RandDirec2D envs)."""
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
+        """Unit directions in the plane, uniform angle."""
+        return _sample_dir_2d(rng, n)
+
+    def validate_task(self, task: Task) -> Task:
+        """Accept ``{"direction": [dx, dy]}``, a unit vector."""
+        return _direction_2d(task)
+
+
+class _VelocityTasks:
+    """Tasks ``{"velocity": v}`` with v uniform in ``[vel_low, vel_high]`` (the *RandVel envs)."""
+
+    vel_low: float
+    vel_high: float
+
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
+        """Goal velocities uniform in ``[vel_low, vel_high]``."""
+        return [{"velocity": float(v)} for v in rng.uniform(self.vel_low, self.vel_high, size=n)]
+
+    def validate_task(self, task: Task) -> Task:
+        """Accept ``{"velocity": v}`` with a finite number v."""
+        return _velocity_task(task, self.vel_low, self.vel_high)
+
+    def _apply_tasks(self) -> None:
+        self._vel = self.task_array("velocity")
+
+
 class _HalfCheetah(MujocoMetaEnv):
     xml = "half_cheetah.xml"
     frame_skip = 5
@@ -211,7 +257,7 @@ class _HalfCheetah(MujocoMetaEnv):
         return np.concatenate([sim.qpos[:, 1:], sim.qvel], axis=1)
 
 
-class HalfCheetahRandDirec(_HalfCheetah):
+class HalfCheetahRandDirec(_Direction1DTasks, _HalfCheetah):
     """HalfCheetahFwdBack: run forward (+1) or backward (-1), each with probability 1/2.
 
     Reward ``dir * dx_root/dt - 0.05 |a|^2`` (dt 0.05, frame skip 5); never terminates; obs
@@ -220,22 +266,11 @@ class HalfCheetahRandDirec(_HalfCheetah):
     simulator and XML version and the seeded reset noise (module docstring).
     """
 
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Directions drawn uniformly from {-1, +1}."""
-        return _sample_dir_1d(rng, n)
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"direction": -1 or +1}``."""
-        return _direction_1d(task)
-
-    def _apply_tasks(self) -> None:
-        self._dir = self.task_array("direction")
-
     def _reward(self, before, after, action):
         return self._dir * (after - before) / self.dt - self.ctrl_cost_coef * np.square(action).sum(1)
 
 
-class HalfCheetahRandVel(_HalfCheetah):
+class HalfCheetahRandVel(_VelocityTasks, _HalfCheetah):
     """HalfCheetahVel: run at a goal velocity ~ U(0, 3).
 
     Reward ``-|dx/dt - v_goal| - 0.05 |a|^2``; otherwise as ``HalfCheetahRandDirec``. Not in the
@@ -244,17 +279,6 @@ class HalfCheetahRandVel(_HalfCheetah):
     """
 
     vel_low, vel_high = 0.0, 3.0
-
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Goal velocities uniform in [0, 3]."""
-        return [{"velocity": float(v)} for v in rng.uniform(self.vel_low, self.vel_high, size=n)]
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"velocity": v}`` with a finite number v."""
-        return _velocity_task(task, self.vel_low, self.vel_high)
-
-    def _apply_tasks(self) -> None:
-        self._vel = self.task_array("velocity")
 
     def _reward(self, before, after, action):
         return -np.abs((after - before) / self.dt - self._vel) - self.ctrl_cost_coef * np.square(action).sum(1)
@@ -292,7 +316,7 @@ class _Ant(MujocoMetaEnv):
         return np.concatenate([sim.qpos[:, 2:], sim.qvel, cfrc], axis=1)
 
 
-class AntRandDirec(_Ant):
+class AntRandDirec(_Direction1DTasks, _Ant):
     """AntFwdBack: run along +x or -x, each with probability 1/2.
 
     Reward ``dir * dx_torso/dt - 0.5 |a|^2 - 0.5e-3 |clip(cfrc_ext, -1, 1)|^2 + 1`` (dt 0.05);
@@ -302,40 +326,18 @@ class AntRandDirec(_Ant):
     ``mj_rnePostConstraint`` (as MuJoCo 1.50 computed it), simulator/XML version, seeded noise.
     """
 
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Directions drawn uniformly from {-1, +1}."""
-        return _sample_dir_1d(rng, n)
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"direction": -1 or +1}``."""
-        return _direction_1d(task)
-
-    def _apply_tasks(self) -> None:
-        self._dir = self.task_array("direction")
-
     def _reward(self, before, after, action):
         forward = self._dir * (after[:, 0] - before[:, 0]) / self.dt
         return forward - self.ctrl_cost_coef * np.square(action).sum(1) - self._contact_cost() + self.survive_reward
 
 
-class AntRandDirec2D(_Ant):
+class AntRandDirec2D(_Direction2DTasks, _Ant):
     """AntRandDir: run along a unit direction in the xy-plane (uniform angle).
 
     Reward ``dir . d(x, y)_torso/dt - 0.5 |a|^2 - contact cost + 1``; termination, observation and
     reset noise as ``AntRandDirec``. Directions are normalised 2-D Gaussians as in the original.
     Differences: as ``AntRandDirec``.
     """
-
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Unit vectors with a uniformly distributed angle."""
-        return _sample_dir_2d(rng, n)
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"direction": [dx, dy]}`` with unit norm."""
-        return _direction_2d(task)
-
-    def _apply_tasks(self) -> None:
-        self._dir = self.task_array("direction")
 
     def _reward(self, before, after, action):
         forward = np.sum(self._dir * (after - before), axis=1) / self.dt
@@ -406,7 +408,7 @@ class _Walker(MujocoMetaEnv):
         return np.concatenate([sim.qpos[:, 1:], np.clip(sim.qvel, -10.0, 10.0)], axis=1)
 
 
-class Walker2DRandDirec(_Walker):
+class Walker2DRandDirec(_Direction1DTasks, _Walker):
     """WalkerFwdBack: walk forward (+1) or backward (-1).
 
     Reward ``dir * dx/dt + 1 - 1e-3 |a|^2``; done unless ``0.8 < z < 2`` and ``-1 < angle < 1``;
@@ -415,22 +417,11 @@ class Walker2DRandDirec(_Walker):
     Differences: gymnasium's ``walker2d.xml`` (not the v5 variant), MuJoCo 4, seeded noise.
     """
 
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Directions drawn uniformly from {-1, +1}."""
-        return _sample_dir_1d(rng, n)
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"direction": -1 or +1}``."""
-        return _direction_1d(task)
-
-    def _apply_tasks(self) -> None:
-        self._dir = self.task_array("direction")
-
     def _reward(self, before, after, action):
         return self._dir * (after - before) / self.dt + self.alive_bonus - self.ctrl_cost_coef * np.square(action).sum(1)
 
 
-class Walker2DRandVel(_Walker):
+class Walker2DRandVel(_VelocityTasks, _Walker):
     """Walker2DRandVel: walk at a goal velocity ~ U(0, 10).
 
     Reward ``-|dx/dt - v_goal| + 15 - 1e-3 |a|^2``; otherwise as ``Walker2DRandDirec``. Not in the
@@ -440,24 +431,13 @@ class Walker2DRandVel(_Walker):
     vel_low, vel_high = 0.0, 10.0
     alive_bonus = 15.0
 
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Goal velocities uniform in [0, 10]."""
-        return [{"velocity": float(v)} for v in rng.uniform(self.vel_low, self.vel_high, size=n)]
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"velocity": v}`` with a finite number v."""
-        return _velocity_task(task, self.vel_low, self.vel_high)
-
-    def _apply_tasks(self) -> None:
-        self._vel = self.task_array("velocity")
-
     def _reward(self, before, after, action):
         speed_err = np.abs((after - before) / self.dt - self._vel)
         return -speed_err + self.alive_bonus - self.ctrl_cost_coef * np.square(action).sum(1)
 
 
 # ---------------------------------------------------------------------------------- Swimmer
-class SwimmerRandVel(MujocoMetaEnv):
+class SwimmerRandVel(_VelocityTasks, MujocoMetaEnv):
     """SwimmerRandVel (unused in the paper): swim at a goal velocity ~ U(0.1, 0.2).
 
     Reward ``-|dx/dt - v_goal| - 1e-4 |a|^2``; never terminates; obs ``qpos[2:]`` (3) + ``qvel``
@@ -473,17 +453,6 @@ class SwimmerRandVel(MujocoMetaEnv):
     obs_dim = 8
     act_dim = 2
     vel_low, vel_high = 0.1, 0.2
-
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Goal velocities uniform in [0.1, 0.2]."""
-        return [{"velocity": float(v)} for v in rng.uniform(self.vel_low, self.vel_high, size=n)]
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"velocity": v}`` with a finite number v."""
-        return _velocity_task(task, self.vel_low, self.vel_high)
-
-    def _apply_tasks(self) -> None:
-        self._vel = self.task_array("velocity")
 
     def _reward(self, before, after, action):
         return -np.abs((after - before) / self.dt - self._vel) - 1e-4 * np.square(action).sum(1)
@@ -646,7 +615,7 @@ class _Humanoid(MujocoMetaEnv):
         )
 
 
-class HumanoidRandDirec(_Humanoid):
+class HumanoidRandDirec(_Direction1DTasks, _Humanoid):
     """HumanoidFwdBack: run forward (+1) or backward (-1) along x.
 
     Reward ``0.25 * dir * dx_com / model.opt.timestep - 0.1 |ctrl|^2 - min(0.5e-6 |cfrc_ext|^2, 10)
@@ -657,39 +626,17 @@ class HumanoidRandDirec(_Humanoid):
     MuJoCo 4, gymnasium's XML, seeded noise.
     """
 
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Directions drawn uniformly from {-1, +1}."""
-        return _sample_dir_1d(rng, n)
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"direction": -1 or +1}``."""
-        return _direction_1d(task)
-
-    def _apply_tasks(self) -> None:
-        self._dir = self.task_array("direction")
-
     def _reward(self, before, after, action):
         lin_vel = 0.25 * self._dir * (after[:, 0] - before[:, 0]) / self.model.opt.timestep
         return lin_vel - self._costs(action) + self.alive_bonus
 
 
-class HumanoidRandDirec2D(_Humanoid):
+class HumanoidRandDirec2D(_Direction2DTasks, _Humanoid):
     """HumanoidRandDir: run along a unit direction in the xy-plane.
 
     Reward ``0.25 * dir . d(x, y)_com / model.opt.timestep - ctrl cost - impact cost + 5``;
     otherwise as ``HumanoidRandDirec``.
     """
-
-    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """Unit vectors with a uniformly distributed angle."""
-        return _sample_dir_2d(rng, n)
-
-    def validate_task(self, task: Task) -> Task:
-        """Accept ``{"direction": [dx, dy]}`` with unit norm."""
-        return _direction_2d(task)
-
-    def _apply_tasks(self) -> None:
-        self._dir = self.task_array("direction")
 
     def _reward(self, before, after, action):
         lin_vel = 0.25 * np.sum(self._dir * (after - before), axis=1) / self.model.opt.timestep
