@@ -24,10 +24,11 @@ from . import CommandError
 class ReproduceOptions:
     """Options common to every experiment, plus experiment-specific ones (``None`` = not given)."""
 
-    scale: str  # "quick" or "full"
+    scale: str  # "quick", "medium" or "full" (``SCALES`` says which an experiment offers)
     out: Path
     seeds: tuple[int, ...]
     convention: Optional[str] = None  # formulation only
+    iterations: Optional[int] = None  # not formulation: overrides the scale's number of iterations
     score_raw_action: bool = False  # formulation only
 
 
@@ -245,22 +246,443 @@ def run_formulation_experiment(opts: ReproduceOptions) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# shared: a grid of resumable trainer runs (exploration, learning-curves; spec 11.7, 11.8)
+
+
+def _train_runs(runs: list[tuple[str, Path, object]]) -> dict[str, dict]:
+    """Train every ``(name, run_dir, cfg)`` with the trainer, one after the other: a new directory is
+    started, an unfinished one resumed from its last checkpoint, a finished one (``progress.csv`` has
+    ``cfg.iterations`` rows) skipped. A directory holding a different run (config differs other than
+    in ``iterations``) is an error. Returns per name ``{"status", "rows", "wall_s"}``."""
+    from ..experiments.exploration import same_run
+    from ..trainer import load_run_config, read_progress, train
+
+    for name, run_dir, cfg in runs:  # check every directory before training anything
+        if (run_dir / "config.json").exists() and not same_run(load_run_config(run_dir), cfg):
+            raise CommandError(f"{run_dir} holds a different run than {name} at this scale; use another --out")
+    out: dict[str, dict] = {}
+    for name, run_dir, cfg in runs:
+        t0 = time.perf_counter()
+        existing = (run_dir / "config.json").exists()
+        done = read_progress(run_dir / "progress.csv") if existing else []
+        if existing and len(done) >= cfg.iterations and (run_dir / "checkpoints").is_dir():
+            out[name] = {"status": "skipped (finished)", "rows": done, "wall_s": 0.0}
+            print(f"{name}: finished run in {run_dir} ({len(done)} iterations), skipped")
+            continue
+        status = f"resumed at iteration {len(done)}" if existing else "trained"
+        print(f"{name}: {status}, {cfg.iterations} iterations -> {run_dir}", flush=True)
+        rows = train(cfg, run_dir, resume=existing)
+        out[name] = {"status": status, "rows": rows, "wall_s": time.perf_counter() - t0}
+    return out
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    from ..checkpoint import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+# ------------------------------------------------------------------------------------------------
+# exploration (spec 11.7)
+
+ALGO_COLORS = {"lvc-trpo": "tab:red", "maml-trpo": "tab:blue", "emaml-trpo": "tab:green", "promp": "tab:purple",
+               "lvc-vpg": "tab:red", "dice-vpg": "tab:blue", "maml-vpg": "tab:orange", "emaml-vpg": "tab:green"}
+
+
+def _exploration_figure(path: Path, pictures: dict, env, task: dict, setup) -> None:
+    """One row per algorithm: pre-update paths and paths after K inner steps on the same task, with
+    the four goal discs (``promp.commands.rollout.draw_point_task``)."""
+    import numpy as np
+
+    from ..plotting import plt
+    from .rollout import draw_point_task
+
+    algos = list(pictures)
+    fig, axes = plt.subplots(len(algos), 2, figsize=(7.2, 3.5 * len(algos)), dpi=80, squeeze=False)
+    every = [p for pic in pictures.values() for k in (0, -1) for p in pic["paths"][k]]
+    lim = max(4.3, max(float(np.abs(p).max()) for p in every) + 0.2)
+    lim = min(lim, 12.0)
+    for i, algo in enumerate(algos):
+        pic = pictures[algo]
+        for j, k in enumerate((0, len(pic["paths"]) - 1)):
+            ax = axes[i, j]
+            draw_point_task(ax, env, task)
+            for n, xy in enumerate(pic["paths"][k]):
+                ax.plot(xy[:, 0], xy[:, 1], color=f"C{n % 10}", lw=0.9, alpha=0.85)
+                ax.plot(xy[0, 0], xy[0, 1], "o", color=f"C{n % 10}", ms=2.5)
+                ax.plot(xy[-1, 0], xy[-1, 1], "x", color=f"C{n % 10}", ms=4)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+            ax.grid(alpha=0.3)
+            phase = "pre-update" if k == 0 else f"after {k} inner steps"
+            ax.set_title(f"{algo}: {phase} (return {pic['returns'][k]:.3g})", fontsize="small")
+    fig.suptitle(f"point-momentum, goal {task['goal']}, {setup.iterations} iterations "
+                 f"({setup.meta_batch_size} tasks x {setup.rollouts_per_task} rollouts, H {setup.horizon})",
+                 fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _curves_figure(path: Path, results: dict, title: str, metric: str = "return_post") -> None:
+    """Mean over seeds with a std band per algorithm (``promp.compare.aggregate``, ``plot_curves``)."""
+    from ..compare import aggregate
+    from ..plotting import plot_curves
+
+    curves = [aggregate(algo, runs, metric) for algo, runs in results.items() if runs]
+    plot_curves(curves, path, ylabel=("post" if metric == "return_post" else "pre") + "-update average return", title=title)
+
+
+def run_exploration_experiment(opts: ReproduceOptions, setup=None) -> None:
+    """Spec 11.7 / paper §7.3: LVC-TRPO, MAML-TRPO, E-MAML-TRPO and ProMP on point-momentum (K = 3);
+    trains resumable runs under ``OUT/runs``, then draws one task's pre/post-update paths per algorithm."""
+    import numpy as np
+
+    from ..checkpoint import atomic_write_text
+    from ..evaluation import eval_rng
+    from ..experiments import exploration as ex
+    from ..threads import thread_settings
+    from .common import load_run, save_figure_atomically
+
+    setup = setup or ex.SETUPS[opts.scale]
+    setup = dataclasses.replace(setup, iterations=opts.iterations) if opts.iterations else setup
+    try:
+        setup.validate()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    t_start = time.perf_counter()
+    out = opts.out
+    runs = [(f"{algo}-seed{seed}", out / "runs" / f"{algo}-seed{seed}", ex.exploration_config(setup, algo, seed))
+            for algo in setup.algos for seed in opts.seeds]
+    trained = _train_runs(runs)
+    t_train = time.perf_counter() - t_start
+
+    t0 = time.perf_counter()
+    pictures, stats, env = {}, [], None
+    for algo in setup.algos:
+        per_seed = []
+        for si, seed in enumerate(opts.seeds):
+            name = f"{algo}-seed{seed}"
+            final = ex.final_returns(trained[name]["rows"], setup.tail)
+            final.update(algo=algo, seed=seed, status=trained[name]["status"], train_wall_s=trained[name]["wall_s"])
+            if si == 0:  # the picture: first seed, the fixed task, the meta-test generator of that seed
+                run = load_run(out / "runs" / name)
+                try:
+                    task = run.learner.env.validate_task(dict(ex.TASK))
+                    pic = ex.task_paths(run.learner, run.params, task, eval_rng(seed), setup.paths)
+                    env = env or run.learner.env
+                finally:
+                    run.learner.env.close()
+                pictures[algo] = pic
+                final["picture_returns"] = pic["returns"]
+                final["pre_update_corner_visits"] = ex.corner_visits(pic["paths"][0])
+            per_seed.append(final)
+        stats.extend(per_seed)
+    t_pic = time.perf_counter() - t0
+    wall = {"total_s": time.perf_counter() - t_start, "training_s": t_train, "pictures_s": t_pic}
+
+    out.mkdir(parents=True, exist_ok=True)
+    steps = [f"return_step_{k}" for k in range(setup.inner_steps + 1)]
+    _write_csv(out / "exploration.csv",
+               ["algo", "seed", "iterations", "env_steps", "final_return_pre", "final_return_post", *[f"final_{s}" for s in steps]],
+               [[r["algo"], r["seed"], r["iterations"], r["env_steps"], f"{r['return_pre']:.6g}", f"{r['return_post']:.6g}",
+                 *[f"{r[s]:.6g}" if s in r else "" for s in steps]] for r in stats])
+    by_algo = {}
+    for algo in setup.algos:
+        rs = [r for r in stats if r["algo"] == algo]
+        by_algo[algo] = {"return_pre_mean": float(np.mean([r["return_pre"] for r in rs])),
+                         "return_post_mean": float(np.mean([r["return_post"] for r in rs])),
+                         "picture_returns": rs[0]["picture_returns"],
+                         "pre_update_corner_visits": rs[0]["pre_update_corner_visits"]}
+    parts = [f"{a} pre {v['return_pre_mean']:.2f} -> post {v['return_post_mean']:.2f} (pre-update paths of the drawn task "
+             f"came within 1 of {sum(1 for c in v['pre_update_corner_visits'] if c)}/4 corners; picture task returns "
+             f"{' -> '.join(f'{x:.3g}' for x in v['picture_returns'])})" for a, v in by_algo.items()]
+    best = max(by_algo, key=lambda a: by_algo[a]["return_post_mean"])
+    summary = (
+        f"Exploration on point-momentum (K={setup.inner_steps}, {setup.meta_batch_size} tasks x {setup.rollouts_per_task} "
+        f"rollouts, H {setup.horizon}, {setup.iterations} iterations, seeds {list(opts.seeds)}): final training returns "
+        f"(mean of the last {setup.tail} iterations and over seeds) {'; '.join(parts)}. Highest post-update return: {best}. "
+        f"The paper (spec 12) expects LVC-TRPO to visit the goal regions before adaptation and reach the goal after it, "
+        f"and MAML-TRPO to fail. Wall time {wall['total_s']:.1f} s (training {t_train:.1f} s)."
+    )
+    report = {"experiment": "exploration", "scale": opts.scale, "seeds": list(opts.seeds),
+              "setup": dataclasses.asdict(setup), "task": ex.TASK, "per_run": stats, "per_algo": by_algo,
+              "wall_time": wall, "threads": thread_settings(), "summary": summary}
+    atomic_write_text(out / "exploration.json", json.dumps(report, indent=2))
+    fig_path = out / "exploration.png"
+    save_figure_atomically(fig_path, lambda p: _exploration_figure(p, pictures, env, ex.TASK, setup))
+    curves_path = out / "exploration-curves.png"
+    results = {a: [trained[f"{a}-seed{s}"]["rows"] for s in opts.seeds] for a in setup.algos}
+    save_figure_atomically(curves_path, lambda p: _curves_figure(p, results, "point-momentum: post-update return (K=3)"))
+    print(summary)
+    print(f"wrote {fig_path}, {curves_path}, {out / 'exploration.csv'}, {out / 'exploration.json'}")
+
+
+# ------------------------------------------------------------------------------------------------
+# gradient-variance (spec 11.5)
+
+GV_COLUMNS = ["algo", "seed", "iteration", "env_steps", "env_steps_one_round", "rel_std", "norm_ratio", "cosine_to_mean",
+              "grad_std", "grad_norm", "return_pre", "return_post", "return_pre_rounds", "return_post_rounds",
+              "update_skipped", "time_s"]
+
+
+def _gradient_variance_figure(path: Path, rows: dict, setup, window: int = 5) -> None:
+    """Relative std of the meta-gradient (thin: per iteration; thick: running mean over ``window``)
+    and the post-update return of the updating round, both per iteration (spec 11.5's two panels)."""
+    import numpy as np
+
+    from ..experiments.gradient_variance import running_mean
+    from ..plotting import plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.8), dpi=80)
+    for (algo, seed), rs in rows.items():
+        it = np.array([r["iteration"] for r in rs])
+        color = ALGO_COLORS.get(algo, None)
+        label = f"{algo} (seed {seed})" if len({s for _, s in rows}) > 1 else algo
+        for ax, key in zip(axes, ("rel_std", "norm_ratio", "return_post")):
+            y = np.array([r[key] for r in rs], dtype=float)
+            ax.plot(it, y, color=color, lw=0.6, alpha=0.35)
+            ax.plot(it, running_mean(y, window), color=color, lw=1.8, label=label)
+    axes[0].set_ylabel(f"relative std of meta-gradient\n(mean_params std/(|mean|+1e-8), {setup.rounds} rounds)")
+    axes[1].set_ylabel("norm ratio |g - mean| / |mean|")
+    axes[2].set_ylabel("post-update average return")
+    for ax in axes:
+        ax.set_xlabel("iteration")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"{setup.env}: LVC vs DiCE meta-gradient variance ({setup.meta_batch_size} tasks x "
+                 f"{setup.rollouts_per_task} rollouts, H {setup.horizon}, fresh tasks every round; thick = running mean "
+                 f"over {window})", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run_gradient_variance_experiment(opts: ReproduceOptions, setup=None) -> None:
+    """Spec 11.5 / paper §7.2: per iteration ``rounds`` independent sampling rounds (fresh tasks each)
+    at the same parameters, relative std of the flattened meta-gradient, LVC-VPG vs DiCE-VPG."""
+    import numpy as np
+
+    from ..checkpoint import atomic_write_text
+    from ..experiments import gradient_variance as gv
+    from ..learner import MetaLearner
+    from ..threads import thread_settings
+    from .common import save_figure_atomically
+
+    setup = setup or gv.SETUPS[opts.scale]
+    setup = dataclasses.replace(setup, iterations=opts.iterations) if opts.iterations else setup
+    try:
+        setup.validate()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    out = opts.out
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    rows: dict[tuple[str, int], list[dict]] = {}
+    wall: dict[str, float] = {}
+
+    def write_csv() -> None:
+        _write_csv(out / "gradient-variance.csv", GV_COLUMNS,
+                   [[algo, seed, *[f"{r[c]:.8g}" if isinstance(r[c], float) else r[c] for c in GV_COLUMNS[2:]]]
+                    for (algo, seed), rs in rows.items() for r in rs])
+
+    for seed in opts.seeds:
+        for algo in setup.algos:
+            t0 = time.perf_counter()
+            learner = MetaLearner(gv.gradient_variance_config(setup, algo, seed))
+            try:
+                state, grad_fn = learner.init_state(), gv.meta_gradient_fn(learner)
+                rows[(algo, seed)] = []
+                for _ in range(setup.iterations):
+                    t_it = time.perf_counter()
+                    state, row = gv.variance_iteration(learner, state, setup.rounds, grad_fn)
+                    row["time_s"] = time.perf_counter() - t_it
+                    rows[(algo, seed)].append(row)
+                    write_csv()
+                    print(f"{algo} seed {seed} iteration {row['iteration'] + 1}/{setup.iterations}: rel std "
+                          f"{row['rel_std']:.3g}, norm ratio {row['norm_ratio']:.3g}, return post {row['return_post']:.3g} "
+                          f"({row['time_s']:.1f} s)", flush=True)
+            finally:
+                learner.env.close()
+            wall[f"{algo}-seed{seed}"] = time.perf_counter() - t0
+    wall_total = time.perf_counter() - t_start
+
+    def mean_of(algo: str, key: str) -> float:
+        return float(np.mean([r[key] for (a, _), rs in rows.items() if a == algo for r in rs]))
+
+    stats = {algo: {k: mean_of(algo, k) for k in ("rel_std", "norm_ratio", "cosine_to_mean", "grad_norm", "return_post")}
+             for algo in setup.algos}
+    compare = {}
+    if "lvc-vpg" in stats and "dice-vpg" in stats:
+        pairs = [(d["rel_std"], l["rel_std"]) for seed in opts.seeds
+                 for d, l in zip(rows[("dice-vpg", seed)], rows[("lvc-vpg", seed)])]
+        compare = {"rel_std_ratio_dice_over_lvc": stats["dice-vpg"]["rel_std"] / stats["lvc-vpg"]["rel_std"],
+                   "norm_ratio_ratio_dice_over_lvc": stats["dice-vpg"]["norm_ratio"] / stats["lvc-vpg"]["norm_ratio"],
+                   "iterations_dice_above_lvc": int(sum(d > l for d, l in pairs)), "iterations_compared": len(pairs)}
+    parts = [f"{a} mean relative std {v['rel_std']:.3g} (norm ratio {v['norm_ratio']:.3g}, cosine to the mean gradient "
+             f"{v['cosine_to_mean']:.3f}), mean post-update return {v['return_post']:.3g}" for a, v in stats.items()]
+    verdict = ""
+    if compare:
+        verdict = (f" DiCE / LVC relative std = {compare['rel_std_ratio_dice_over_lvc']:.2f}x (norm ratio "
+                   f"{compare['norm_ratio_ratio_dice_over_lvc']:.2f}x); DiCE above LVC in "
+                   f"{compare['iterations_dice_above_lvc']}/{compare['iterations_compared']} iterations. The paper reports "
+                   f"about 2x on this env (submission; camera-ready: 60% higher averaged over three envs).")
+    summary = (f"Meta-gradient variance on {setup.env} ({setup.meta_batch_size} tasks x {setup.rollouts_per_task} rollouts, "
+               f"H {setup.horizon}, {setup.rounds} sampling rounds with fresh tasks per iteration, {setup.iterations} "
+               f"iterations, seeds {list(opts.seeds)}): {'; '.join(parts)}.{verdict} Wall time {wall_total:.1f} s.")
+    report = {"experiment": "gradient-variance", "scale": opts.scale, "seeds": list(opts.seeds),
+              "setup": dataclasses.asdict(setup), "per_algo": stats, "comparison": compare,
+              "wall_time": {"total_s": wall_total, "per_run_s": wall}, "threads": thread_settings(), "summary": summary}
+    atomic_write_text(out / "gradient-variance.json", json.dumps(report, indent=2))
+    fig_path = out / "gradient-variance.png"
+    save_figure_atomically(fig_path, lambda p: _gradient_variance_figure(p, rows, setup))
+    print(summary)
+    print(f"wrote {fig_path}, {out / 'gradient-variance.csv'}, {out / 'gradient-variance.json'}")
+
+
+# ------------------------------------------------------------------------------------------------
+# learning-curves (spec 11.1-11.3, 11.8)
+
+
+def _learning_curves_figure(path: Path, curves: dict, setup) -> None:
+    """Rows = envs, columns = panels; per algorithm the mean post-update return over seeds against
+    env steps with a std band (``promp.compare.Curve``)."""
+    from ..plotting import plt
+
+    fig, axes = plt.subplots(len(setup.envs), len(setup.panels), figsize=(5.2 * len(setup.panels), 3.6 * len(setup.envs)),
+                             dpi=80, squeeze=False)
+    for i, env in enumerate(setup.envs):
+        for j, panel in enumerate(setup.panels):
+            ax = axes[i, j]
+            for algo in panel:
+                c = curves.get((env, algo))
+                if c is None:
+                    continue
+                color = ALGO_COLORS.get(algo)
+                if c.n > 1:
+                    ax.fill_between(c.x, c.low, c.high, color=color, alpha=0.2, linewidth=0)
+                ax.plot(c.x, c.mean, color=color, label=f"{algo} ({c.n} seed{'s' if c.n != 1 else ''})")
+            ax.set_title(env, fontsize="small")
+            ax.set_xlabel("env steps")
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+            ax.set_ylabel("post-update average return")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run_learning_curves_experiment(opts: ReproduceOptions, setup=None) -> None:
+    """Spec 11.1-11.3 / paper Figs. 2-3: the (env x algorithm x seed) grid of resumable trainer runs
+    under ``OUT/runs/ENV/ALGO-seedS`` (finished runs are skipped when re-invoked, unfinished ones
+    resumed), then one PNG of mean +- std post-update return against env steps."""
+    import numpy as np
+
+    from ..checkpoint import atomic_write_text
+    from ..compare import aggregate
+    from ..config import ConfigError
+    from ..experiments import learning_curves as lc
+    from ..threads import thread_settings
+    from .common import save_figure_atomically
+
+    setup = setup or lc.SETUPS[opts.scale]
+    setup = dataclasses.replace(setup, iterations=opts.iterations) if opts.iterations else setup
+    try:
+        setup.validate()
+        grid = lc.grid_configs(setup, opts.seeds)
+    except (ValueError, ConfigError) as exc:
+        raise CommandError(str(exc)) from None
+    out = opts.out
+    t_start = time.perf_counter()
+    trained = _train_runs([(name, out / "runs" / name, cfg) for name, cfg in grid])
+    wall_total = time.perf_counter() - t_start
+    curves, per_run, curve_rows = {}, [], []
+    for env in setup.envs:
+        for algo in setup.algos:
+            names = [name for name, cfg in grid if cfg.env == env and cfg.algo == algo]
+            runs = [trained[n]["rows"] for n in names]
+            c = aggregate(algo, runs, "return_post")
+            curves[(env, algo)] = c
+            curve_rows += [[env, algo, i, f"{x:.0f}", f"{m:.6g}", f"{lo:.6g}", f"{hi:.6g}", c.n]
+                           for i, (x, m, lo, hi) in enumerate(zip(c.x, c.mean, c.low, c.high))]
+            for n, cfg in ((n, cfg) for n, cfg in grid if n in names):
+                rows = trained[n]["rows"]
+                tail = rows[-max(1, len(rows) // 10):]
+                per_run.append({"run": n, "env": env, "algo": algo, "seed": cfg.seed, "status": trained[n]["status"],
+                                "iterations": len(rows), "env_steps": int(float(rows[-1]["env_steps"])),
+                                "nominal_samples_per_iteration": lc.nominal_samples_per_iteration(cfg),
+                                "first_return_post": float(rows[0]["return_post"]),
+                                "final_return_post": float(np.mean([float(r["return_post"]) for r in tail])),
+                                "train_wall_s": trained[n]["wall_s"]})
+    _write_csv(out / "learning-curves.csv", ["env", "algo", "iteration", "env_steps_mean", "return_post_mean",
+                                             "band_low", "band_high", "seeds"], curve_rows)
+    by_group = {}
+    for r in per_run:
+        g = by_group.setdefault(f"{r['env']}/{r['algo']}", {"first": [], "final": [], "iterations": []})
+        g["first"].append(r["first_return_post"])
+        g["final"].append(r["final_return_post"])
+        g["iterations"].append(r["iterations"])
+    parts = []
+    for env in setup.envs:
+        ranked = sorted(setup.algos, key=lambda a: -float(np.mean(by_group[f"{env}/{a}"]["final"])))
+        parts.append(f"{env}: " + ", ".join(
+            f"{a} {np.mean(by_group[f'{env}/{a}']['first']):.3g} -> {np.mean(by_group[f'{env}/{a}']['final']):.3g}"
+            for a in ranked))
+    summary = (f"Learning curves ({len(grid)} runs: {len(setup.envs)} envs x {len(setup.algos)} algorithms x seeds "
+               f"{list(opts.seeds)}, {setup.iterations} iterations each): post-update return, first iteration -> mean of "
+               f"the last 10% of iterations, mean over seeds, best first: {'; '.join(parts)}. The paper (spec 12) has "
+               f"ProMP best in every env, LVC-VPG above DiCE-VPG. Wall time {wall_total:.1f} s "
+               f"({sum(1 for r in per_run if r['status'].startswith('skipped'))} finished runs skipped).")
+    report = {"experiment": "learning-curves", "scale": opts.scale, "seeds": list(opts.seeds),
+              "setup": dataclasses.asdict(setup), "per_run": per_run, "wall_time": {"total_s": wall_total},
+              "threads": thread_settings(), "summary": summary}
+    atomic_write_text(out / "learning-curves.json", json.dumps(report, indent=2))
+    fig_path = out / "learning-curves.png"
+    save_figure_atomically(fig_path, lambda p: _learning_curves_figure(p, curves, setup))
+    print(summary)
+    print(f"wrote {fig_path}, {out / 'learning-curves.csv'}, {out / 'learning-curves.json'}")
+
+
+# ------------------------------------------------------------------------------------------------
 
 EXPERIMENTS: dict[str, Callable[[ReproduceOptions], None]] = {
+    "learning-curves": run_learning_curves_experiment,
+    "gradient-variance": run_gradient_variance_experiment,
     "formulation": run_formulation_experiment,
+    "exploration": run_exploration_experiment,
 }
-"""Experiment name -> runner. Further experiments (gradient-variance, exploration, learning-curves) go here."""
+"""Experiment name -> runner (spec 11.5-11.8)."""
 
 FORMULATION_ONLY = ("convention", "score_raw_action")
 DEFAULT_SEEDS = {"quick": (0, 1, 2), "full": (0, 1, 2, 3, 4)}
+EXPERIMENT_SEEDS = {  # per-experiment defaults where they differ (spec 11.5: seeds 22 35 76 34 92; 11.7: 1-5)
+    "exploration": {"quick": (0,), "medium": (1,), "full": (1, 2, 3, 4, 5)},
+    "gradient-variance": {"quick": (0,), "medium": (22,), "full": (22, 35, 76, 34, 92)},
+    "learning-curves": {"quick": (0, 1), "medium": (1, 2, 3), "full": (1, 2, 3)},
+}
+SCALES = {"formulation": ("quick", "full"), "exploration": ("quick", "medium", "full"),
+          "gradient-variance": ("quick", "medium", "full"), "learning-curves": ("quick", "medium", "full")}
+"""Scales each experiment offers; ``medium`` is the reduced scale run for docs/results.md."""
 
 
 def reproduce_command(
     name: tyro.conf.Positional[str],
     quick: Annotated[bool, tyro.conf.arg(help="small scale, finishes in well under a minute (the default)")] = False,
     full: Annotated[bool, tyro.conf.arg(help="the paper's settings (spec section 11)")] = False,
+    medium: Annotated[bool, tyro.conf.arg(help="a reduced scale that shows the effect in ~10 minutes on 2 cores "
+                                                "(the one in docs/results.md; not every experiment has it)")] = False,
     out: Annotated[Optional[str], tyro.conf.arg(help="output directory (default runs/reproduce/NAME-SCALE)", metavar="DIR")] = None,
-    seeds: Annotated[Optional[tuple[int, ...]], tyro.conf.arg(help="seeds (default 0 1 2 for --quick, 0..4 for --full)", metavar="INT [INT ...]")] = None,
+    seeds: Annotated[Optional[tuple[int, ...]], tyro.conf.arg(help="seeds (default: formulation 0 1 2 for --quick, 0..4 for --full; exploration 0 / 1 / 1..5, gradient-variance 0 / 22 / 22 35 76 34 92, learning-curves 0 1 / 1 2 3 / 1 2 3 for quick / medium / full)", metavar="INT [INT ...]")] = None,
+    iterations: Annotated[Optional[int], tyro.conf.arg(
+        help="override the scale's number of iterations (not formulation); for the trainer-based experiments "
+             "(exploration, learning-curves) a larger value in the same --out extends the existing runs",
+        metavar="N")] = None,
     convention: Annotated[Optional[str], tyro.conf.arg(
         help="formulation only: weighting of the meta-gradient terms, 'original' (the hand-coded 1-D script, "
              "default), 'exact' (alpha times the exact gradients of J^I and J^II: no alpha on the E-MAML term) "
@@ -270,14 +692,21 @@ def reproduce_command(
              "action (the original)")] = False,
 ) -> None:
     """Reproduce one of the paper's experiments: writes NAME.png, NAME.csv, NAME.json into the output
-    directory and prints a one-paragraph summary. Experiments: formulation (spec 11.6)."""
+    directory and prints a one-paragraph summary. Experiments: formulation (spec 11.6), gradient-variance
+    (11.5), exploration (11.7), learning-curves (11.1-11.3, 11.8; a resumable grid: re-invoke to continue)."""
     if name not in EXPERIMENTS:
         raise CommandError(f"unknown experiment {name!r}; available: {', '.join(EXPERIMENTS)}")
-    if quick and full:
-        raise CommandError("give at most one of --quick and --full")
-    scale = "full" if full else "quick"
+    if quick + full + medium > 1:
+        raise CommandError("give at most one of --quick and --full, or --medium alone")
+    scale = "full" if full else "medium" if medium else "quick"
+    if scale not in SCALES.get(name, ("quick", "full")):
+        raise CommandError(f"{name} has no --{scale} scale; available: "
+                           f"{', '.join('--' + s for s in SCALES.get(name, ('quick', 'full')))}")
     if name != "formulation" and (convention is not None or score_raw_action):
         raise CommandError(f"--convention and --score-raw-action apply to the formulation experiment only, not {name}")
+    if iterations is not None and (name == "formulation" or iterations < 1):
+        raise CommandError("--iterations must be >= 1" if iterations is not None and iterations < 1
+                           else "--iterations does not apply to the formulation experiment")
     if seeds is not None and len(seeds) == 0:
         raise CommandError("--seeds needs at least one seed")
     if seeds is not None and len(set(seeds)) != len(seeds):
@@ -285,5 +714,5 @@ def reproduce_command(
     out_dir = Path(out) if out else Path("runs") / "reproduce" / f"{name}-{scale}"
     if out_dir.exists() and not out_dir.is_dir():
         raise CommandError(f"--out {out_dir} exists and is not a directory")
-    EXPERIMENTS[name](ReproduceOptions(scale=scale, out=out_dir, seeds=tuple(seeds) if seeds else DEFAULT_SEEDS[scale],
-                                       convention=convention, score_raw_action=score_raw_action))
+    EXPERIMENTS[name](ReproduceOptions(scale=scale, out=out_dir, seeds=tuple(seeds) if seeds else EXPERIMENT_SEEDS.get(name, DEFAULT_SEEDS)[scale],
+                                       convention=convention, score_raw_action=score_raw_action, iterations=iterations))
