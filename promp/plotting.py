@@ -69,6 +69,18 @@ def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average
     return save_figure(fig, path)
 
 
+def draw_point_paths(ax: Any, paths: Sequence[np.ndarray], lim: float, size: float = 1.0) -> None:
+    """Draw 2-D paths ``[time, 2]`` (start o, end x, one colour each) in the square ``[-lim, lim]^2``."""
+    for j, xy in enumerate(paths):
+        ax.plot(xy[:, 0], xy[:, 1], color=f"C{j % 10}", linewidth=1.0 * size, alpha=0.85)
+        ax.plot(xy[0, 0], xy[0, 1], "o", color=f"C{j % 10}", markersize=3 * size)
+        ax.plot(xy[-1, 0], xy[-1, 1], "x", color=f"C{j % 10}", markersize=5 * size)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+
+
 def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path, draw_regions: Callable[[Any], None], title: str = "") -> Path:
     """Side-by-side panels of 2-D paths ``[rollouts, time, 2]`` (e.g. pre- and post-update), with the
     task's goals and reward regions drawn by ``draw_regions(ax)`` on every panel."""
@@ -76,14 +88,7 @@ def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path
     lim = max(2.6, max(float(np.abs(p).max()) for _, p in panels) + 0.2)
     for ax, (name, paths) in zip(axes[0], panels):
         draw_regions(ax)
-        for j, path_xy in enumerate(paths):
-            ax.plot(path_xy[:, 0], path_xy[:, 1], color=f"C{j % 10}", linewidth=1.0, alpha=0.85)
-            ax.plot(path_xy[0, 0], path_xy[0, 1], "o", color=f"C{j % 10}", markersize=3)
-            ax.plot(path_xy[-1, 0], path_xy[-1, 1], "x", color=f"C{j % 10}", markersize=5)
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_aspect("equal")
-        ax.grid(alpha=0.3)
+        draw_point_paths(ax, paths, lim)
         ax.set_title(name)
     if title:
         fig.suptitle(title)

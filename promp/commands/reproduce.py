@@ -51,7 +51,7 @@ def _formulation_figure(path: Path, setup, results: dict, optimum: tuple[float, 
     distance to the optimum per iteration (mean over seeds, thin lines per seed)."""
     import numpy as np
 
-    from ..plotting import plt
+    from ..plotting import plt, save_figure
     from ..experiments.formulation import distance_to
 
     lrs = setup.outer_lrs
@@ -109,9 +109,7 @@ def _formulation_figure(path: Path, setup, results: dict, optimum: tuple[float, 
             axd.legend(fontsize="x-small", loc="lower left")
     fig.suptitle(f"Formulation I (red) vs II (green), 1-D task, VPG, convention '{setup.convention}'"
                  f"{', raw-action scores' if setup.score_raw_action else ''}", fontsize="medium")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _formulation_stats(setup, results: dict, optimum: tuple[float, float]) -> list[dict]:
@@ -298,7 +296,7 @@ def _exploration_figure(path: Path, pictures: dict, env, task: dict, setup) -> N
     the four goal discs (``promp.commands.rollout.draw_point_task``)."""
     import numpy as np
 
-    from ..plotting import plt
+    from ..plotting import draw_point_paths, plt, save_figure
     from .rollout import draw_point_task
 
     algos = list(pictures)
@@ -311,22 +309,13 @@ def _exploration_figure(path: Path, pictures: dict, env, task: dict, setup) -> N
         for j, k in enumerate((0, len(pic["paths"]) - 1)):
             ax = axes[i, j]
             draw_point_task(ax, env, task)
-            for n, xy in enumerate(pic["paths"][k]):
-                ax.plot(xy[:, 0], xy[:, 1], color=f"C{n % 10}", lw=0.9, alpha=0.85)
-                ax.plot(xy[0, 0], xy[0, 1], "o", color=f"C{n % 10}", ms=2.5)
-                ax.plot(xy[-1, 0], xy[-1, 1], "x", color=f"C{n % 10}", ms=4)
-            ax.set_xlim(-lim, lim)
-            ax.set_ylim(-lim, lim)
-            ax.set_aspect("equal")
-            ax.grid(alpha=0.3)
+            draw_point_paths(ax, pic["paths"][k], lim, size=0.85)
             phase = "pre-update" if k == 0 else f"after {k} inner steps"
             ax.set_title(f"{algo}: {phase} (return {pic['returns'][k]:.3g})", fontsize="small")
     fig.suptitle(f"point-momentum, goal {task['goal']}, {setup.iterations} iterations "
                  f"({setup.meta_batch_size} tasks x {setup.rollouts_per_task} rollouts, H {setup.horizon})",
                  fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _curves_figure(path: Path, results: dict, title: str, metric: str = "return_post") -> None:
@@ -437,7 +426,7 @@ def _gradient_variance_figure(path: Path, rows: dict, setup, window: int = 5) ->
     import numpy as np
 
     from ..experiments.gradient_variance import running_mean
-    from ..plotting import plt
+    from ..plotting import plt, save_figure
 
     fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.8), dpi=80)
     for (algo, seed), rs in rows.items():
@@ -458,9 +447,7 @@ def _gradient_variance_figure(path: Path, rows: dict, setup, window: int = 5) ->
     fig.suptitle(f"{setup.env}: LVC vs DiCE meta-gradient variance ({setup.meta_batch_size} tasks x "
                  f"{setup.rollouts_per_task} rollouts, H {setup.horizon}, fresh tasks every round; thick = running mean "
                  f"over {window})", fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run_gradient_variance_experiment(opts: ReproduceOptions, setup=None) -> None:
@@ -552,7 +539,7 @@ def run_gradient_variance_experiment(opts: ReproduceOptions, setup=None) -> None
 def _learning_curves_figure(path: Path, curves: dict, setup) -> None:
     """Rows = envs, columns = panels; per algorithm the mean post-update return over seeds against
     env steps with a std band (``promp.compare.Curve``)."""
-    from ..plotting import plt
+    from ..plotting import plt, save_figure
 
     fig, axes = plt.subplots(len(setup.envs), len(setup.panels), figsize=(5.2 * len(setup.panels), 3.6 * len(setup.envs)),
                              dpi=80, squeeze=False)
@@ -573,9 +560,7 @@ def _learning_curves_figure(path: Path, curves: dict, setup) -> None:
             ax.set_ylabel("post-update average return")
             ax.grid(alpha=0.3)
             ax.legend(fontsize="x-small")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run_learning_curves_experiment(opts: ReproduceOptions, setup=None) -> None:
