@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -67,6 +68,17 @@ def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return save_figure(fig, path)
+
+
+def save_figure_atomically(path: Path, draw: Callable[[Path], Any]) -> Path:
+    """Call ``draw(tmp_path)`` to write a PNG, then move it to ``path`` (never half-written)."""
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        draw(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def draw_point_paths(ax: Any, paths: Sequence[np.ndarray], lim: float, size: float = 1.0) -> None:

@@ -25,7 +25,7 @@ from . import __version__
 from .checkpoint import CheckpointError, atomic_write_text, list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import ConfigError, TrainConfig, validate_config
 from .learner import MetaLearner, NonFiniteUpdateError, RunState
-from .plotting import plot_learning_curve
+from .plotting import plot_learning_curve, save_figure_atomically
 
 
 class RunDirError(RuntimeError):
@@ -231,19 +231,11 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
                 with guard.critical():
                     logger.close()
                     if logger.rows:
-                        _plot_atomically(logger.rows, run_dir / "learning_curve.png", f"{cfg.algo} on {cfg.env} (seed {cfg.seed})")
+                        title = f"{cfg.algo} on {cfg.env} (seed {cfg.seed})"
+                        save_figure_atomically(run_dir / "learning_curve.png", lambda p: plot_learning_curve(logger.rows, p, title))
         return logger.rows
     finally:
         learner.env.close()
-
-
-def _plot_atomically(rows: list[dict], path: Path, title: str) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        plot_learning_curve(rows, tmp, title)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogger, console: Console, progress: bool,

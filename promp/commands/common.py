@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from ..plotting import save_figure_atomically  # noqa: F401  (re-exported for the commands)
 from . import CommandError
 
 
@@ -62,12 +62,3 @@ def parse_task(text: str, env: Any) -> dict:
         raise CommandError(f"invalid --task for env {type(env).__name__}: {exc}") from None
 
 
-def save_figure_atomically(path: Path, draw: Any) -> Path:
-    """Call ``draw(tmp_path)`` to write a PNG, then move it to ``path`` (never half-written)."""
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        draw(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path

@@ -32,6 +32,18 @@ class ReproduceOptions:
     score_raw_action: bool = False  # formulation only
 
 
+def _scaled_setup(setups: dict, opts: ReproduceOptions, setup=None):
+    """The experiment's setup for ``opts.scale`` (or ``setup``), with ``--iterations`` applied, validated."""
+    setup = setup or setups[opts.scale]
+    if opts.iterations:
+        setup = dataclasses.replace(setup, iterations=opts.iterations)
+    try:
+        setup.validate()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return setup
+
+
 # ------------------------------------------------------------------------------------------------
 # formulation (spec 11.6)
 
@@ -338,12 +350,7 @@ def run_exploration_experiment(opts: ReproduceOptions, setup=None) -> None:
     from ..threads import thread_settings
     from .common import load_run, save_figure_atomically
 
-    setup = setup or ex.SETUPS[opts.scale]
-    setup = dataclasses.replace(setup, iterations=opts.iterations) if opts.iterations else setup
-    try:
-        setup.validate()
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    setup = _scaled_setup(ex.SETUPS, opts, setup)
     t_start = time.perf_counter()
     out = opts.out
     runs = [(f"{algo}-seed{seed}", out / "runs" / f"{algo}-seed{seed}", ex.exploration_config(setup, algo, seed))
@@ -461,12 +468,7 @@ def run_gradient_variance_experiment(opts: ReproduceOptions, setup=None) -> None
     from ..threads import thread_settings
     from .common import save_figure_atomically
 
-    setup = setup or gv.SETUPS[opts.scale]
-    setup = dataclasses.replace(setup, iterations=opts.iterations) if opts.iterations else setup
-    try:
-        setup.validate()
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    setup = _scaled_setup(gv.SETUPS, opts, setup)
     out = opts.out
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -576,10 +578,8 @@ def run_learning_curves_experiment(opts: ReproduceOptions, setup=None) -> None:
     from ..threads import thread_settings
     from .common import save_figure_atomically
 
-    setup = setup or lc.SETUPS[opts.scale]
-    setup = dataclasses.replace(setup, iterations=opts.iterations) if opts.iterations else setup
+    setup = _scaled_setup(lc.SETUPS, opts, setup)
     try:
-        setup.validate()
         grid = lc.grid_configs(setup, opts.seeds)
     except (ValueError, ConfigError) as exc:
         raise CommandError(str(exc)) from None
