@@ -14,6 +14,7 @@ default_offscreen_gl()  # MUJOCO_GL=egl before MuJoCo is imported: offscreen ren
 
 import dataclasses  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 import typing  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -160,8 +161,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except KeyboardInterrupt as exc:
         detail = str(exc) or "the last completed iteration is checkpointed (continue with promp train --resume DIR)"
-        print(f"promp: interrupted: {detail}", file=sys.stderr)
-        sys.exit(130)
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        print(f"promp: {'interrupted' if signum == signal.SIGINT else 'terminated'}: {detail}", file=sys.stderr)
+        sys.exit(128 + signum)
     except Exception as exc:  # NonFiniteUpdateError and friends: one line, non-zero
         from .learner import NonFiniteUpdateError
 

@@ -33,46 +33,62 @@ class RunDirError(RuntimeError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """SIGINT stopped training between iterations; the message says what is saved and how to resume."""
+    """SIGINT or SIGTERM stopped training between iterations; the message says what is saved and how
+    to resume, ``signum`` which signal it was (the CLI exits with ``128 + signum``)."""
+
+    def __init__(self, message: str = "", signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
+
+
+class _Stop(KeyboardInterrupt):
+    """Raised by the guard's handler; carries the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__()
+        self.signum = int(signum)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _InterruptGuard:
-    """SIGINT handler for the training loop: interrupt at once (the iteration in progress is discarded),
-    except inside ``critical()`` (writing a progress row and a checkpoint), where the interrupt is
-    deferred to the end of the block. Does nothing outside the main thread."""
+    """SIGINT/SIGTERM handler for the training loop: stop at once (the iteration in progress is
+    discarded), except inside ``critical()`` (writing a progress row and a checkpoint), where the stop
+    is deferred to the end of the block. Does nothing outside the main thread."""
 
     def __init__(self) -> None:
         self._critical = False
-        self._pending = False
-        self._previous: Any = None
+        self._pending: int | None = None
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "_InterruptGuard":
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._previous = {sig: signal.signal(sig, self._handler) for sig in _STOP_SIGNALS}
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
 
     def _handler(self, signum: int, frame: Any) -> None:
         if self._critical:
-            self._pending = True
+            self._pending = signum
         else:
-            raise KeyboardInterrupt
+            raise _Stop(signum)
 
     @contextlib.contextmanager
     def critical(self) -> Iterator[None]:
-        """A block that a SIGINT does not cut in half."""
+        """A block that SIGINT/SIGTERM do not cut in half."""
         self._critical = True
         try:
             yield
         finally:
             self._critical = False
-        if self._pending:
-            self._pending = False
-            raise KeyboardInterrupt
+        if self._pending is not None:
+            signum, self._pending = self._pending, None
+            raise _Stop(signum)
 
 
 def read_progress(path: Path) -> list[dict[str, Any]]:
@@ -206,7 +222,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
     """Train (or, with ``resume``, continue) the run in ``run_dir``; returns all progress rows.
 
     Everything that can fail on bad input (env construction, checkpoint loading) happens before
-    the first file is written. A KeyboardInterrupt stops after the last completed iteration's
+    the first file is written. A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's
     checkpoint and is re-raised.
     """
     console = console or Console(stderr=True)
@@ -241,7 +257,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
 def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogger, console: Console, progress: bool,
           guard: _InterruptGuard) -> None:
     """Iterate until ``cfg.iterations``; each completed iteration is logged and checkpointed as one
-    uninterruptible step, so a kill or SIGINT loses at most the iteration in progress."""
+    uninterruptible step, so a kill, SIGINT or SIGTERM loses at most the iteration in progress."""
     cfg = learner.cfg
     ckpt_dir = run_dir / "checkpoints"
     total = cfg.iterations
@@ -285,8 +301,9 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
                     every = max(1, total // 20)
                     if state.iteration % every == 0 or state.iteration == total:
                         console.print(f"iteration {state.iteration}/{total}  env steps {int(row['env_steps'])}  {status}")
-        except KeyboardInterrupt:  # outside guard.critical(): the iteration in progress is discarded
-            raise TrainingInterrupted(_interrupt_message(state, run_dir)) from None
+        except KeyboardInterrupt as exc:  # outside guard.critical(): the iteration in progress is discarded
+            signum = getattr(exc, "signum", signal.SIGINT)
+            raise TrainingInterrupted(_interrupt_message(state, run_dir), signum) from None
 
 
 def _interrupt_message(state: RunState, run_dir: Path) -> str:

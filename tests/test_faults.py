@@ -114,16 +114,18 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, reference):
     _assert_same_run(run, reference.wait())
 
 
-def test_sigint_checkpoints_and_exits_130_then_resumes_exactly(tmp_path, reference):
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_stop_signal_checkpoints_and_exits_then_resumes_exactly(tmp_path, reference, signum, code, word):
+    """SIGINT (Ctrl-C) and SIGTERM (a scheduler's stop) both end the run cleanly with exit 128 + signum."""
     run = tmp_path / "interrupted"
     proc = subprocess.Popen(_cli("train", "--out", str(run), "--iterations", str(CLI_ITERATIONS), *TINY_FLAGS), env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _wait_rows(proc, run, 3)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     last = err.strip().splitlines()[-1]
-    assert last.startswith("promp: interrupted:") and f"promp train --resume {run}" in last
+    assert last.startswith(f"promp: {word}:") and f"promp train --resume {run}" in last
     assert "Traceback" not in err
     rows = read_progress(run / "progress.csv")
     assert 3 <= len(rows) < CLI_ITERATIONS
