@@ -164,6 +164,8 @@ def test_exploration_quick_is_resumable_and_skips_finished_runs(tmp_path, capsys
     (["reproduce", "gradient-variance", "--convention", "exact"], "formulation experiment only"),
     (["reproduce", "formulation", "--iterations", "3"], "does not apply to the formulation"),
     (["reproduce", "learning-curves", "--iterations", "0"], "--iterations must be >= 1"),
+    (["reproduce", "formulation", "--meta-batch-size", "4"], "--meta-batch-size does not apply to the formulation"),
+    (["reproduce", "exploration", "--rollouts-per-task", "0"], "--rollouts-per-task must be >= 1"),
 ])
 def test_reproduce_scale_errors(argv, message, capsys, tmp_path):
     from promp.cli import main
@@ -173,6 +175,18 @@ def test_reproduce_scale_errors(argv, message, capsys, tmp_path):
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_scaled_setup_applies_size_overrides_and_lengthens_the_tail():
+    from promp.commands.reproduce import _scaled_setup
+
+    opts = ReproduceOptions(scale="medium", out=None, seeds=(1,), iterations=250, meta_batch_size=20, rollouts_per_task=5)
+    setup = _scaled_setup(ex.SETUPS, opts)
+    assert (setup.iterations, setup.meta_batch_size, setup.rollouts_per_task, setup.tail) == (250, 20, 5, 25)
+    assert ex.exploration_config(setup, "lvc-trpo", 1).meta_batch_size == 20
+    assert _scaled_setup(ex.SETUPS, dataclasses.replace(opts, iterations=None)).tail == ex.MEDIUM.tail
+    g = _scaled_setup(gv.SETUPS, dataclasses.replace(opts, iterations=None))
+    assert (g.meta_batch_size, g.rollouts_per_task, g.iterations) == (20, 5, gv.MEDIUM.iterations)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -30,13 +30,22 @@ class ReproduceOptions:
     convention: Optional[str] = None  # formulation only
     iterations: Optional[int] = None  # not formulation: overrides the scale's number of iterations
     score_raw_action: bool = False  # formulation only
+    meta_batch_size: Optional[int] = None  # not formulation: overrides the scale's tasks per iteration
+    rollouts_per_task: Optional[int] = None  # not formulation: overrides the scale's rollouts per task
 
 
 def _scaled_setup(setups: dict, opts: ReproduceOptions, setup=None):
-    """The experiment's setup for ``opts.scale`` (or ``setup``), with ``--iterations`` applied, validated."""
+    """The experiment's setup for ``opts.scale`` (or ``setup``) with ``--iterations``,
+    ``--meta-batch-size`` and ``--rollouts-per-task`` applied, validated. A longer run also averages
+    its "final" numbers over more iterations: ``tail`` becomes at least a tenth of the run."""
     setup = setup or setups[opts.scale]
     if opts.iterations:
         setup = dataclasses.replace(setup, iterations=opts.iterations)
+        if hasattr(setup, "tail"):
+            setup = dataclasses.replace(setup, tail=max(setup.tail, opts.iterations // 10))
+    for name in ("meta_batch_size", "rollouts_per_task"):
+        if getattr(opts, name) is not None:
+            setup = dataclasses.replace(setup, **{name: getattr(opts, name)})
     try:
         setup.validate()
     except ValueError as exc:
@@ -668,6 +677,12 @@ def reproduce_command(
         help="override the scale's number of iterations (not formulation); for the trainer-based experiments "
              "(exploration, learning-curves) a larger value in the same --out extends the existing runs",
         metavar="N")] = None,
+    meta_batch_size: Annotated[Optional[int], tyro.conf.arg(
+        help="override the scale's number of tasks per iteration (not formulation); runs of another size are "
+             "new runs: give them their own --out", metavar="N")] = None,
+    rollouts_per_task: Annotated[Optional[int], tyro.conf.arg(
+        help="override the scale's number of rollouts per task (not formulation); as --meta-batch-size",
+        metavar="N")] = None,
     convention: Annotated[Optional[str], tyro.conf.arg(
         help="formulation only: weighting of the meta-gradient terms, 'original' (the hand-coded 1-D script, "
              "default), 'exact' (alpha times the exact gradients of J^I and J^II: no alpha on the E-MAML term) "
@@ -692,6 +707,9 @@ def reproduce_command(
     if iterations is not None and (name == "formulation" or iterations < 1):
         raise CommandError("--iterations must be >= 1" if iterations is not None and iterations < 1
                            else "--iterations does not apply to the formulation experiment")
+    for flag, value in (("--meta-batch-size", meta_batch_size), ("--rollouts-per-task", rollouts_per_task)):
+        if value is not None and (name == "formulation" or value < 1):
+            raise CommandError(f"{flag} must be >= 1" if value < 1 else f"{flag} does not apply to the formulation experiment")
     if seeds is not None and len(seeds) == 0:
         raise CommandError("--seeds needs at least one seed")
     if seeds is not None and len(set(seeds)) != len(seeds):
@@ -700,4 +718,5 @@ def reproduce_command(
     if out_dir.exists() and not out_dir.is_dir():
         raise CommandError(f"--out {out_dir} exists and is not a directory")
     EXPERIMENTS[name](ReproduceOptions(scale=scale, out=out_dir, seeds=tuple(seeds) if seeds else EXPERIMENT_SEEDS.get(name, DEFAULT_SEEDS)[scale],
-                                       convention=convention, score_raw_action=score_raw_action, iterations=iterations))
+                                       convention=convention, score_raw_action=score_raw_action, iterations=iterations,
+                                       meta_batch_size=meta_batch_size, rollouts_per_task=rollouts_per_task))
