@@ -166,6 +166,8 @@ def test_exploration_quick_is_resumable_and_skips_finished_runs(tmp_path, capsys
     (["reproduce", "learning-curves", "--iterations", "0"], "--iterations must be >= 1"),
     (["reproduce", "formulation", "--meta-batch-size", "4"], "--meta-batch-size does not apply to the formulation"),
     (["reproduce", "exploration", "--rollouts-per-task", "0"], "--rollouts-per-task must be >= 1"),
+    (["reproduce", "exploration", "--algos", "dice-vpg"], "--algos dice-vpg: not in this experiment"),
+    (["reproduce", "formulation", "--algos", "promp"], "--algos does not apply to the formulation"),
 ])
 def test_reproduce_scale_errors(argv, message, capsys, tmp_path):
     from promp.cli import main
@@ -187,6 +189,10 @@ def test_scaled_setup_applies_size_overrides_and_lengthens_the_tail():
     assert _scaled_setup(ex.SETUPS, dataclasses.replace(opts, iterations=None)).tail == ex.MEDIUM.tail
     g = _scaled_setup(gv.SETUPS, dataclasses.replace(opts, iterations=None))
     assert (g.meta_batch_size, g.rollouts_per_task, g.iterations) == (20, 5, gv.MEDIUM.iterations)
+    assert _scaled_setup(ex.SETUPS, dataclasses.replace(opts, algos=("maml-trpo", "lvc-trpo"))).algos == ("lvc-trpo", "maml-trpo")
+    from promp.experiments import learning_curves as lc
+
+    assert _scaled_setup(lc.SETUPS, dataclasses.replace(opts, algos=("dice-vpg", "promp"))).panels == (("promp",), ("dice-vpg",))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ class ReproduceOptions:
     score_raw_action: bool = False  # formulation only
     meta_batch_size: Optional[int] = None  # not formulation: overrides the scale's tasks per iteration
     rollouts_per_task: Optional[int] = None  # not formulation: overrides the scale's rollouts per task
+    algos: Optional[tuple[str, ...]] = None  # not formulation: run only these of the experiment's algorithms
 
 
 def _scaled_setup(setups: dict, opts: ReproduceOptions, setup=None):
@@ -46,6 +47,15 @@ def _scaled_setup(setups: dict, opts: ReproduceOptions, setup=None):
     for name in ("meta_batch_size", "rollouts_per_task"):
         if getattr(opts, name) is not None:
             setup = dataclasses.replace(setup, **{name: getattr(opts, name)})
+    if opts.algos:
+        unknown = [a for a in opts.algos if a not in setup.algos]
+        if unknown:
+            raise CommandError(f"--algos {' '.join(unknown)}: not in this experiment; it runs {' '.join(setup.algos)}")
+        if hasattr(setup, "panels"):  # learning-curves: keep the panels that still hold an algorithm
+            panels = tuple(tuple(a for a in panel if a in opts.algos) for panel in setup.panels)
+            setup = dataclasses.replace(setup, panels=tuple(p for p in panels if p))
+        else:
+            setup = dataclasses.replace(setup, algos=tuple(a for a in setup.algos if a in opts.algos))
     try:
         setup.validate()
     except ValueError as exc:
@@ -683,6 +693,9 @@ def reproduce_command(
     rollouts_per_task: Annotated[Optional[int], tyro.conf.arg(
         help="override the scale's number of rollouts per task (not formulation); as --meta-batch-size",
         metavar="N")] = None,
+    algos: Annotated[Optional[tuple[str, ...]], tyro.conf.arg(
+        help="run only these of the experiment's algorithms (not formulation), e.g. --algos lvc-trpo maml-trpo",
+        metavar="ALGO [ALGO ...]")] = None,
     convention: Annotated[Optional[str], tyro.conf.arg(
         help="formulation only: weighting of the meta-gradient terms, 'original' (the hand-coded 1-D script, "
              "default), 'exact' (alpha times the exact gradients of J^I and J^II: no alpha on the E-MAML term) "
@@ -710,6 +723,9 @@ def reproduce_command(
     for flag, value in (("--meta-batch-size", meta_batch_size), ("--rollouts-per-task", rollouts_per_task)):
         if value is not None and (name == "formulation" or value < 1):
             raise CommandError(f"{flag} must be >= 1" if value < 1 else f"{flag} does not apply to the formulation experiment")
+    if algos is not None and (name == "formulation" or len(algos) == 0):
+        raise CommandError("--algos needs at least one algorithm" if algos is not None and name != "formulation"
+                           else "--algos does not apply to the formulation experiment")
     if seeds is not None and len(seeds) == 0:
         raise CommandError("--seeds needs at least one seed")
     if seeds is not None and len(set(seeds)) != len(seeds):
@@ -719,4 +735,5 @@ def reproduce_command(
         raise CommandError(f"--out {out_dir} exists and is not a directory")
     EXPERIMENTS[name](ReproduceOptions(scale=scale, out=out_dir, seeds=tuple(seeds) if seeds else EXPERIMENT_SEEDS.get(name, DEFAULT_SEEDS)[scale],
                                        convention=convention, score_raw_action=score_raw_action, iterations=iterations,
-                                       meta_batch_size=meta_batch_size, rollouts_per_task=rollouts_per_task))
+                                       meta_batch_size=meta_batch_size, rollouts_per_task=rollouts_per_task,
+                                       algos=tuple(algos) if algos else None))
