@@ -41,14 +41,6 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.signum = int(signum)
 
 
-class _Stop(KeyboardInterrupt):
-    """Raised by the guard's handler; carries the signal number."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__()
-        self.signum = int(signum)
-
-
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -76,7 +68,7 @@ class _InterruptGuard:
         if self._critical:
             self._pending = signum
         else:
-            raise _Stop(signum)
+            raise TrainingInterrupted(signum=signum)
 
     @contextlib.contextmanager
     def critical(self) -> Iterator[None]:
@@ -88,7 +80,7 @@ class _InterruptGuard:
             self._critical = False
         if self._pending is not None:
             signum, self._pending = self._pending, None
-            raise _Stop(signum)
+            raise TrainingInterrupted(signum=signum)
 
 
 def read_progress(path: Path) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ class ReproduceOptions:
 
 def _scaled_setup(setups: dict, opts: ReproduceOptions, setup=None):
     """The experiment's setup for ``opts.scale`` (or ``setup``) with ``--iterations``,
-    ``--meta-batch-size`` and ``--rollouts-per-task`` applied, validated. A longer run also averages
+    ``--meta-batch-size``, ``--rollouts-per-task`` and ``--algos`` applied, validated. A longer run also averages
     its "final" numbers over more iterations: ``tail`` becomes at least a tenth of the run."""
     setup = setup or setups[opts.scale]
     if opts.iterations:
@@ -717,10 +717,8 @@ def reproduce_command(
                            f"{', '.join('--' + s for s in SCALES.get(name, ('quick', 'full')))}")
     if name != "formulation" and (convention is not None or score_raw_action):
         raise CommandError(f"--convention and --score-raw-action apply to the formulation experiment only, not {name}")
-    if iterations is not None and (name == "formulation" or iterations < 1):
-        raise CommandError("--iterations must be >= 1" if iterations is not None and iterations < 1
-                           else "--iterations does not apply to the formulation experiment")
-    for flag, value in (("--meta-batch-size", meta_batch_size), ("--rollouts-per-task", rollouts_per_task)):
+    for flag, value in (("--iterations", iterations), ("--meta-batch-size", meta_batch_size),
+                        ("--rollouts-per-task", rollouts_per_task)):
         if value is not None and (name == "formulation" or value < 1):
             raise CommandError(f"{flag} must be >= 1" if value < 1 else f"{flag} does not apply to the formulation experiment")
     if algos is not None and (name == "formulation" or len(algos) == 0):
