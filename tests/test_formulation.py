@@ -175,19 +175,3 @@ def test_quick_reproduction_formulation_I_ends_closer(quick_run, capsys):
     rows = (quick_run / "formulation.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 3 * len(fm.QUICK.outer_lrs) * (fm.QUICK.iterations + 1)
     assert (quick_run / "formulation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.mark.parametrize("argv,message", [
-    (["reproduce", "nonsense"], "unknown experiment 'nonsense'"),
-    (["reproduce", "formulation", "--quick", "--full"], "at most one of --quick and --full"),
-    (["reproduce", "formulation", "--convention", "bogus"], "convention must be one of"),
-])
-def test_reproduce_bad_input_is_one_error_line(argv, message, capsys, tmp_path):
-    from promp.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main([*argv, "--out", str(tmp_path / "o")])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("promp: error: ") and message in err[0]
-    assert not (tmp_path / "o").exists()

@@ -159,6 +159,9 @@ def test_exploration_quick_is_resumable_and_skips_finished_runs(tmp_path, capsys
 
 
 @pytest.mark.parametrize("argv,message", [
+    (["reproduce", "nonsense"], "unknown experiment 'nonsense'"),
+    (["reproduce", "formulation", "--quick", "--full"], "at most one of --quick and --full"),
+    (["reproduce", "formulation", "--convention", "bogus"], "convention must be one of"),
     (["reproduce", "formulation", "--medium"], "formulation has no --medium scale"),
     (["reproduce", "exploration", "--medium", "--full"], "at most one of"),
     (["reproduce", "gradient-variance", "--convention", "exact"], "formulation experiment only"),
@@ -169,13 +172,15 @@ def test_exploration_quick_is_resumable_and_skips_finished_runs(tmp_path, capsys
     (["reproduce", "exploration", "--algos", "dice-vpg"], "--algos dice-vpg: not in this experiment"),
     (["reproduce", "formulation", "--algos", "promp"], "--algos does not apply to the formulation"),
 ])
-def test_reproduce_scale_errors(argv, message, capsys, tmp_path):
+def test_reproduce_bad_input_is_one_error_line(argv, message, capsys, tmp_path):
+    """Every bad ``promp reproduce`` invocation: exit 2, one ``promp: error:`` line, nothing written."""
     from promp.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main([*argv, "--out", str(tmp_path / "o")])
     assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("promp: error: ") and message in err[0]
     assert not (tmp_path / "o").exists()
 
 
