@@ -154,6 +154,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``promp`` command."""
+    from .threads import configure_compilation_cache
+
+    configure_compilation_cache()
     try:
         tyro.extras.subcommand_cli_from_dict(COMMANDS, prog="promp", args=argv, config=(tyro.conf.OmitArgPrefixes,))
     except _user_errors() as exc:

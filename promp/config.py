@@ -45,6 +45,10 @@ class TrainConfig:
     adaptive_kl: bool = False
     kl_target: float = 0.01
     max_kl: float = 0.01
+    cg_iters: int = 10
+    cg_damping: float = 1e-5
+    cg_tol: float = 1e-3
+    hvp_subsample: float = 1.0
     # algorithm composition (set by the --algo preset; see promp.algorithms)
     inner_estimator: str = "likelihood-ratio"
     outer: str = "promp"
@@ -100,6 +104,10 @@ FIELD_HELP: dict[str, str] = {
     "adaptive_kl": "ProMP: adapt eta towards --kl-target",
     "kl_target": "ProMP: KL target of the adaptive coefficient",
     "max_kl": "TRPO: bound on the mean KL of the post-update policies (step size delta)",
+    "cg_iters": "TRPO: most conjugate-gradient iterations per step",
+    "cg_damping": "TRPO: damping added to the KL curvature in conjugate gradient (0 = undamped, as the original)",
+    "cg_tol": "TRPO: stop conjugate gradient once the relative residual is at most this (0 = always run --cg-iters)",
+    "hvp_subsample": "TRPO: fraction of each task's post-update rollouts used for the curvature products (1 = all)",
     "inner_estimator": "inner estimator (overrides the preset)",
     "outer": "outer update (overrides the preset)",
     "emaml": "add the E-MAML term (overrides the preset)",
@@ -139,7 +147,7 @@ def validate_config(cfg: TrainConfig) -> None:
     from .algorithms import OUTER_UPDATES
 
     positive_ints = ["iterations", "meta_batch_size", "rollouts_per_task", "horizon", "inner_steps", "ppo_steps",
-                     "keep_checkpoint_every", "max_nonfinite_updates"]
+                     "keep_checkpoint_every", "max_nonfinite_updates", "cg_iters"]
     for name in positive_ints:
         if int(getattr(cfg, name)) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
@@ -149,6 +157,11 @@ def validate_config(cfg: TrainConfig) -> None:
     for name in ["inner_lr", "kl_coef"]:
         if not getattr(cfg, name) >= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    for name in ["cg_damping", "cg_tol"]:
+        if not getattr(cfg, name) >= 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if not 0 < cfg.hvp_subsample <= 1:
+        raise ConfigError(f"--hvp-subsample must be in (0, 1], got {cfg.hvp_subsample}")
     if not 0 < cfg.gamma <= 1:
         raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
     if not 0 <= cfg.gae_lambda <= 1:

@@ -1,8 +1,9 @@
-"""Second-order helpers for TRPO (spec 5.1): exact Hessian-vector products and conjugate gradient."""
+"""Second-order helpers for TRPO (docs/algorithms.md, TRPO section): Hessian-vector products and
+conjugate gradient."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -22,16 +23,29 @@ def hessian_vector_product(
     return jax.jvp(jax.grad(f), (x,), (v,))[1]
 
 
-def conjugate_gradient(matvec: Callable[[jax.Array], jax.Array], b: jax.Array, iters: int = 10, tol: float = 1e-10) -> jax.Array:
+class CGResult(NamedTuple):
+    """Conjugate-gradient solution with its diagnostics."""
+
+    x: jax.Array
+    iterations: jax.Array  # matrix-vector products spent in the loop
+    relative_residual: jax.Array  # ||b - A x|| / ||b|| as tracked by the recursion
+
+
+def conjugate_gradient(
+    matvec: Callable[[jax.Array], jax.Array], b: jax.Array, iters: int = 10, tol: float = 0.0
+) -> CGResult:
     """Approximately solve ``A x = b`` for symmetric positive-definite ``A`` given as ``matvec``.
 
-    Standard CG from ``x = 0``; at most ``iters`` iterations, stopping early once the squared
-    residual norm falls below ``tol`` (the original's settings: 10 iterations, tol 1e-10).
+    Standard CG from ``x = 0`` (Nocedal & Wright, Algorithm 5.2): at most ``iters`` iterations,
+    stopping early once the relative residual ``||r|| / ||b||`` is at most ``tol`` (``tol = 0``
+    runs all ``iters``). ``b = 0`` gives ``x = 0`` without a product.
     """
+    bb = jnp.vdot(b, b)
+    threshold = (tol**2) * bb
 
     def cond(carry):
         i, _, _, _, rr = carry
-        return (i < iters) & (rr >= tol)
+        return (i < iters) & (rr > threshold)
 
     def body(carry):
         i, x, r, p, rr = carry
@@ -43,5 +57,6 @@ def conjugate_gradient(matvec: Callable[[jax.Array], jax.Array], b: jax.Array, i
         p = r + (rr_new / rr) * p
         return i + 1, x, r, p, rr_new
 
-    init = (jnp.asarray(0), jnp.zeros_like(b), b, b, jnp.vdot(b, b))
-    return jax.lax.while_loop(cond, body, init)[1]
+    init = (jnp.asarray(0), jnp.zeros_like(b), b, b, bb)
+    i, x, _, _, rr = jax.lax.while_loop(cond, body, init)
+    return CGResult(x, i, jnp.sqrt(rr / jnp.maximum(bb, jnp.finfo(bb.dtype).tiny)))

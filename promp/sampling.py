@@ -43,6 +43,13 @@ def _act(params_t: Params, obs: jax.Array, noise: jax.Array, floor_log_std: bool
     return sample_action(mean, log_std, noise), mean, log_std
 
 
+def host_params(params_t: Params) -> Params:
+    """``params_t`` on the host CPU: the per-step policy call stays off an accelerator, where each
+    step's host round trip would cost more than the tiny MLP (the learner still uses the accelerator)."""
+    cpu = jax.devices("cpu")[0]
+    return jax.device_put(params_t, cpu)
+
+
 def broadcast_params(params: Params, num_tasks: int) -> Params:
     """Stack ``num_tasks`` copies of ``params`` along a new leading axis."""
     return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (num_tasks, *x.shape)), params)
@@ -69,6 +76,7 @@ def sample_trajectories(
     rew_buf = np.zeros((horizon, B), np.float64)
     mask_buf = np.zeros((horizon, B), np.float32)
     alive = np.ones(B, dtype=bool)
+    params_t = host_params(params_t)
     obs = env.reset(rng)
     for t in range(horizon):
         noise = rng.standard_normal((T, R, act_dim)).astype(np.float32)

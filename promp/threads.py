@@ -1,26 +1,58 @@
-"""Explicit thread settings, applied before numpy/JAX are imported (DESIGN.md: never oversubscribe).
+"""Explicit thread settings, applied before numpy/JAX are imported (DESIGN.md: never oversubscribe),
+and JAX's persistent compilation cache.
 
 BLAS/OpenMP pools are pinned to one thread (numpy work here is small and MuJoCo/XLA own the cores).
-XLA uses ``PROMP_XLA_THREADS`` threads (default: all cores); set it to 1 to keep XLA on one core.
+XLA's CPU thread pool gets ``PROMP_XLA_THREADS`` threads (default: all cores, which the update
+uses while MuJoCo's threads are idle between sampling phases). XLA sizes that pool from the
+``NPROC`` environment variable (``xla::DefaultThreadPoolSize``); ``--xla_cpu_multi_thread_eigen``
+alone only covers Eigen's matrix kernels, which is why a setting of 1 used to keep ~1.7 cores busy.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def configure_threads() -> dict[str, str]:
-    """Set BLAS pools to 1 thread and XLA's intra-op pool from ``PROMP_XLA_THREADS``; returns the settings."""
+    """Set BLAS pools to 1 thread and XLA's CPU pool from ``PROMP_XLA_THREADS``; returns the settings.
+
+    Call before JAX creates its CPU client (i.e. before the first array is made).
+    """
     for var in BLAS_VARS:
         os.environ.setdefault(var, "1")
     xla = os.environ.get("PROMP_XLA_THREADS")
-    if xla and "XLA_FLAGS" not in os.environ:
+    if xla:
         n = int(xla)
-        multi = "true" if n > 1 else "false"
-        os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={multi} intra_op_parallelism_threads={n}"
+        if n < 1:
+            raise ValueError(f"PROMP_XLA_THREADS must be >= 1, got {xla}")
+        os.environ["NPROC"] = str(n)
+        if "XLA_FLAGS" not in os.environ:
+            os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'}"
     return thread_settings()
+
+
+def configure_compilation_cache() -> str | None:
+    """Turn on JAX's persistent compilation cache (CPU and GPU), so a new process reuses compiled updates.
+
+    Directory: ``PROMP_COMPILATION_CACHE`` (``off`` disables), default ``~/.cache/promp/jax``.
+    Returns the directory in use, or ``None``. Cached executables are the same programs, so numbers
+    do not change.
+    """
+    setting = os.environ.get("PROMP_COMPILATION_CACHE", str(Path.home() / ".cache" / "promp" / "jax"))
+    if setting.lower() in {"off", "0", "none", ""}:
+        return None
+    import jax
+
+    try:
+        Path(setting).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # an unwritable cache location only costs compile time
+    jax.config.update("jax_compilation_cache_dir", setting)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    return setting
 
 
 def thread_settings() -> dict[str, str]:
@@ -30,4 +62,5 @@ def thread_settings() -> dict[str, str]:
         "blas_threads": os.environ.get("OMP_NUM_THREADS", "default"),
         "xla_threads": os.environ.get("PROMP_XLA_THREADS", f"default ({os.cpu_count()})"),
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
+        "NPROC": os.environ.get("NPROC", ""),
     }

@@ -35,16 +35,32 @@ def spd_matrix(n: int, seed: int = 0) -> np.ndarray:
 def test_conjugate_gradient_solves_a_known_spd_system(x64):
     a = spd_matrix(6)
     b = np.random.default_rng(1).normal(size=6)
-    x = conjugate_gradient(lambda v: jnp.asarray(a) @ v, jnp.asarray(b), iters=10)
+    x = conjugate_gradient(lambda v: jnp.asarray(a) @ v, jnp.asarray(b), iters=10).x
     np.testing.assert_allclose(np.asarray(x), np.linalg.solve(a, b), rtol=1e-8, atol=1e-10)
     # with fewer iterations than dimensions it is only approximate, but better than x = 0
-    x2 = np.asarray(conjugate_gradient(lambda v: jnp.asarray(a) @ v, jnp.asarray(b), iters=2))
+    x2 = np.asarray(conjugate_gradient(lambda v: jnp.asarray(a) @ v, jnp.asarray(b), iters=2).x)
     assert np.linalg.norm(a @ x2 - b) < np.linalg.norm(b)
 
 
 def test_conjugate_gradient_zero_rhs_gives_zero(x64):
-    x = conjugate_gradient(lambda v: 2.0 * v, jnp.zeros(3))
-    np.testing.assert_array_equal(np.asarray(x), np.zeros(3))
+    res = conjugate_gradient(lambda v: 2.0 * v, jnp.zeros(3))
+    np.testing.assert_array_equal(np.asarray(res.x), np.zeros(3))
+    assert int(res.iterations) == 0
+
+
+def test_conjugate_gradient_stops_on_the_relative_residual(x64):
+    """``tol`` is relative to ``||b||``: scaling the system does not change when CG stops, and the
+    reported residual is the true one."""
+    a = jnp.asarray(spd_matrix(40, 8))
+    b = jnp.asarray(np.random.default_rng(9).normal(size=40))
+    iterations = []
+    for scale in [1e-6, 1.0, 1e6]:
+        res = conjugate_gradient(lambda v: a @ v, scale * b, iters=40, tol=1e-3)
+        true = np.linalg.norm(np.asarray(a @ res.x - scale * b)) / np.linalg.norm(np.asarray(scale * b))
+        assert 0 < int(res.iterations) < 40 and true <= 1e-3
+        np.testing.assert_allclose(float(res.relative_residual), true, rtol=1e-6)
+        iterations.append(int(res.iterations))
+    assert len(set(iterations)) == 1
 
 
 def test_hessian_vector_product_equals_finite_differences(x64):

@@ -1,0 +1,114 @@
+"""The MAML-TRPO outer update at MAML's 2-D navigation scale, split into its parts, against the
+textbook form (exact Hessian of the KL differentiated through the inner step).
+
+    .venv/bin/python benchmarks/bench_trpo_update.py [--repeats 5] [--seed 1]
+
+20 tasks x 20 rollouts x horizon 100 on point-nav, one inner step, (64, 64) tanh policy, 10 CG
+iterations. Every variant is compiled first, then the variants are timed in alternation (median
+of ``--repeats`` rounds), so their ratio is measured in one quiet-or-not window. Parts of the
+default update: ``gradient`` (linearise the adaptation, ``J^T grad``), ``cg`` (conjugate gradient,
+i.e. the curvature products), ``line_search`` (the rest: step scaling and backtracking). Prints
+one JSON object with the thread settings; set ``PROMP_XLA_THREADS`` to pin XLA's threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from promp.threads import configure_threads
+
+configure_threads()
+
+import jax  # noqa: E402
+from jax.flatten_util import ravel_pytree  # noqa: E402
+
+from promp.algorithms import trpo  # noqa: E402
+from promp.algorithms.meta import adapted_params, per_task, post_update_kl, ratio_surrogate  # noqa: E402
+from promp.config import resolve_config  # noqa: E402
+from promp.learner import MetaLearner  # noqa: E402
+from promp.optim import conjugate_gradient  # noqa: E402
+from promp.threads import thread_settings  # noqa: E402
+
+SETTINGS = dict(meta_batch_size=20, rollouts_per_task=20, horizon=100, inner_steps=1, inner_lr=0.1, hidden=(64, 64))
+
+
+def variants(params, batches, cfg, inner_loss):
+    """Jitted functions of ``(params, batches)`` to time, by name."""
+    alpha, max_kl = cfg.inner_lr, cfg.max_kl
+    n_tasks = cfg.meta_batch_size
+    flat, unravel = ravel_pytree(params)
+    f = trpo._Flat(unravel, n_tasks)
+
+    def gradient_part(p, b):
+        adapt = lambda s: jax.vmap(lambda q, tb: adapted_params(q, tb, alpha, inner_loss))(s, b)  # noqa: E731
+        x = ravel_pytree(p)[0]
+        theta, j, jt = trpo.linearize_adaptation(adapt, x, f, True)
+        grads = jax.vmap(jax.grad(lambda th, bb: ratio_surrogate(th, bb, False)))(theta, b[-1])
+        return theta, j, jt, jt(f.rows(grads) / n_tasks)
+
+    def cg_part(p, b):
+        theta, j, jt, g = gradient_part(p, b)
+        hvp0 = trpo.kl_curvature(theta, j, jt, b[-1], False, n_tasks, f)
+        return conjugate_gradient(lambda v: hvp0(v) + cfg.cg_damping * v, g, cfg.cg_iters, cfg.cg_tol).x
+
+    def textbook(p, b):
+        return trpo.trpo_step(lambda q: per_task(q, b, alpha, inner_loss, ratio_surrogate).mean(),
+                              lambda q: per_task(q, b, alpha, inner_loss, post_update_kl).mean(), p, max_kl)
+
+    def ours(**kw):
+        return lambda p, b: trpo.meta_trpo_step(p, b, alpha, inner_loss, max_kl, 0.0, cfg.cg_iters,
+                                                **{"cg_damping": cfg.cg_damping, "cg_tol": cfg.cg_tol, **kw})
+
+    return {
+        "textbook_update": jax.jit(textbook),
+        "update": jax.jit(ours()),
+        "update_damping0_tol0": jax.jit(ours(cg_damping=0.0, cg_tol=0.0)),
+        "update_hvp_subsample_0.2": jax.jit(ours(hvp_subsample=0.2)),
+        "gradient": jax.jit(lambda p, b: gradient_part(p, b)[3]),
+        "gradient_and_cg": jax.jit(cg_part),
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print one JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    cfg = resolve_config("point-nav", "maml-trpo", dict(SETTINGS, seed=args.seed))
+    learner = MetaLearner(cfg)
+    state = learner.init_state()
+    tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
+    batches = tuple(learner.sample_adapted(state.params, tasks, state.rng).batches)
+    fns = variants(state.params, batches, cfg, learner.inner_loss)
+    compile_s = {}
+    for name, fn in fns.items():
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(state.params, batches))
+        compile_s[name] = time.perf_counter() - t0
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(args.repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(state.params, batches))
+            times[name].append(time.perf_counter() - t0)
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    stats = {k: float(v) for k, v in fns["update"](state.params, batches)[1].items()}
+    print(json.dumps({
+        "benchmark": "maml-trpo outer update, point-nav 20x20x100 K=1, (64, 64)",
+        "seconds_median": med,
+        "split_of_update": {"gradient": med["gradient"], "cg": med["gradient_and_cg"] - med["gradient"],
+                            "line_search": med["update"] - med["gradient_and_cg"]},
+        "speedup_vs_textbook": med["textbook_update"] / med["update"],
+        "first_call_seconds": compile_s,
+        "update_stats": stats,
+        "threads": thread_settings(),
+    }, indent=2))
+    learner.env.close()
+
+
+if __name__ == "__main__":
+    main()

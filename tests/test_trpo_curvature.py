@@ -1,0 +1,180 @@
+"""TRPO's meta-curvature product ``J^T F J`` against independent references: the exact Hessian of the
+post-update KL differentiated through the inner step(s) (forward-over-reverse), central finite
+differences of its gradient, and the textbook TRPO step (docs/algorithms.md, TRPO section)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from promp.algorithms import trpo
+from promp.algorithms.meta import adapted_params, per_task, post_update_kl, ratio_surrogate
+from promp.config import resolve_config
+from promp.learner import MetaLearner
+from promp.optim import hessian_vector_product
+from promp.policy import distribution
+
+SMALL = dict(meta_batch_size=3, rollouts_per_task=4, horizon=10, hidden=(8, 8), seed=2)
+
+
+def sampled(env: str, algo: str, inner_steps: int):
+    """One meta-batch of K+1 sampling rounds at initialisation (float32, as in training)."""
+    cfg = resolve_config(env, algo, dict(SMALL, inner_steps=inner_steps))
+    learner = MetaLearner(cfg)
+    state = learner.init_state()
+    for _ in range(2):  # move away from the symmetric initial policy
+        state, _ = learner.iteration(state)
+    tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
+    batches = tuple(learner.sample_adapted(state.params, tasks, state.rng).batches)
+    learner.env.close()
+    return cfg, learner.inner_loss, state.params, batches
+
+
+def as_f64_at_current_point(cfg, inner_loss, params, batches):
+    """float64 copies in which the recorded post-update distribution is exactly ``pi_theta'_i`` (so the
+    KL's gradient in ``theta'`` vanishes, as it does up to float32 round-off in training)."""
+    to64 = lambda t: jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), t)  # noqa: E731
+    params, batches = to64(params), tuple(to64(b) for b in batches)
+    theta = jax.vmap(lambda tb: adapted_params(params, tb, cfg.inner_lr, inner_loss))(batches)
+    floor = len(batches) == 1
+    means, log_stds = jax.vmap(lambda p, o: distribution(p, o, floor))(theta, batches[-1].obs)
+    return params, (*batches[:-1], batches[-1]._replace(means=means, log_stds=log_stds))
+
+
+def ours(cfg, inner_loss, params, batches, hvp_subsample=1.0):
+    """The update's curvature product ``v -> mean_i J_i^T F_i J_i v`` on flat vectors (no damping)."""
+    flat, unravel = ravel_pytree(params)
+    n_tasks = batches[-1].mask.shape[0]
+    f = trpo._Flat(unravel, n_tasks)
+    if hvp_subsample < 1.0:
+        batches = tuple(trpo._first_rollouts(b, hvp_subsample) for b in batches)
+
+    def adapt(stacked):
+        return jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(stacked, batches)
+
+    theta, j, jt = trpo.linearize_adaptation(adapt, flat, f, symmetric=len(batches) == 2)
+    return trpo.kl_curvature(theta, j, jt, batches[-1], len(batches) == 1, n_tasks, f)
+
+
+def exact_kl(cfg, inner_loss, params, batches):
+    """The mean post-update KL as a function of the flat pre-update parameters."""
+    flat, unravel = ravel_pytree(params)
+    return flat, lambda x: per_task(unravel(x), batches, cfg.inner_lr, inner_loss, post_update_kl).mean()
+
+
+CASES = [("point-nav", "maml-trpo", 1), ("point-nav", "lvc-trpo", 1), ("point-nav", "dice-vpg", 1),
+         ("point-nav", "maml-trpo", 2), ("halfcheetah-fwd-back", "maml-trpo", 1)]
+
+
+@pytest.mark.parametrize("env,algo,k", CASES)
+def test_curvature_product_equals_the_exact_hessian_and_finite_differences(env, algo, k):
+    """Finite differences apply where the inner loss is an ordinary function of theta; DiCE's magic
+    box makes its autodiff derivatives estimators by design (stop-gradients move with theta), so
+    there only the exact autodiff Hessian is the reference."""
+    cfg, inner_loss, params, batches = sampled(env, algo, k)
+    with jax.enable_x64(True):
+        params, batches = as_f64_at_current_point(cfg, inner_loss, params, batches)
+        flat, kl = exact_kl(cfg, inner_loss, params, batches)
+        hvp = ours(cfg, inner_loss, params, batches)
+        rng = np.random.default_rng(0)
+        for _ in range(2):
+            v = jnp.asarray(rng.normal(size=flat.shape))
+            got = np.asarray(hvp(v))
+            exact = np.asarray(hessian_vector_product(kl, flat, v))  # third-order, through the inner step
+            eps = 1e-5
+            fd = np.asarray((jax.grad(kl)(flat + eps * v) - jax.grad(kl)(flat - eps * v)) / (2 * eps))
+            scale = np.linalg.norm(exact)
+            assert scale > 0
+            assert np.linalg.norm(got - exact) <= 1e-6 * scale
+            if algo != "dice-vpg":
+                assert np.linalg.norm(got - fd) <= 1e-5 * scale
+            assert float(v @ got) > 0  # positive semi-definite by construction (J^T F J)
+
+
+def test_subsampled_curvature_equals_dense_gauss_newton_on_the_subsample():
+    """``--hvp-subsample f``: ``mean_i J_i^T D_i^T W_i D_i J_i`` with the inner-step Jacobian ``J_i`` and
+    the network Jacobian ``D_i`` (at the full batch's adapted parameters) taken on the first
+    ``ceil(f R)`` rollouts of every task, checked against dense Jacobians built column by column."""
+    cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", 1)
+    with jax.enable_x64(True):
+        params, batches = as_f64_at_current_point(cfg, inner_loss, params, batches)
+        flat, unravel = ravel_pytree(params)
+        sub = tuple(trpo._first_rollouts(b, 0.5) for b in batches)
+        assert sub[0].obs.shape[1] == 2
+        post = sub[-1]
+        theta_full = [adapted_params(params, jax.tree_util.tree_map(lambda x: x[i], batches), cfg.inner_lr, inner_loss)
+                      for i in range(3)]
+        dense = np.zeros((flat.size, flat.size))
+        for i in range(3):
+            task_sub = jax.tree_util.tree_map(lambda x: x[i], sub)
+            jac = np.asarray(jax.jacfwd(lambda x: ravel_pytree(adapted_params(unravel(x), task_sub, cfg.inner_lr,
+                                                                              inner_loss))[0])(flat))
+            th_flat, th_unravel = ravel_pytree(theta_full[i])
+
+            def outputs(x):
+                mean, log_std = distribution(th_unravel(x), post.obs[i])
+                return jnp.concatenate([mean.reshape(-1), log_std.reshape(-1)])
+
+            d = np.asarray(jax.jacrev(outputs)(th_flat))
+            mean, log_std = distribution(theta_full[i], post.obs[i])
+            m = np.asarray(post.mask[i])[..., None] / max(float(post.mask[i].sum()), 1.0)
+            w = np.concatenate([(m * 2.0 / (2.0 * np.exp(2.0 * np.asarray(log_std)) + 1e-8)).reshape(-1),
+                                (m * 2.0 * np.ones_like(np.asarray(log_std))).reshape(-1)])
+            dense += jac.T @ d.T @ (w[:, None] * d) @ jac / 3
+        v = np.random.default_rng(1).normal(size=flat.shape)
+
+        def product(hvp_subsample):
+            n_tasks = 3
+            f = trpo._Flat(unravel, n_tasks)
+            data = tuple(trpo._first_rollouts(b, hvp_subsample) for b in batches)
+            adapt_full = lambda s: jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(s, batches)  # noqa: E731
+            adapt_sub = lambda s: jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(s, data)  # noqa: E731
+            theta, _, _ = trpo.linearize_adaptation(adapt_full, flat, f, True)
+            _, j, jt = trpo.linearize_adaptation(adapt_sub, flat, f, True)
+            return np.asarray(trpo.kl_curvature(theta, j, jt, data[-1], False, n_tasks, f)(jnp.asarray(v)))
+
+        got = product(0.5)
+        np.testing.assert_allclose(got, dense @ v, rtol=1e-8, atol=1e-10 * np.abs(dense @ v).max())
+        assert np.linalg.norm(product(1.0) - got) > 1e-3 * np.linalg.norm(got)  # the subsample matters
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_undamped_step_matches_the_textbook_trpo_step(k):
+    """With damping 0 and all CG iterations, the restructured update takes the textbook step (exact
+    KL Hessian through the inner step) up to float32 round-off: same acceptance and backtracks."""
+    cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", k)
+    a = cfg.inner_lr
+    ref, ref_stats = jax.jit(lambda p: trpo.trpo_step(
+        lambda q: per_task(q, batches, a, inner_loss, ratio_surrogate).mean(),
+        lambda q: per_task(q, batches, a, inner_loss, post_update_kl).mean(), p, cfg.max_kl))(params)
+    new, stats = jax.jit(lambda p: trpo.meta_trpo_step(p, batches, a, inner_loss, cfg.max_kl, cg_damping=0.0,
+                                                       cg_tol=0.0))(params)
+    x0, x_ref, x_new = (ravel_pytree(t)[0] for t in (params, ref, new))
+    assert float(ref_stats["step_accepted"]) == 1.0
+    assert int(stats["backtracks"]) == int(ref_stats["backtracks"]) and float(stats["step_accepted"]) == 1.0
+    assert float(jnp.linalg.norm(x_new - x_ref)) <= 1e-3 * float(jnp.linalg.norm(x_ref - x0))
+    np.testing.assert_allclose(float(stats["loss_after"]), float(ref_stats["loss_after"]), rtol=1e-3)
+
+
+def test_large_damping_turns_the_step_into_a_scaled_gradient_step():
+    """CG on ``H + lambda I`` with ``lambda >> ||H||`` solves to ``g / lambda``: the first tried step is
+    then along the negative meta-gradient (a closed form for what the damping flag does)."""
+    cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", 1)
+    a = cfg.inner_lr
+    flat, unravel = ravel_pytree(params)
+    grad = jax.grad(lambda x: per_task(unravel(x), batches, a, inner_loss, ratio_surrogate).mean())(flat)
+    cfg = dataclasses.replace(cfg, max_kl=1e-6)  # small bound: the step stays where the loss is linear
+    # lambda = 1e3 dominates ||H|| here while the step stays far above float32 resolution of the params
+    new, stats = trpo.meta_trpo_step(params, batches, a, inner_loss, cfg.max_kl, cg_damping=1e3, cg_tol=0.0)
+    step = ravel_pytree(new)[0] - flat
+    cos = float(-(step @ grad) / (jnp.linalg.norm(step) * jnp.linalg.norm(grad)))
+    assert float(stats["step_accepted"]) == 1.0
+    assert cos > 0.9999
+    undamped, _ = trpo.meta_trpo_step(params, batches, a, inner_loss, cfg.max_kl, cg_damping=0.0, cg_tol=0.0)
+    step0 = ravel_pytree(undamped)[0] - flat
+    assert float(-(step0 @ grad) / (jnp.linalg.norm(step0) * jnp.linalg.norm(grad))) < 0.99  # natural != plain
