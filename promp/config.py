@@ -46,6 +46,7 @@ class TrainConfig:
     kl_target: float = 0.01
     max_kl: float = 0.01
     guard_kl: float = 0.5
+    guard_kl_post: float = 2.0
     # algorithm composition (set by the --algo preset; see promp.algorithms)
     inner_estimator: str = "likelihood-ratio"
     outer: str = "promp"
@@ -101,7 +102,9 @@ FIELD_HELP: dict[str, str] = {
     "adaptive_kl": "ProMP: adapt eta towards --kl-target",
     "kl_target": "ProMP: KL target of the adaptive coefficient",
     "guard_kl": "ProMP/VPG/DiCE guard: stop the outer Adam steps, undoing the last, once the KL of the pre-update "
-                "policy to the sampling policy exceeds this (0 = off, the original update)",
+                "policy to the sampling policy exceeds this (0 = no guard at all, the original update)",
+    "guard_kl_post": "ProMP guard: the same bound on the KL of the post-update sampling policy to the adapted policy "
+                     "(0 = only --guard-kl)",
     "max_kl": "TRPO: bound on the mean KL of the post-update policies (step size delta)",
     "inner_estimator": "inner estimator (overrides the preset)",
     "outer": "outer update (overrides the preset)",
@@ -149,7 +152,7 @@ def validate_config(cfg: TrainConfig) -> None:
     for name in ["outer_lr", "init_std", "clip_eps", "kl_target", "max_kl"]:
         if not getattr(cfg, name) > 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    for name in ["inner_lr", "kl_coef", "guard_kl"]:
+    for name in ["inner_lr", "kl_coef", "guard_kl", "guard_kl_post"]:
         if not getattr(cfg, name) >= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     if not 0 < cfg.gamma <= 1:

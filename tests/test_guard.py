@@ -56,7 +56,7 @@ def test_guard_that_does_not_fire_is_bit_identical_to_no_guard(sampled):
     eta = jnp.full(1, cfg.kl_coef, jnp.float32)
     results = []
     for bound in (0.5, 0.0):
-        outer = make_promp_update(dataclasses.replace(cfg, guard_kl=bound), LR)
+        outer = make_promp_update(dataclasses.replace(cfg, guard_kl=bound, guard_kl_post=4 * bound), LR)
         results.append(outer.update(state.params, outer.init(state.params), batches, eta))
     (p1, s1, st1), (p0, s0, st0) = results
     assert tree_equal(p1, p0) and tree_equal(s1, s0)
@@ -85,7 +85,7 @@ def test_guarded_steps_stop_before_the_step_that_crosses_the_bound(sampled):
         snapshots.append(p)
     assert kls[0] < kls[1]
     bound = 0.5 * (kls[0] + kls[1])  # the second step crosses it
-    p_g, s_g, info = jax.jit(lambda q, t: guarded_adam_steps(loss_fn, opt, q, t, 5, bound))(state.params, opt.init(state.params))
+    p_g, s_g, info = jax.jit(lambda q, t: guarded_adam_steps(loss_fn, opt, q, t, 5, {"kl_pre": bound}))(state.params, opt.init(state.params))
     assert int(info["steps"]) == 1 and bool(info["fired"])
     assert int(s_g[0].count) == 1  # the Adam state of the undone step is discarded too
     for k in p_g:
@@ -175,3 +175,16 @@ def test_resume_keeps_the_monitor_and_best_pointer_exact(tmp_path):
         assert {k: v for k, v in a.items() if k not in TIME_COLUMNS} == {k: v for k, v in b.items() if k not in TIME_COLUMNS}
     assert (tmp_path / "full/checkpoints/best.json").read_text() == (tmp_path / "part/checkpoints/best.json").read_text()
     assert read_progress(tmp_path / "part" / "progress.csv")[-1]["return_smoothed"] == full[-1]["return_smoothed"]
+
+
+def test_post_update_kl_bound_stops_the_steps(sampled):
+    cfg, state, batches = sampled
+    eta = jnp.full(1, cfg.kl_coef, jnp.float32)
+    free = make_promp_update(dataclasses.replace(cfg, guard_kl=0.0), LR)
+    kl_post_free = float(free.update(state.params, free.init(state.params), batches, eta)[2]["kl_post"])
+    bound = 0.3 * kl_post_free
+    outer = make_promp_update(dataclasses.replace(cfg, guard_kl=100.0, guard_kl_post=bound), LR)  # kl_pre bound never reached
+    p, s, stats = outer.update(state.params, outer.init(state.params), batches, eta)
+    assert int(stats["guard_fired"]) == 1 and int(stats["adam_steps"]) < cfg.ppo_steps
+    assert int(s[0].count) == int(stats["adam_steps"])
+    assert float(stats["kl_post"]) <= bound

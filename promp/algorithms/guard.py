@@ -33,9 +33,14 @@ def _select(pred: jax.Array, a: Any, b: Any) -> Any:
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def exceeds(kl: jax.Array, bound: float) -> jax.Array:
-    """True iff the largest per-inner-step KL is above ``bound`` or not a number."""
-    return ~(jnp.max(kl) <= bound)
+def exceeds(stats: dict[str, Any], bounds: dict[str, float]) -> jax.Array:
+    """True iff, for some ``name`` with ``bounds[name] > 0`` present in ``stats``, the largest value of
+    ``stats[name]`` (e.g. the per-inner-step KLs) is above the bound or not a number."""
+    out = jnp.asarray(False)
+    for name, bound in bounds.items():
+        if bound > 0 and name in stats:
+            out = out | ~(jnp.max(stats[name]) <= bound)
+    return out
 
 
 def guarded_adam_steps(
@@ -44,9 +49,10 @@ def guarded_adam_steps(
     params: Any,
     opt_state: Any,
     n_steps: int,
-    bound: float,
+    bounds: dict[str, float],
 ) -> tuple[Any, Any, dict[str, jax.Array]]:
-    """Up to ``n_steps`` Adam steps on ``loss_fn`` (``p -> (loss, aux)``, ``aux`` holding ``kl_pre``), stopped and rolled back one step once ``aux["kl_pre"]`` exceeds ``bound``.
+    """Up to ``n_steps`` Adam steps on ``loss_fn`` (``p -> (loss, aux)``), stopped and rolled back one step
+    once a statistic in ``aux`` exceeds its bound (``exceeds(aux, bounds)``, e.g. ``{"kl_pre": 0.5}``).
 
     Returns ``(params, opt_state, info)``; ``info`` has ``steps`` (Adam steps kept), ``fired`` (the
     bound was crossed), ``loss``/``aux`` at the returned parameters, and ``loss_before``/``grad_norm``
@@ -60,7 +66,7 @@ def guarded_adam_steps(
         (loss, aux), grads = value_and_grad(p)
         updates, s_new = optimizer.update(grads, s, p)
         p_new = optax.apply_updates(p, updates)
-        crossed = exceeds(aux["kl_pre"], bound) & ~stopped
+        crossed = exceeds(aux, bounds) & ~stopped
         advance = ~(stopped | crossed)
         p_out = _select(advance, p_new, _select(crossed, p_prev, p))
         s_out = _select(advance, s_new, _select(crossed, s_prev, s))
@@ -70,7 +76,7 @@ def guarded_adam_steps(
     init = (params, opt_state, params, opt_state, jnp.asarray(False), jnp.asarray(0, jnp.int32))
     (p, s, p_prev, s_prev, stopped, taken), (losses, auxes, grad_norms) = jax.lax.scan(step, init, None, length=n_steps)
     loss_last, aux_last = loss_fn(p)
-    crossed = exceeds(aux_last["kl_pre"], bound) & ~stopped
+    crossed = exceeds(aux_last, bounds) & ~stopped
     p, s = _select(crossed, p_prev, p), _select(crossed, s_prev, s)
     taken = taken - crossed.astype(jnp.int32)
     all_losses = jnp.concatenate([losses, loss_last[None]])
@@ -89,32 +95,32 @@ def guarded_adam_steps(
 def guard_update(
     update: Callable[..., tuple[Any, Any, dict]],
     replay: Callable[..., tuple[Any, Any, dict, jax.Array]],
-    bound: float,
+    bounds: dict[str, float],
     n_steps: int,
     kl_fn: Callable[[Any, Any], jax.Array] | None = None,
     diagnostics: Callable[[Any, Any], dict] | None = None,
 ) -> Callable[..., tuple[Any, Any, dict]]:
     """Wrap an outer ``update(params, opt_state, batches, eta) -> (params, opt_state, stats)`` with the guard.
 
-    The original ``update`` always runs first, unchanged. Only if the ``kl_pre`` of its result (from
-    ``stats``, or ``kl_fn(params, batches)`` where the update does not report it) exceeds ``bound``
-    is its result discarded and ``replay(params, opt_state, batches, eta) -> (params, opt_state, stats,
+    The original ``update`` always runs first, unchanged. Only if a statistic of its result exceeds its
+    bound (``exceeds(stats, bounds)``; ``kl_pre`` from ``stats``, or ``kl_fn(params, batches)`` where the
+    update does not report it; ``diagnostics(params, batches)`` such as ``kl_post``) is its result discarded and ``replay(params, opt_state, batches, eta) -> (params, opt_state, stats,
     steps)`` run instead: the guarded steps from the same starting point. So where the guard does not
-    fire, every number is the original's. ``bound <= 0`` turns the guard off. Adds ``adam_steps``,
-    ``guard_fired`` and ``diagnostics(params, batches)`` to the stats.
+    fire, every number is the original's. Bounds ``<= 0`` are off. Adds ``adam_steps`` and
+    ``guard_fired`` to the stats.
     """
 
     def guarded(params, opt_state, batches, eta=None):
         new_params, new_state, stats = update(params, opt_state, batches, eta)
         if kl_fn is not None and "kl_pre" not in stats:
             stats = {**stats, "kl_pre": kl_fn(new_params, batches)}
+        if diagnostics is not None:
+            stats = {**stats, **diagnostics(new_params, batches)}
         steps, fired = n_steps, False
-        if bound > 0 and bool(exceeds(stats["kl_pre"], bound)):
+        if bool(exceeds(stats, bounds)):
             new_params, new_state, stats, steps = replay(params, opt_state, batches, eta)
             fired = True
         stats = {**stats, "adam_steps": np.int32(steps), "guard_fired": np.int32(fired)}
-        if diagnostics is not None:
-            stats.update(diagnostics(new_params, batches))
         return new_params, new_state, stats
 
     return guarded
@@ -131,12 +137,20 @@ def rejecting_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], kl_fn: Call
     return replay
 
 
-def scan_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax.GradientTransformation, n_steps: int, bound: float):
-    """The replay of an N-Adam-step update: ``guarded_adam_steps`` on ``loss_fn(params, batches, eta)``, jitted."""
+def scan_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax.GradientTransformation, n_steps: int,
+                bounds: dict[str, float], diagnostics: Callable[[Any, Any], dict] | None = None):
+    """The replay of an N-Adam-step update: ``guarded_adam_steps`` on ``loss_fn(params, batches, eta)``
+    (its ``aux`` extended by ``diagnostics(params, batches)``, not differentiated), jitted."""
+
+    def with_diagnostics(q, batches, eta):
+        loss, aux = loss_fn(q, batches, eta)
+        if diagnostics is not None:
+            aux = {**aux, **diagnostics(jax.lax.stop_gradient(q), batches)}
+        return loss, aux
 
     @jax.jit
     def replay(params, opt_state, batches, eta):
-        p, s, info = guarded_adam_steps(lambda q: loss_fn(q, batches, eta), optimizer, params, opt_state, n_steps, bound)
+        p, s, info = guarded_adam_steps(lambda q: with_diagnostics(q, batches, eta), optimizer, params, opt_state, n_steps, bounds)
         stats = {"loss_before": info["loss_before"], "loss_after": info["loss"], "grad_norm": info["grad_norm"], **info["aux"]}
         return p, s, stats, info["steps"]
 

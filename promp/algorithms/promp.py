@@ -100,8 +100,8 @@ def adapt_kl_coef(eta: np.ndarray, kl: np.ndarray, target: float) -> np.ndarray:
 def make_promp_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
     """Build ProMP's outer update: ``cfg.ppo_steps`` Adam steps (lr ``cfg.outer_lr``, one jitted function), moments persist.
 
-    With ``cfg.guard_kl > 0`` the update is guarded (``promp.algorithms.guard.guard_update``); with 0
-    it is the original's. Either way the stats add ``adam_steps``, ``guard_fired``, ``clip_fraction``
+    With ``cfg.guard_kl > 0`` (bound on ``kl_pre``; plus ``cfg.guard_kl_post`` on ``kl_post`` unless that
+    is 0) the update is guarded (``promp.algorithms.guard.guard_update``); ``guard_kl = 0`` gives the original. Either way the stats add ``adam_steps``, ``guard_fired``, ``clip_fraction``
     and ``kl_post`` (computed after the update, outside its jitted function).
     """
     optimizer = optax.adam(cfg.outer_lr)
@@ -130,7 +130,11 @@ def make_promp_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
         }
         return new_params, new_state, stats
 
-    diagnostics = jax.jit(lambda p, b: promp_diagnostics(p, b, alpha, clip_eps, inner_loss))
-    bound = float(getattr(cfg, "guard_kl", 0.0))
-    guarded = guard_update(update, scan_replay(loss_fn, optimizer, n_steps, bound), bound, n_steps, diagnostics=diagnostics)
+    def diagnostics(p, b):
+        return promp_diagnostics(p, b, alpha, clip_eps, inner_loss)
+
+    on = float(getattr(cfg, "guard_kl", 0.0)) > 0  # --guard-kl 0 turns the whole guard off
+    bounds = {"kl_pre": float(cfg.guard_kl) if on else 0.0, "kl_post": float(getattr(cfg, "guard_kl_post", 0.0)) if on else 0.0}
+    replay = scan_replay(loss_fn, optimizer, n_steps, bounds, diagnostics)
+    guarded = guard_update(update, replay, bounds, n_steps, diagnostics=jax.jit(diagnostics))
     return OuterUpdate(init=optimizer.init, update=guarded, loss=jax.jit(loss_fn))

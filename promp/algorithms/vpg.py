@@ -45,8 +45,8 @@ def make_adam_update(cfg: Any, inner_loss: InnerLoss, surrogate: TaskSurrogate) 
     def kl_fn(params, batches):
         return jax.vmap(lambda b: pre_update_kl(params, b, True))(batches[0]).mean()[None]
 
-    bound = float(getattr(cfg, "guard_kl", 0.0))
-    guarded = guard_update(update, rejecting_replay(jax.jit(loss_fn), kl_fn), bound, 1, kl_fn=kl_fn)
+    bounds = {"kl_pre": float(getattr(cfg, "guard_kl", 0.0))}
+    guarded = guard_update(update, rejecting_replay(jax.jit(loss_fn), kl_fn), bounds, 1, kl_fn=kl_fn)
     return OuterUpdate(init=optimizer.init, update=guarded, loss=jax.jit(loss_fn))
 
 
