@@ -71,11 +71,11 @@ def list_checkpoints(ckpt_dir: Path) -> list[int]:
     return sorted(int(m.group(1)) for p in ckpt_dir.iterdir() if (m := _NAME.match(p.name)))
 
 
-def prune_checkpoints(ckpt_dir: Path, keep_every: int, keep_last: int = 2) -> None:
-    """Delete checkpoints except the last ``keep_last`` and every ``keep_every``-th (by iteration+1)."""
+def prune_checkpoints(ckpt_dir: Path, keep_every: int, keep_last: int = 2, keep: tuple[int, ...] = ()) -> None:
+    """Delete checkpoints except the last ``keep_last``, every ``keep_every``-th (by iteration+1) and those in ``keep``."""
     its = list_checkpoints(ckpt_dir)
     for it in its[:-keep_last] if keep_last else its:
-        if (it + 1) % keep_every != 0:
+        if (it + 1) % keep_every != 0 and it not in keep:
             for suffix in (".json", ".safetensors"):
                 (ckpt_dir / f"itr_{it:05d}{suffix}").unlink(missing_ok=True)
 

@@ -49,6 +49,8 @@ class TrainConfig:
     cg_damping: float = 1e-5
     cg_tol: float = 1e-3
     hvp_subsample: float = 1.0
+    guard_kl: float = 0.5
+    guard_kl_post: float = 2.0
     # algorithm composition (set by the --algo preset; see promp.algorithms)
     inner_estimator: str = "likelihood-ratio"
     outer: str = "promp"
@@ -103,11 +105,15 @@ FIELD_HELP: dict[str, str] = {
     "kl_coef": "ProMP: initial KL penalty coefficient eta",
     "adaptive_kl": "ProMP: adapt eta towards --kl-target",
     "kl_target": "ProMP: KL target of the adaptive coefficient",
+    "guard_kl": "ProMP/VPG/DiCE guard: stop the outer Adam steps, undoing the last, once the KL of the pre-update "
+                "policy to the sampling policy exceeds this (0 = no guard at all, the original update)",
+    "guard_kl_post": "ProMP guard: the same bound on the KL of the post-update sampling policy to the adapted policy "
+                     "(0 = only --guard-kl)",
     "max_kl": "TRPO: bound on the mean KL of the post-update policies (step size delta)",
     "cg_iters": "TRPO: most conjugate-gradient iterations per step",
     "cg_damping": "TRPO: damping added to the KL curvature in conjugate gradient (0 = undamped, as the original)",
     "cg_tol": "TRPO: stop conjugate gradient once the relative residual is at most this (0 = always run --cg-iters)",
-    "hvp_subsample": "TRPO: fraction of each task's post-update rollouts used for the curvature products (1 = all)",
+    "hvp_subsample": "TRPO: fraction of each task's rollouts (pre- and post-update) used for the curvature products (1 = all)",
     "inner_estimator": "inner estimator (overrides the preset)",
     "outer": "outer update (overrides the preset)",
     "emaml": "add the E-MAML term (overrides the preset)",
@@ -154,10 +160,7 @@ def validate_config(cfg: TrainConfig) -> None:
     for name in ["outer_lr", "init_std", "clip_eps", "kl_target", "max_kl"]:
         if not getattr(cfg, name) > 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    for name in ["inner_lr", "kl_coef"]:
-        if not getattr(cfg, name) >= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
-    for name in ["cg_damping", "cg_tol"]:
+    for name in ["inner_lr", "kl_coef", "guard_kl", "guard_kl_post", "cg_damping", "cg_tol"]:
         if not getattr(cfg, name) >= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     if not 0 < cfg.hvp_subsample <= 1:

@@ -149,7 +149,7 @@ class MetaLearner:
             update_skipped=int(not finite),
         )
         for key, value in stats.items():
-            row[key] = float(np.mean(value))
+            row[key] = int(value) if value.dtype.kind in "iub" else float(np.mean(value))
         row["eta"] = float(np.mean(eta))
         if streak >= cfg.max_nonfinite_updates:
             err = NonFiniteUpdateError(

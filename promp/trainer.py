@@ -25,6 +25,7 @@ from . import __version__
 from .checkpoint import CheckpointError, atomic_write_text, list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
 from .config import ConfigError, TrainConfig, validate_config
 from .learner import MetaLearner, NonFiniteUpdateError, RunState
+from .monitor import ReturnMonitor, load_monitor
 from .plotting import plot_learning_curve, save_figure_atomically
 
 
@@ -232,9 +233,10 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
             state = learner.init_state()
             prepare_new_run(cfg, run_dir)
         logger = RunLogger(run_dir, state.iteration, console)
+        monitor = load_monitor(run_dir / "checkpoints", state.iteration - 1) if state.iteration else ReturnMonitor()
         with _InterruptGuard() as guard:
             try:
-                _loop(learner, state, run_dir, logger, console, progress, guard)
+                _loop(learner, state, run_dir, logger, console, progress, guard, monitor)
             finally:
                 with guard.critical():
                     logger.close()
@@ -247,7 +249,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
 
 
 def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogger, console: Console, progress: bool,
-          guard: _InterruptGuard) -> None:
+          guard: _InterruptGuard, monitor: ReturnMonitor) -> None:
     """Iterate until ``cfg.iterations``; each completed iteration is logged and checkpointed as one
     uninterruptible step, so a kill, SIGINT or SIGTERM loses at most the iteration in progress."""
     cfg = learner.cfg
@@ -271,11 +273,16 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
                     new_state, row = learner.iteration(state)
                 except NonFiniteUpdateError as exc:
                     new_state, row, stop = exc.state, exc.row, exc
+                row.update(monitor.update(row, cfg.guard_kl))
                 with guard.critical():
                     state = new_state
                     logger.log(row)
-                    save_checkpoint(ckpt_dir, state.iteration - 1, state.params, state.opt_state, _checkpoint_meta(cfg, state))
-                    prune_checkpoints(ckpt_dir, cfg.keep_checkpoint_every)
+                    meta = {**_checkpoint_meta(cfg, state), "monitor": monitor.to_meta()}
+                    save_checkpoint(ckpt_dir, state.iteration - 1, state.params, state.opt_state, meta)
+                    monitor.write_best(ckpt_dir)
+                    prune_checkpoints(ckpt_dir, cfg.keep_checkpoint_every, keep=monitor.keep())
+                if row["diverged"]:
+                    _warn_divergence(console, row, monitor, run_dir)
                 if row.get("update_skipped"):
                     console.print(
                         f"[yellow]warning:[/] iteration {int(row['iteration'])}: NaN/inf in the outer loss or parameters; "
@@ -296,6 +303,16 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
         except KeyboardInterrupt as exc:  # outside guard.critical(): the iteration in progress is discarded
             signum = getattr(exc, "signum", signal.SIGINT)
             raise TrainingInterrupted(_interrupt_message(state, run_dir), signum) from None
+
+
+def _warn_divergence(console: Console, row: dict, monitor: ReturnMonitor, run_dir: Path) -> None:
+    """Console warning for a row flagged ``diverged`` (see ``promp.monitor``)."""
+    console.print(
+        f"[yellow]warning:[/] iteration {int(row['iteration'])}: diverging? return_post {row['return_post']:.4g} is far below "
+        f"the best smoothed return {monitor.best:.4g} while kl_pre is {row.get('kl_pre', float('nan')):.3g}"
+        f"{' and the KL guard fired' if row.get('guard_fired') else ''}; the best policy is checkpoint "
+        f"{monitor.best_checkpoint} (promp eval {run_dir} --checkpoint best)"
+    )
 
 
 def _interrupt_message(state: RunState, run_dir: Path) -> str:

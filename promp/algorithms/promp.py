@@ -21,6 +21,7 @@ from ..policy import Params, distribution, kl_divergence, log_prob, params_log_p
 from ..processing import Batch
 from .base import OuterUpdate
 from .emaml import emaml_coefficient, emaml_task_term
+from .guard import guard_update, scan_replay
 
 
 def pre_update_kl(params: Params, batch: Batch, floor_log_std: bool) -> jax.Array:
@@ -64,6 +65,31 @@ def promp_loss(
     return loss, {"surrogate": surr.mean(), "kl_pre": mean_kl}
 
 
+def post_update_stats(theta: Params, post: Batch, floor_log_std: bool, clip_eps: float) -> tuple[jax.Array, jax.Array]:
+    """Diagnostics of the adapted policy ``theta`` on one task's post-update data (not part of the loss).
+
+    ``clip_fraction``: share of (unmasked) steps whose likelihood ratio to the recorded post-update
+    sampling policy lies outside ``[1 - eps, 1 + eps]`` (where eq. 13's clip is active);
+    ``kl_post``: ``mean_t KL(recorded post-update sampling dist || pi_theta)``.
+    """
+    mean, log_std = distribution(theta, post.obs, floor_log_std)
+    ratio = jnp.exp(log_prob(mean, log_std, post.actions) - log_prob(post.means, post.log_stds, post.actions))
+    clipped = (jnp.abs(ratio - 1.0) > clip_eps).astype(ratio.dtype)
+    kl = kl_divergence(post.means, post.log_stds, mean, log_std)
+    return masked_mean(clipped, post.mask), masked_mean(kl, post.mask)
+
+
+def promp_diagnostics(params: Params, batches: Sequence[Batch], alpha: float, clip_eps: float, inner_loss: InnerLoss) -> dict[str, jax.Array]:
+    """``clip_fraction`` and ``kl_post`` (see ``post_update_stats``) of ``params``' adapted policies, mean over tasks."""
+
+    def task_stats(task_batches):
+        theta, _ = adapted_chain(params, task_batches, alpha, inner_loss)
+        return post_update_stats(theta, task_batches[-1], len(task_batches) == 1, clip_eps)
+
+    clip_fraction, kl_post = jax.vmap(task_stats)(tuple(batches))
+    return {"clip_fraction": clip_fraction.mean(), "kl_post": kl_post.mean()}
+
+
 def adapt_kl_coef(eta: np.ndarray, kl: np.ndarray, target: float) -> np.ndarray:
     """Adaptive KL coefficient per inner step: halve iff KL < target/1.5, double iff KL > 1.5 target (spec fact 14)."""
     eta = np.asarray(eta, dtype=np.float64)
@@ -72,7 +98,12 @@ def adapt_kl_coef(eta: np.ndarray, kl: np.ndarray, target: float) -> np.ndarray:
 
 
 def make_promp_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
-    """Build ProMP's jitted outer update: ``cfg.ppo_steps`` Adam steps (lr ``cfg.outer_lr``), moments persist."""
+    """Build ProMP's outer update: ``cfg.ppo_steps`` Adam steps (lr ``cfg.outer_lr``, one jitted function), moments persist.
+
+    With ``cfg.guard_kl > 0`` (bound on ``kl_pre``; plus ``cfg.guard_kl_post`` on ``kl_post`` unless that
+    is 0) the update is guarded (``promp.algorithms.guard.guard_update``); ``guard_kl = 0`` gives the original. Either way the stats add ``adam_steps``, ``guard_fired``, ``clip_fraction``
+    and ``kl_post`` (computed after the update, outside its jitted function).
+    """
     optimizer = optax.adam(cfg.outer_lr)
     alpha, clip_eps, n_steps = cfg.inner_lr, cfg.clip_eps, cfg.ppo_steps
     coef = emaml_coefficient(cfg)
@@ -99,4 +130,11 @@ def make_promp_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
         }
         return new_params, new_state, stats
 
-    return OuterUpdate(init=optimizer.init, update=update, loss=jax.jit(loss_fn))
+    def diagnostics(p, b):
+        return promp_diagnostics(p, b, alpha, clip_eps, inner_loss)
+
+    on = float(getattr(cfg, "guard_kl", 0.0)) > 0  # --guard-kl 0 turns the whole guard off
+    bounds = {"kl_pre": float(cfg.guard_kl) if on else 0.0, "kl_post": float(getattr(cfg, "guard_kl_post", 0.0)) if on else 0.0}
+    replay = scan_replay(loss_fn, optimizer, n_steps, bounds, diagnostics)
+    guarded = guard_update(update, replay, bounds, n_steps, diagnostics=jax.jit(diagnostics))
+    return OuterUpdate(init=optimizer.init, update=guarded, loss=jax.jit(loss_fn))

@@ -15,11 +15,18 @@ import optax
 from ..adaptation import InnerLoss
 from .base import OuterUpdate
 from .emaml import emaml_coefficient
+from .guard import guard_update, rejecting_replay
+from .promp import pre_update_kl
 from .meta import TaskSurrogate, log_likelihood_surrogate, meta_loss, padded_advantage_surrogate
 
 
 def make_adam_update(cfg: Any, inner_loss: InnerLoss, surrogate: TaskSurrogate) -> OuterUpdate:
-    """A jitted single Adam step (lr ``cfg.outer_lr``) on ``meta_loss`` with ``surrogate``."""
+    """A jitted single Adam step (lr ``cfg.outer_lr``) on ``meta_loss`` with ``surrogate``.
+
+    With ``cfg.guard_kl > 0`` a step after which the pre-update policy's ``kl_pre`` (KL of the
+    sampling policy to the new policy on the pre-update data) exceeds the bound is rejected: parameters
+    and Adam state stay as they were (``promp.algorithms.guard``).
+    """
     optimizer = optax.adam(cfg.outer_lr)
     alpha, coef = cfg.inner_lr, emaml_coefficient(cfg)
 
@@ -34,7 +41,13 @@ def make_adam_update(cfg: Any, inner_loss: InnerLoss, surrogate: TaskSurrogate) 
         stats = {"loss_before": loss, "loss_after": loss_fn(new_params, batches)[0], "grad_norm": optax.tree.norm(grads)}
         return new_params, opt_state, stats
 
-    return OuterUpdate(init=optimizer.init, update=update, loss=jax.jit(loss_fn))
+    @jax.jit
+    def kl_fn(params, batches):
+        return jax.vmap(lambda b: pre_update_kl(params, b, True))(batches[0]).mean()[None]
+
+    bounds = {"kl_pre": float(getattr(cfg, "guard_kl", 0.0))}
+    guarded = guard_update(update, rejecting_replay(jax.jit(loss_fn), kl_fn), bounds, 1, kl_fn=kl_fn)
+    return OuterUpdate(init=optimizer.init, update=guarded, loss=jax.jit(loss_fn))
 
 
 def make_vpg_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:

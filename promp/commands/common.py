@@ -22,8 +22,30 @@ class LoadedRun:
     iteration: int  # iteration (as in progress.csv) after which the checkpoint was written
 
 
-def load_run(run_dir: str | Path, checkpoint: int | None = None, **overrides: Any) -> LoadedRun:
-    """Load ``run_dir``'s config and the policy of checkpoint ``checkpoint`` (default: the latest).
+def resolve_checkpoint(run_dir: Path, checkpoint: int | str | None) -> int | None:
+    """A ``--checkpoint`` value as an iteration: an integer, ``best`` (``checkpoints/best.json``) or
+    ``latest``/``None`` (``None``: the latest)."""
+    from ..monitor import best_checkpoint
+
+    if checkpoint is None or isinstance(checkpoint, int):
+        return checkpoint
+    text = checkpoint.strip().lower()
+    if text == "latest":
+        return None
+    if text == "best":
+        best = best_checkpoint(run_dir / "checkpoints")
+        if best is None:
+            raise CommandError(f"{run_dir} has no best checkpoint (checkpoints/best.json is written from the second iteration on)")
+        return best
+    try:
+        return int(text)
+    except ValueError:
+        raise CommandError(f"--checkpoint must be an iteration number, 'best' or 'latest', got {checkpoint!r}") from None
+
+
+def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrides: Any) -> LoadedRun:
+    """Load ``run_dir``'s config and the policy of checkpoint ``checkpoint`` (an iteration, ``"best"`` or
+    ``"latest"``; default: the latest).
 
     ``overrides`` replace config fields (e.g. ``rollouts_per_task``) for the learner that is
     returned; they do not change the policy's shape.
@@ -34,6 +56,7 @@ def load_run(run_dir: str | Path, checkpoint: int | None = None, **overrides: An
 
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
+    checkpoint = resolve_checkpoint(run_dir, checkpoint)
     cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     validate_config(cfg)
     try:

@@ -13,7 +13,7 @@ from . import CommandError
 
 def eval_command(
     run_dir: tyro.conf.Positional[str],
-    checkpoint: Annotated[Optional[int], tyro.conf.arg(help="iteration whose checkpoint to load, as in progress.csv (default: the latest)")] = None,
+    checkpoint: Annotated[Optional[str], tyro.conf.arg(help="iteration whose checkpoint to load, as in progress.csv, or 'best' (the best smoothed return_post, checkpoints/best.json) or 'latest' (default)", metavar="N|best|latest")] = None,
     tasks: Annotated[Optional[int], tyro.conf.arg(help="number of held-out tasks (default: the run's meta-batch size)")] = None,
     adapt_steps: Annotated[Optional[int], tyro.conf.arg(help="inner adaptation steps K, may exceed the training K (default: the run's)")] = None,
     rollouts: Annotated[Optional[int], tyro.conf.arg(help="rollouts per task and step (default: the run's)")] = None,

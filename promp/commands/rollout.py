@@ -18,7 +18,7 @@ from . import CommandError
 def rollout_command(
     run_dir: tyro.conf.Positional[str],
     task: Annotated[Optional[str], tyro.conf.arg(help="task as JSON, e.g. '{\"goal\": [2, 2]}' (default: one sampled with --seed)")] = None,
-    checkpoint: Annotated[Optional[int], tyro.conf.arg(help="iteration whose checkpoint to load (default: the latest)")] = None,
+    checkpoint: Annotated[Optional[str], tyro.conf.arg(help="iteration whose checkpoint to load, as in progress.csv, or 'best' (the best smoothed return_post, checkpoints/best.json) or 'latest' (default)", metavar="N|best|latest")] = None,
     adapt_steps: Annotated[Optional[int], tyro.conf.arg(help="inner steps before the post-update picture (default: the run's K)")] = None,
     paths: Annotated[int, tyro.conf.arg(help="point tasks: trajectories drawn per panel")] = 5,
     seed: Annotated[int, tyro.conf.arg(help="seed of the task draw, the action noise and the adaptation samples")] = 0,

@@ -1,0 +1,157 @@
+"""The outer-update guard: a KL trust bound on the pre-update policy, checked inside the jitted update.
+
+ProMP takes N full-batch Adam steps per iteration on the clipped surrogate + eta * KL (paper eq. 13).
+The KL penalty is soft (eta = 5e-4 by default), so nothing stops one iteration from moving the
+pre-update policy far from the policy that sampled the data; a run at paper scale on
+halfcheetah-fwd-back collapsed after such a jump (docs/results.md, "Late collapse of ProMP on
+HalfCheetah"). The guard is the hard counterpart of that penalty, in the spirit of the target-KL
+early stopping of PPO implementations: before each Adam step it looks at the ``kl_pre`` quantity of
+the current parameters (``mean_t KL(recorded sampling dist || pi_theta)`` on the pre-update data,
+per inner step; the ``KL`` term of eq. 13) and
+
+* if it is within ``bound``, takes the step;
+* if it exceeds ``bound`` (or is NaN), reverts the parameters *and* the Adam state to those before
+  the step that crossed the bound, and takes no further step this iteration.
+
+The same check runs on the parameters after the last step. Where the bound is never crossed, the
+parameters, Adam state and statistics are exactly those of the unguarded update (``jnp.where``
+selects the unguarded values), so a run where the guard does not fire gives the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+def _select(pred: jax.Array, a: Any, b: Any) -> Any:
+    """``a`` where ``pred`` else ``b``, leaf by leaf (``pred`` a scalar bool)."""
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def exceeds(stats: dict[str, Any], bounds: dict[str, float]) -> jax.Array:
+    """True iff, for some ``name`` with ``bounds[name] > 0`` present in ``stats``, the largest value of
+    ``stats[name]`` (e.g. the per-inner-step KLs) is above the bound or not a number."""
+    out = jnp.asarray(False)
+    for name, bound in bounds.items():
+        if bound > 0 and name in stats:
+            out = out | ~(jnp.max(stats[name]) <= bound)
+    return out
+
+
+def guarded_adam_steps(
+    loss_fn: Callable[[Any], tuple[jax.Array, dict]],
+    optimizer: optax.GradientTransformation,
+    params: Any,
+    opt_state: Any,
+    n_steps: int,
+    bounds: dict[str, float],
+) -> tuple[Any, Any, dict[str, jax.Array]]:
+    """Up to ``n_steps`` Adam steps on ``loss_fn`` (``p -> (loss, aux)``), stopped and rolled back one step
+    once a statistic in ``aux`` exceeds its bound (``exceeds(aux, bounds)``, e.g. ``{"kl_pre": 0.5}``).
+
+    Returns ``(params, opt_state, info)``; ``info`` has ``steps`` (Adam steps kept), ``fired`` (the
+    bound was crossed), ``loss``/``aux`` at the returned parameters, and ``loss_before``/``grad_norm``
+    of the first step (at the incoming parameters).
+    """
+
+    value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def step(carry, _):
+        p, s, p_prev, s_prev, stopped, taken = carry
+        (loss, aux), grads = value_and_grad(p)
+        updates, s_new = optimizer.update(grads, s, p)
+        p_new = optax.apply_updates(p, updates)
+        crossed = exceeds(aux, bounds) & ~stopped
+        advance = ~(stopped | crossed)
+        p_out = _select(advance, p_new, _select(crossed, p_prev, p))
+        s_out = _select(advance, s_new, _select(crossed, s_prev, s))
+        taken = taken + advance.astype(jnp.int32) - crossed.astype(jnp.int32)
+        return (p_out, s_out, p, s, stopped | crossed, taken), (loss, aux, optax.tree.norm(grads))
+
+    init = (params, opt_state, params, opt_state, jnp.asarray(False), jnp.asarray(0, jnp.int32))
+    (p, s, p_prev, s_prev, stopped, taken), (losses, auxes, grad_norms) = jax.lax.scan(step, init, None, length=n_steps)
+    loss_last, aux_last = loss_fn(p)
+    crossed = exceeds(aux_last, bounds) & ~stopped
+    p, s = _select(crossed, p_prev, p), _select(crossed, s_prev, s)
+    taken = taken - crossed.astype(jnp.int32)
+    all_losses = jnp.concatenate([losses, loss_last[None]])
+    all_aux = jax.tree_util.tree_map(lambda xs, x: jnp.concatenate([xs, x[None]]), auxes, aux_last)
+    info = {
+        "steps": taken,
+        "fired": stopped | crossed,
+        "loss": all_losses[taken],
+        "aux": jax.tree_util.tree_map(lambda x: x[taken], all_aux),
+        "loss_before": losses[0],
+        "grad_norm": grad_norms[0],
+    }
+    return p, s, info
+
+
+def guard_update(
+    update: Callable[..., tuple[Any, Any, dict]],
+    replay: Callable[..., tuple[Any, Any, dict, jax.Array]],
+    bounds: dict[str, float],
+    n_steps: int,
+    kl_fn: Callable[[Any, Any], jax.Array] | None = None,
+    diagnostics: Callable[[Any, Any], dict] | None = None,
+) -> Callable[..., tuple[Any, Any, dict]]:
+    """Wrap an outer ``update(params, opt_state, batches, eta) -> (params, opt_state, stats)`` with the guard.
+
+    The original ``update`` always runs first, unchanged. Only if a statistic of its result exceeds its
+    bound (``exceeds(stats, bounds)``; ``kl_pre`` from ``stats``, or ``kl_fn(params, batches)`` where the
+    update does not report it; ``diagnostics(params, batches)`` such as ``kl_post``) is its result discarded and ``replay(params, opt_state, batches, eta) -> (params, opt_state, stats,
+    steps)`` run instead: the guarded steps from the same starting point. So where the guard does not
+    fire, every number is the original's. Bounds ``<= 0`` are off. Adds ``adam_steps`` and
+    ``guard_fired`` to the stats.
+    """
+
+    def guarded(params, opt_state, batches, eta=None):
+        new_params, new_state, stats = update(params, opt_state, batches, eta)
+        if kl_fn is not None and "kl_pre" not in stats:
+            stats = {**stats, "kl_pre": kl_fn(new_params, batches)}
+        if diagnostics is not None:
+            stats = {**stats, **diagnostics(new_params, batches)}
+        steps, fired = n_steps, False
+        if bool(exceeds(stats, bounds)):
+            new_params, new_state, stats, steps = replay(params, opt_state, batches, eta)
+            fired = True
+        stats = {**stats, "adam_steps": np.int32(steps), "guard_fired": np.int32(fired)}
+        return new_params, new_state, stats
+
+    return guarded
+
+
+def rejecting_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], kl_fn: Callable[[Any, Any], jax.Array]):
+    """The replay of a one-step update: reject the step (parameters and optimiser state unchanged)."""
+
+    def replay(params, opt_state, batches, eta=None):
+        loss = loss_fn(params, batches)[0]
+        stats = {"loss_before": loss, "loss_after": loss, "grad_norm": jnp.asarray(jnp.nan), "kl_pre": kl_fn(params, batches)}
+        return params, opt_state, stats, 0
+
+    return replay
+
+
+def scan_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax.GradientTransformation, n_steps: int,
+                bounds: dict[str, float], diagnostics: Callable[[Any, Any], dict] | None = None):
+    """The replay of an N-Adam-step update: ``guarded_adam_steps`` on ``loss_fn(params, batches, eta)``
+    (its ``aux`` extended by ``diagnostics(params, batches)``, not differentiated), jitted."""
+
+    def with_diagnostics(q, batches, eta):
+        loss, aux = loss_fn(q, batches, eta)
+        if diagnostics is not None:
+            aux = {**aux, **diagnostics(jax.lax.stop_gradient(q), batches)}
+        return loss, aux
+
+    @jax.jit
+    def replay(params, opt_state, batches, eta):
+        p, s, info = guarded_adam_steps(lambda q: with_diagnostics(q, batches, eta), optimizer, params, opt_state, n_steps, bounds)
+        stats = {"loss_before": info["loss_before"], "loss_after": info["loss"], "grad_norm": info["grad_norm"], **info["aux"]}
+        return p, s, stats, info["steps"]
+
+    return replay
