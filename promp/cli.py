@@ -147,9 +147,11 @@ COMMANDS: dict[str, Any] = {
 def _user_errors() -> tuple[type[BaseException], ...]:
     from .checkpoint import CheckpointError
     from .commands import CommandError
+    from .rundir import ResumeError
+    from .rundir_lock import DirectoryLockedError
     from .trainer import RunDirError
 
-    return (UsageError, CommandError, ConfigError, CheckpointError, RunDirError)
+    return (UsageError, CommandError, ConfigError, CheckpointError, RunDirError, DirectoryLockedError, ResumeError)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -160,14 +162,26 @@ def main(argv: list[str] | None = None) -> None:
         print(f"promp: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt as exc:
-        detail = str(exc) or "the last completed iteration is checkpointed (continue with promp train --resume DIR)"
+        from .interrupts import DEFAULT_NOTE
+
+        detail = str(exc) or DEFAULT_NOTE
         signum = int(getattr(exc, "signum", signal.SIGINT))
         print(f"promp: {'interrupted' if signum == signal.SIGINT else 'terminated'}: {detail}", file=sys.stderr)
         sys.exit(128 + signum)
+    except OSError as exc:  # disk full, read-only or vanished location mid-run: one line naming path and reason
+        from .rundir import describe_os_error
+
+        print(f"promp: error: {describe_os_error(exc)}", file=sys.stderr)
+        sys.exit(1)
+    except MemoryError as exc:
+        print(f"promp: error: out of memory ({exc or 'allocation failed'}); use smaller --meta-batch-size, "
+              "--rollouts-per-task or --horizon", file=sys.stderr)
+        sys.exit(1)
     except Exception as exc:  # NonFiniteUpdateError and friends: one line, non-zero
         from .learner import NonFiniteUpdateError
+        from .sampling import NonFiniteSampleError
 
-        if isinstance(exc, NonFiniteUpdateError):
+        if isinstance(exc, (NonFiniteUpdateError, NonFiniteSampleError)):
             print(f"promp: error: {exc}", file=sys.stderr)
             sys.exit(1)
         raise
