@@ -50,9 +50,11 @@ def _make_train_args() -> type:
     """A dataclass with one optional flag per ``TrainConfig`` field, plus --out and --resume."""
     hints = typing.get_type_hints(TrainConfig)
     fields: list[tuple[str, Any, Any]] = [
-        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR")], None),
+        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR",
+                                                        help_behavior_hint="")], None),
         ("resume", Annotated[Optional[str], tyro.conf.arg(help="continue the run in this directory from its last checkpoint; "
-                                                           "--iterations then sets the new total", metavar="DIR")], None),
+                                                           "--iterations then sets the new total", metavar="DIR",
+                                                           help_behavior_hint="")], None),
     ]
     for f in dataclasses.fields(TrainConfig):
         typ = str if f.name == "env_kwargs" else hints[f.name]
@@ -69,7 +71,7 @@ def _make_train_args() -> type:
 TrainArgs = _make_train_args()
 
 
-def train_command(args: TrainArgs) -> None:  # type: ignore[valid-type]
+def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  # type: ignore[valid-type]
     """Train a meta-policy; writes config.json, progress.csv, checkpoints/, tb/ and learning_curve.png."""
     from .config import resolve_config, validate_config
     from .trainer import load_run_config, train

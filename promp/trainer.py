@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -327,6 +328,7 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
     ]
     with Progress(*columns, console=console, disable=not interactive) as bar:
         task = bar.add_task(f"{cfg.algo} {cfg.env}", total=total, completed=state.iteration, status="")
+        started = (time.monotonic(), state.iteration)
         try:
             while state.iteration < total:
                 stop: NonFiniteUpdateError | None = None
@@ -359,10 +361,20 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
                 if progress and not interactive:
                     every = max(1, total // 20)
                     if state.iteration % every == 0 or state.iteration == total:
-                        console.print(f"iteration {state.iteration}/{total}  env steps {int(row['env_steps'])}  {status}")
+                        console.print(f"iteration {state.iteration}/{total}  env steps {int(row['env_steps'])}  {status}"
+                                      f"{_eta(started, state.iteration, total)}", soft_wrap=True, highlight=False)
         except KeyboardInterrupt as exc:  # outside guard.critical(): the iteration in progress is discarded
             signum = getattr(exc, "signum", signal.SIGINT)
             raise TrainingInterrupted(_interrupt_message(state, run_dir), signum) from None
+
+
+def _eta(started: tuple[float, int], done: int, total: int) -> str:
+    """``  ETA 1:23`` from the pace since ``started = (time, iteration)`` (empty when unknown or done)."""
+    t0, first = started
+    if done <= first or done >= total:
+        return ""
+    left = (time.monotonic() - t0) / (done - first) * (total - done)
+    return f"  ETA {int(left // 3600)}:{int(left % 3600 // 60):02d}:{int(left % 60):02d}"
 
 
 def _interrupt_message(state: RunState, run_dir: Path) -> str:
