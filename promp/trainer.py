@@ -269,7 +269,7 @@ def _resume_locked(learner: MetaLearner, run_dir: Path, console: Console, progre
     cfg = learner.cfg
     checkpoints = list_checkpoints(run_dir / "checkpoints")
     check_resumable(run_dir, checkpoints, read_progress(run_dir / "progress.csv"),
-                    lambda msg: console.print(f"[yellow]warning:[/] {msg}", highlight=False))
+                    lambda msg: console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True))
     # killed before the first checkpoint was complete: start afresh (the same numbers)
     state = restore_state(learner, run_dir) if checkpoints else learner.init_state()
     if cfg.iterations < state.iteration:
@@ -277,7 +277,8 @@ def _resume_locked(learner: MetaLearner, run_dir: Path, console: Console, progre
                           f"shrink it (give --iterations >= {state.iteration}, or leave it out)")
     saved = json.loads((run_dir / "config.json").read_text()).get("iterations")
     if saved != cfg.iterations:
-        console.print(f"extending {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False)
+        console.print(f"extending {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False,
+                      soft_wrap=True)
     if (run_dir / "config.json").read_text() != cfg.to_json():
         atomic_write_text(run_dir / "config.json", cfg.to_json())
     return _run_locked(learner, state, run_dir, console, progress)
@@ -348,7 +349,7 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
                     console.print(
                         f"[yellow]warning:[/] iteration {int(row['iteration'])}: {reason}; "
                         f"update not applied ({state.nonfinite_streak} in a row, stop at {cfg.max_nonfinite_updates})",
-                        highlight=False,
+                        highlight=False, soft_wrap=True,
                     )
                 if stop is not None:
                     good = [int(r["iteration"]) for r in logger.rows if not r.get("update_skipped")]
