@@ -17,6 +17,7 @@ from .adaptation import INNER_LOSSES, adapt_tasks
 from .algorithms import make_outer_update
 from .config import TrainConfig
 from .envs import MetaEnv, Task, make_env
+from .envs.check import check_env
 from .policy import Params, init_policy
 from .processing import Batch, average_return, process_samples
 from .sampling import NonFiniteSampleError, Trajectories, broadcast_params, sample_trajectories
@@ -69,6 +70,8 @@ class MetaLearner:
     def __init__(self, cfg: TrainConfig, env: MetaEnv | None = None) -> None:
         self.cfg = cfg
         self.env = env if env is not None else make_env(cfg.env, **cfg.env_kwargs)
+        if env is None:
+            check_env(self.env, cfg.env)  # a user env's mistakes as one line naming it (promp.envs.check)
         self.inner_loss = INNER_LOSSES[cfg.inner_estimator]
         self.outer = make_outer_update(cfg)
         self._adapt = jax.jit(adapt_tasks, static_argnames=("inner_loss", "floor_log_std"))

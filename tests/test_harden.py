@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -277,14 +278,15 @@ def test_bench_threads_must_be_positive(capsys):
 
 # ------------------------------------------------------------------------------ 4. signals from launch
 @pytest.mark.parametrize("signum, code, delay", [
-    (signal.SIGINT, 130, 0.05), (signal.SIGINT, 130, 0.7), (signal.SIGINT, 130, 1.6),
-    (signal.SIGTERM, 143, 0.05), (signal.SIGTERM, 143, 1.2),
+    (signal.SIGINT, 130, 0.3), (signal.SIGINT, 130, 0.7), (signal.SIGINT, 130, 1.6),
+    (signal.SIGTERM, 143, 0.3), (signal.SIGTERM, 143, 1.2),
 ])
 def test_a_signal_at_any_moment_from_launch_gives_130_or_143_and_a_true_line(tmp_path, signum, code, delay):
     run = tmp_path / "run"
-    proc = subprocess.Popen(_cli("train", "--out", str(run), "--iterations", "100000", *TINY), env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as under `cmd &` in a script
+    # `trap '' INT`: started with SIGINT ignored, as `cmd &` in a script does; promp handles it anyway
+    cmd = " ".join(shlex.quote(a) for a in _cli("train", "--out", str(run), "--iterations", "100000", *TINY))
+    proc = subprocess.Popen(["sh", "-c", f"trap '' INT; exec {cmd}"], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     time.sleep(delay)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
@@ -423,3 +425,73 @@ def test_progress_lines_without_a_terminal_have_an_eta_and_are_not_cut(tmp_path)
     assert res.returncode == 0, res.stderr
     lines = [line for line in res.stderr.splitlines() if line.startswith("iteration ")]
     assert lines and "ETA" in lines[0] and all("s/it" in line for line in lines)
+
+
+# ------------------------------------------------------------------------------ 8. custom envs and gymnasium
+def test_import_promp_is_enough_for_gymnasium_make_and_episodes_end_at_the_preset_horizon():
+    code = ("import promp, gymnasium; env = gymnasium.make('promp/point-corner-v0'); env.reset(seed=0); n = 0\n"
+            "while True:\n    n += 1; _, _, term, trunc, _ = env.step(env.action_space.sample())\n"
+            "    if term or trunc: break\n"
+            "print(n, trunc)")
+    res = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["100", "True"]
+
+
+MY_ENV = textwrap.dedent("""
+    from promp.envs.point import PointCorner
+
+    class MyCorner(PointCorner):
+        \"\"\"point-corner under another name.\"\"\"
+
+    class NoObsDim(PointCorner):
+        obs_dim = None
+
+    class WrongShape(PointCorner):
+        def reset(self, rng):
+            return super().reset(rng)[:, :1]
+
+    class Raises(PointCorner):
+        def _step(self, action):
+            raise RuntimeError("boom")
+""")
+
+
+def test_a_module_in_the_current_directory_is_found_without_pythonpath(tmp_path):
+    (tmp_path / "my_envs.py").write_text(MY_ENV)
+    # -P: the current directory is not on sys.path, as for the installed `promp` script
+    res = subprocess.run([sys.executable, "-P", "-m", "promp", "train", "--env", "my_envs:MyCorner", "--out", "r", *TINY[2:],
+                          "--iterations", "1"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run([sys.executable, "-P", "-m", "promp", "eval", "r", "--tasks", "1"], cwd=tmp_path, env=ENV,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("cls, expected", [
+    ("NoObsDim", "class attribute obs_dim must be a positive integer, got None"),
+    ("WrongShape", "reset() observations have shape (1, 1), expected (1, 2)"),
+    ("Raises", "step(actions) raised RuntimeError: boom"),
+])
+def test_a_broken_custom_env_is_one_line_naming_it(tmp_path, monkeypatch, capsys, cls, expected):
+    (tmp_path / "my_envs_b.py").write_text(MY_ENV)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    line = _one_error(capsys, ["train", "--env", f"my_envs_b:{cls}", "--out", str(tmp_path / "r"), *TINY[2:]])
+    assert f"env 'my_envs_b:{cls}' ({cls})" in line and expected in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_run_of_an_env_registered_in_a_script_says_how_to_use_it_from_the_cli(tmp_path, capsys):
+    script = textwrap.dedent(f"""
+        from promp.config import resolve_config
+        from promp.envs import register_env
+        from promp.envs.point import PointCorner
+        from promp.trainer import train
+        register_env("script-corner", PointCorner, defaults={{"horizon": 10}})
+        cfg = resolve_config("script-corner", "promp", {{"meta_batch_size": 2, "rollouts_per_task": 2, "iterations": 1, "hidden": (8,)}})
+        train(cfg, __import__("pathlib").Path({str(tmp_path / 'r')!r}), progress=False)
+    """)
+    res = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    line = _one_error(capsys, ["eval", str(tmp_path / "r"), "--tasks", "1"])
+    assert "unknown env 'script-corner'" in line and "--env module:Class" in line
