@@ -248,7 +248,7 @@ def test_nan_reward_is_named_skipped_and_stops_after_the_limit(tmp_path, nan_env
 
 
 def test_transient_nan_sample_is_skipped_and_the_run_goes_on(tmp_path, nan_env, capsys):
-    nan_env.NanCorner.BAD_ROUNDS = {3}  # iteration 1's pre-update round
+    nan_env.NanCorner.BAD_ROUNDS = {4}  # round 1 is the env check, 2-3 iteration 0, 4 iteration 1 pre-update
     run = tmp_path / "run"
     main(["train", "--out", str(run), "--iterations", "3", "--env", "nanenv_mod:NanCorner", *TINY[2:]])
     err = capsys.readouterr().err
