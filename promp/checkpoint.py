@@ -16,7 +16,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^itr_(\d+)\.json$")
@@ -29,11 +29,17 @@ class CheckpointError(RuntimeError):
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:  # disk full, read-only, ...: no temporary file left, the error names the target
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -52,12 +58,9 @@ def save_checkpoint(ckpt_dir: Path, iteration: int, params: dict, opt_state: Any
     arrays = {f"params/{k}": np.asarray(v) for k, v in params.items()}
     arrays.update(_flatten("opt", opt_state))
     tensors_path = ckpt_dir / f"itr_{iteration:05d}.safetensors"
-    tmp = tensors_path.with_name(f".{tensors_path.name}.tmp{os.getpid()}")
-    save_file(arrays, str(tmp))
-    with open(tmp, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()
-        os.fsync(fh.fileno())
-    os.replace(tmp, tensors_path)
+    blob = save(arrays)  # the bytes save_file would write; written by atomic_write_bytes (OSError, no temp file left)
+    digest = hashlib.sha256(blob).hexdigest()
+    atomic_write_bytes(tensors_path, blob)
     record = {"format_version": FORMAT_VERSION, "iteration": iteration, "tensors": tensors_path.name, "sha256": digest, **meta}
     json_path = ckpt_dir / f"itr_{iteration:05d}.json"
     atomic_write_text(json_path, json.dumps(record, indent=1))

@@ -50,9 +50,11 @@ def _make_train_args() -> type:
     """A dataclass with one optional flag per ``TrainConfig`` field, plus --out and --resume."""
     hints = typing.get_type_hints(TrainConfig)
     fields: list[tuple[str, Any, Any]] = [
-        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR")], None),
+        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR",
+                                                        help_behavior_hint="")], None),
         ("resume", Annotated[Optional[str], tyro.conf.arg(help="continue the run in this directory from its last checkpoint; "
-                                                           "--iterations then sets the new total", metavar="DIR")], None),
+                                                           "--iterations then sets the new total", metavar="DIR",
+                                                           help_behavior_hint="")], None),
     ]
     for f in dataclasses.fields(TrainConfig):
         typ = str if f.name == "env_kwargs" else hints[f.name]
@@ -69,7 +71,7 @@ def _make_train_args() -> type:
 TrainArgs = _make_train_args()
 
 
-def train_command(args: TrainArgs) -> None:  # type: ignore[valid-type]
+def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  # type: ignore[valid-type]
     """Train a meta-policy; writes config.json, progress.csv, checkpoints/, tb/ and learning_curve.png."""
     from .config import resolve_config, validate_config
     from .trainer import load_run_config, train
@@ -147,9 +149,11 @@ COMMANDS: dict[str, Any] = {
 def _user_errors() -> tuple[type[BaseException], ...]:
     from .checkpoint import CheckpointError
     from .commands import CommandError
+    from .rundir import ResumeError
+    from .rundir_lock import DirectoryLockedError
     from .trainer import RunDirError
 
-    return (UsageError, CommandError, ConfigError, CheckpointError, RunDirError)
+    return (UsageError, CommandError, ConfigError, CheckpointError, RunDirError, DirectoryLockedError, ResumeError)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,14 +167,26 @@ def main(argv: list[str] | None = None) -> None:
         print(f"promp: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt as exc:
-        detail = str(exc) or "the last completed iteration is checkpointed (continue with promp train --resume DIR)"
+        from .interrupts import DEFAULT_NOTE
+
+        detail = str(exc) or DEFAULT_NOTE
         signum = int(getattr(exc, "signum", signal.SIGINT))
         print(f"promp: {'interrupted' if signum == signal.SIGINT else 'terminated'}: {detail}", file=sys.stderr)
         sys.exit(128 + signum)
+    except OSError as exc:  # disk full, read-only or vanished location mid-run: one line naming path and reason
+        from .rundir import describe_os_error
+
+        print(f"promp: error: {describe_os_error(exc)}", file=sys.stderr)
+        sys.exit(1)
+    except MemoryError as exc:
+        print(f"promp: error: out of memory ({exc or 'allocation failed'}); use smaller --meta-batch-size, "
+              "--rollouts-per-task or --horizon", file=sys.stderr)
+        sys.exit(1)
     except Exception as exc:  # NonFiniteUpdateError and friends: one line, non-zero
         from .learner import NonFiniteUpdateError
+        from .sampling import NonFiniteSampleError
 
-        if isinstance(exc, NonFiniteUpdateError):
+        if isinstance(exc, (NonFiniteUpdateError, NonFiniteSampleError)):
             print(f"promp: error: {exc}", file=sys.stderr)
             sys.exit(1)
         raise

@@ -37,6 +37,7 @@ class Curve:
     low: np.ndarray
     high: np.ndarray
     n: int
+    seeds: int | None = None  # distinct seeds among the n runs (None: not known)
 
 
 def group_key(config: dict[str, Any]) -> str:

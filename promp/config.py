@@ -151,6 +151,9 @@ def validate_config(cfg: TrainConfig) -> None:
     """Raise ``ConfigError`` naming the first impossible value."""
     from .adaptation import INNER_LOSSES
     from .algorithms import OUTER_UPDATES
+    from .validation import check_values
+
+    check_values(cfg)  # finite numbers, seed range, known ids (shared with config.json, see promp.validation)
 
     positive_ints = ["iterations", "meta_batch_size", "rollouts_per_task", "horizon", "inner_steps", "ppo_steps",
                      "keep_checkpoint_every", "max_nonfinite_updates", "cg_iters"]

@@ -17,9 +17,10 @@ from .adaptation import INNER_LOSSES, adapt_tasks
 from .algorithms import make_outer_update
 from .config import TrainConfig
 from .envs import MetaEnv, Task, make_env
+from .envs.check import check_env
 from .policy import Params, init_policy
 from .processing import Batch, average_return, process_samples
-from .sampling import Trajectories, broadcast_params, sample_trajectories
+from .sampling import NonFiniteSampleError, Trajectories, broadcast_params, sample_trajectories
 
 
 class NonFiniteUpdateError(RuntimeError):
@@ -69,6 +70,8 @@ class MetaLearner:
     def __init__(self, cfg: TrainConfig, env: MetaEnv | None = None) -> None:
         self.cfg = cfg
         self.env = env if env is not None else make_env(cfg.env, **cfg.env_kwargs)
+        if env is None:
+            check_env(self.env, cfg.env)  # a user env's mistakes as one line naming it (promp.envs.check)
         self.inner_loss = INNER_LOSSES[cfg.inner_estimator]
         self.outer = make_outer_update(cfg)
         self._adapt = jax.jit(adapt_tasks, static_argnames=("inner_loss", "floor_log_std"))
@@ -109,12 +112,37 @@ class MetaLearner:
             out.time_adapt += time.perf_counter() - t2
         return out
 
+    skip_reason: str | None = None  # why the last iteration's update was skipped (None: see the row)
+
+    def _skip_nonfinite_samples(self, state: RunState, exc: Exception, t_start: float) -> tuple[RunState, dict[str, float]]:
+        """The iteration whose samples held NaN/inf: parameters, optimiser state and KL coefficients
+        stay, the row records ``update_skipped = 1``; the ``max_nonfinite_updates``-th in a row stops."""
+        cfg = self.cfg
+        streak = state.nonfinite_streak + 1
+        self.skip_reason = f"{exc} (env {cfg.env!r}, iteration {state.iteration}); samples discarded"
+        new_state = RunState(state.params, state.opt_state, state.rng, state.eta, state.iteration + 1, state.env_steps, streak)
+        nan = float("nan")
+        row: dict[str, float] = {"iteration": state.iteration, "env_steps": state.env_steps, "return_pre": nan, "return_post": nan}
+        if cfg.inner_steps > 1:
+            row.update({f"return_step_{k}": nan for k in range(cfg.inner_steps + 1)})
+        row.update(time_sampling=nan, time_processing=nan, time_adapt=nan, time_update=0.0,
+                   time_iteration=time.perf_counter() - t_start, update_skipped=1, eta=float(np.mean(state.eta)))
+        if streak >= cfg.max_nonfinite_updates:
+            err = NonFiniteUpdateError(f"{streak} consecutive iterations skipped for NaN/inf; last: {self.skip_reason}")
+            err.row, err.state = row, new_state
+            raise err
+        return new_state, row
+
     def iteration(self, state: RunState) -> tuple[RunState, dict[str, float]]:
         """One meta-iteration; returns the new state and the progress row."""
         cfg = self.cfg
         t_start = time.perf_counter()
         tasks = self.env.sample_tasks(state.rng, cfg.meta_batch_size)
-        res = self.sample_adapted(state.params, tasks, state.rng)
+        try:
+            res = self.sample_adapted(state.params, tasks, state.rng)
+        except NonFiniteSampleError as exc:  # skipped like a non-finite update (no processing of NaN data)
+            return self._skip_nonfinite_samples(state, exc, t_start)
+        self.skip_reason = None
         t0 = time.perf_counter()
         params, opt_state, stats = self.outer.update(state.params, state.opt_state, tuple(res.batches), np.asarray(state.eta, np.float32))
         jax.block_until_ready(params)

@@ -14,10 +14,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def save_figure(fig: Any, path: Path) -> Path:
-    """Lay out, write as PNG and close ``fig``; returns ``path``."""
+def save_figure(fig: Any, path: Path, tight_bbox: bool = False) -> Path:
+    """Lay out, write as PNG and close ``fig``; returns ``path``. ``tight_bbox`` grows the saved area
+    to everything drawn (for fixed-aspect axes, whose tick labels ``tight_layout`` can push off the page)."""
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight" if tight_bbox else None)
     plt.close(fig)
     return path
 
@@ -58,7 +59,13 @@ def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     for i, c in enumerate(curves):
         color = f"C{i % 10}"
-        label = c.label if c.n == 1 else f"{c.label} ({c.n} seeds)"
+        seeds = getattr(c, "seeds", None)
+        if c.n == 1:
+            label = c.label
+        elif seeds is not None and seeds < c.n:  # e.g. the same run copied twice: not "2 seeds"
+            label = f"{c.label} ({c.n} runs, {seeds} distinct seed{'s' if seeds != 1 else ''})"
+        else:
+            label = f"{c.label} ({c.n} seeds)"
         if c.n > 1:
             ax.fill_between(c.x, c.low, c.high, color=color, alpha=0.2, linewidth=0)
         ax.plot(c.x, c.mean, color=color, label=label)
@@ -76,6 +83,10 @@ def save_figure_atomically(path: Path, draw: Callable[[Path], Any]) -> Path:
     try:
         draw(tmp)
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, read-only, ...: the error names the figure
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -104,4 +115,4 @@ def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path
         ax.set_title(name)
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return save_figure(fig, path, tight_bbox=True)

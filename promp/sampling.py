@@ -20,6 +20,31 @@ from .envs.base import MetaEnv
 from .policy import Params, distribution, sample_action
 
 
+class NonFiniteSampleError(RuntimeError):
+    """A sampling round produced NaN/inf (an env's observation or reward, or the policy's output);
+    the message names the env, the task and what was not finite."""
+
+
+def check_finite_samples(env: MetaEnv, obs: np.ndarray, rewards: np.ndarray, actions: np.ndarray,
+                         means: np.ndarray, log_stds: np.ndarray) -> None:
+    """Raise ``NonFiniteSampleError`` if any buffer ``[H, B, ...]`` holds NaN/inf (does nothing otherwise)."""
+    checks = (("observation", obs, "from the env"), ("reward", rewards, "from the env"),
+              ("action mean", means, "from the policy (non-finite parameters)"),
+              ("action log-std", log_stds, "from the policy (non-finite parameters)"),
+              ("action", actions, "from the policy (its standard deviation overflows)"))
+    for what, buf, source in checks:
+        finite = np.isfinite(buf)
+        if finite.all():
+            continue
+        bad = ~finite.reshape(buf.shape[0], buf.shape[1], -1).all(-1)  # [H, B]
+        t, copy = (int(i[0]) for i in np.nonzero(bad))
+        task_index = copy // max(env.copies_per_task, 1)
+        task = env.tasks[task_index] if task_index < len(env.tasks) else None
+        raise NonFiniteSampleError(
+            f"non-finite {what} {source}: env {type(env).__name__}, task {task_index} {task}, time step {t}"
+        )
+
+
 class Trajectories(NamedTuple):
     """One sampling round. Shapes ``[T, R, H, ...]`` (tasks, rollouts, time)."""
 
@@ -92,6 +117,8 @@ def sample_trajectories(
         obs = np.where(alive[:, None], obs, 0.0)  # keep dead copies' (possibly non-finite) state out
         if not alive.any():
             break
+
+    check_finite_samples(env, obs_buf, rew_buf, act_buf, mean_buf, std_buf)
 
     def task_major(x: np.ndarray) -> np.ndarray:
         return np.moveaxis(x, 0, 1).reshape(T, R, horizon, *x.shape[2:])

@@ -44,6 +44,8 @@ def bench_command(
         raise CommandError(exc.args[0]) from None
     if copies < 1 or steps < 1 or repeats < 1 or iterations < 2:
         raise CommandError("--copies, --steps and --repeats must be >= 1 and --iterations >= 2")
+    if threads is not None and not 1 <= threads <= 4096:
+        raise CommandError(f"--threads must be between 1 and 4096, got {threads}")
     report: dict = {"env": env, "threads": thread_settings()}
     is_mujoco = isinstance(spec.factory, type) and issubclass(spec.factory, MujocoMetaEnv)
     if is_mujoco:

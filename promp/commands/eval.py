@@ -34,6 +34,14 @@ def eval_command(
         raise CommandError(f"--confidence must be in (0, 1), got {confidence}")
     if task is not None and tasks is not None:
         raise CommandError("give either --task (one given task) or --tasks N (sampled tasks), not both")
+    from ..validation import check_seed
+
+    if seed is not None:
+        check_seed(seed)
+    if out is not None:
+        from ..rundir import check_output_dir
+
+        check_output_dir(Path(out))
 
     from rich.console import Console
     from rich.table import Table
@@ -78,9 +86,11 @@ def eval_command(
         table.add_row(str(s["step"]), f"{s['mean']:.4g}", f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]", f"{s['std']:.3g}", f"{s['mean'] - base:+.4g}")
     Console().print(table)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
+
     json_path, png_path = out_dir / "eval.json", out_dir / "eval.png"
-    atomic_write_text(json_path, json.dumps(record, indent=1))
-    title = f"{cfg.algo} on {cfg.env} (checkpoint {run.iteration})"
-    save_figure_atomically(png_path, lambda p: plot_adaptation_curve(record["steps"], p, title, confidence))
+    with hold_directory_lock(out_dir, "promp eval", EVAL_LOCK_NAME):  # one eval writing into out_dir at a time
+        atomic_write_text(json_path, json.dumps(record, indent=1))
+        title = f"{cfg.algo} on {cfg.env} (checkpoint {run.iteration})"
+        save_figure_atomically(png_path, lambda p: plot_adaptation_curve(record["steps"], p, title, confidence))
     print(f"wrote {json_path} and {png_path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -32,6 +33,12 @@ def plot_command(
     if out_path.suffix.lower() != ".png":
         raise CommandError(f"--out must be a .png file, got {out}")
     configs, progress = [], {}
+    stray = [name for name in run_dirs if Path(name).exists() and not Path(name).is_dir()]
+    for name in stray:  # e.g. `promp plot runs/*` with a PNG or log file next to the runs
+        print(f"skipping {name}: not a run directory", file=sys.stderr)
+    run_dirs = [name for name in run_dirs if name not in stray]
+    if not run_dirs:
+        raise CommandError("no run directory among the arguments")
     for name in run_dirs:
         d = Path(name)
         try:
@@ -53,7 +60,9 @@ def plot_command(
     curves = []
     for group in group_runs(configs):
         try:
-            curves.append(aggregate(group.label, [progress[n] for n in group.names], metric, x, band))
+            curve = aggregate(group.label, [progress[n] for n in group.names], metric, x, band)
+            curve.seeds = len(set(group.seeds))  # the legend says "(N seeds)" only for N distinct seeds
+            curves.append(curve)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
     if out_path.parent != Path("") and not out_path.parent.is_dir():

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Callable, Optional
@@ -289,6 +290,16 @@ def _train_runs(runs: list[tuple[str, Path, object]]) -> dict[str, dict]:
     for name, run_dir, cfg in runs:  # check every directory before training anything
         if (run_dir / "config.json").exists() and not same_run(load_run_config(run_dir), cfg):
             raise CommandError(f"{run_dir} holds a different run than {name} at this scale; use another --out")
+    from ..rundir_lock import hold_directory_lock
+
+    grid_dir = Path(os.path.commonpath([str(run_dir.parent) for _, run_dir, _ in runs]))
+    with hold_directory_lock(grid_dir, "promp reproduce"):  # one process per grid: a second one is refused
+        return _train_runs_locked(runs)
+
+
+def _train_runs_locked(runs: list[tuple[str, Path, object]]) -> dict[str, dict]:
+    from ..trainer import read_progress, train
+
     out: dict[str, dict] = {}
     for name, run_dir, cfg in runs:
         t0 = time.perf_counter()
@@ -728,6 +739,10 @@ def reproduce_command(
         raise CommandError("--seeds needs at least one seed")
     if seeds is not None and len(set(seeds)) != len(seeds):
         raise CommandError(f"--seeds has duplicates: {' '.join(map(str, seeds))}")
+    from ..validation import check_seed
+
+    for s in seeds or ():
+        check_seed(s, "--seeds")
     out_dir = Path(out) if out else Path("runs") / "reproduce" / f"{name}-{scale}"
     if out_dir.exists() and not out_dir.is_dir():
         raise CommandError(f"--out {out_dir} exists and is not a directory")

@@ -36,6 +36,9 @@ def rollout_command(
         raise CommandError(f"--adapt-steps must be >= 0, got {adapt_steps}")
     if width < 16 or height < 16:
         raise CommandError("--width and --height must be >= 16")
+    from ..validation import check_seed
+
+    check_seed(seed)
 
     from ..envs.point import PointCorner, PointMomentum, PointNav
     from ..evaluation import eval_rng

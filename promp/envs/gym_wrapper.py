@@ -60,9 +60,21 @@ class SingleTaskEnv(gymnasium.Env):
         self.meta_env.close()
 
 
+def make_single_task_env(env_id: str, **kwargs: Any) -> gymnasium.Env:
+    """The gymnasium entry point of ``promp/<env_id>-v0``: a ``SingleTaskEnv`` whose episodes are
+    truncated at the env's preset horizon (``defaults["horizon"]``, else 100), as in training."""
+    from .registry import get_env_spec
+
+    horizon = int(get_env_spec(env_id).defaults.get("horizon", 100))
+    return gymnasium.wrappers.TimeLimit(SingleTaskEnv(env_id, **kwargs), max_episode_steps=horizon)
+
+
+ENTRY_POINT = "promp.envs.gym_wrapper:make_single_task_env"
+
+
 def register_gym_id(env_id: str) -> str:
     """Register ``promp/<env_id>-v0`` with gymnasium (idempotent) and return the gymnasium id."""
     gym_id = f"promp/{env_id}-v0"
     if gym_id not in gymnasium.registry:
-        gymnasium.register(id=gym_id, entry_point=SingleTaskEnv, kwargs={"env_id": env_id})
+        gymnasium.register(id=gym_id, entry_point=ENTRY_POINT, kwargs={"env_id": env_id})
     return gym_id

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
+import sys
 from typing import Any, Callable
 
 from .base import MetaEnv
@@ -63,11 +65,29 @@ def get_env_spec(env_id: str) -> EnvSpec:
     if ":" in env_id:
         module_name, _, attr = env_id.partition(":")
         try:
-            factory = getattr(importlib.import_module(module_name), attr)
+            factory = getattr(_import_user_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise KeyError(f"cannot import meta-env {env_id!r}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
+            raise KeyError(f"cannot import meta-env {env_id!r}: importing {module_name} raised {type(exc).__name__}: {exc}") from None
         return EnvSpec(env_id, factory, getattr(factory, "__doc__", "") or "")
-    raise KeyError(f"unknown env {env_id!r}; known ids: {', '.join(env_ids())}")
+    raise KeyError(
+        f"unknown env {env_id!r}; known ids: {', '.join(env_ids())} (an env registered with register_env() in a "
+        "script exists only in that script: train it as --env module:Class to use it from the command line)"
+    )
+
+
+def _import_user_module(module_name: str) -> Any:
+    """Import ``module_name``, also from the current directory (as ``python -m`` would; the ``promp``
+    script's own directory is first on ``sys.path`` instead)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        if exc.name != module_name.split(".")[0] or cwd in sys.path:
+            raise
+        sys.path.append(cwd)
+        return importlib.import_module(module_name)
 
 
 def make_env(env_id: str, **kwargs: Any) -> MetaEnv:
@@ -77,3 +97,5 @@ def make_env(env_id: str, **kwargs: Any) -> MetaEnv:
         return factory(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"cannot construct env {env_id!r} with {kwargs}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a user env's constructor failed: say which env
+        raise ValueError(f"cannot construct env {env_id!r}: {type(exc).__name__}: {exc}") from None
