@@ -87,7 +87,7 @@ def _print_report(report: dict) -> None:
         table = Table("phase", "seconds / iteration")
         for key in ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]:
             table.add_row(key.removeprefix("time_"), f"{it[key]:.3f}")
-        table.add_row("update compile (once)", f"{it['update_compile_s']:.2f}")
+        table.add_row("update first call (compile + run)", f"{it['update_compile_s']:.2f}")
         console.print(
             f"{it['algo']} iteration: {it['meta_batch_size']} tasks x {it['rollouts_per_task']} rollouts x H {it['horizon']}, "
             f"K={it['inner_steps']}, {it['env_steps_per_iteration']:,} env steps (medians of iterations 2..{it['iterations']})"
