@@ -3,7 +3,7 @@ update, plus the compile time of the outer update (``promp.bench.iteration_timin
 
     .venv/bin/python benchmarks/bench_iteration.py [--env point-corner] [--algo promp] [--iterations 6]
 
-Defaults: point-corner with its preset (40 tasks x 20 rollouts x horizon 100, K = 1, spec 11.1).
+Defaults: point-corner with its preset (40 tasks x 20 rollouts x horizon 100, K = 1, docs/algorithms.md §6.1-6.2).
 Medians over iterations 2..N (iteration 1 includes compilation). Thread settings are printed.
 """
 

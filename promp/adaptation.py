@@ -1,8 +1,8 @@
 """Inner adaptation: ``theta' = theta - alpha * grad L_inner(theta)``, differentiable and vmapped over tasks.
 
 The same ``inner_step`` is used to compute the post-update sampling policies and inside the
-meta-objective, so the two agree exactly (spec section 13 item 18). Alpha applies to every
-parameter, log-std included (spec 4.2 item 6).
+meta-objective, so the two agree exactly (docs/algorithms.md §8 item 10, §9 fact 20). Alpha applies to every
+parameter, log-std included (docs/algorithms.md §2, §4.1).
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ def likelihood_ratio_inner_loss(params: Params, batch: Batch, floor_log_std: boo
 
 
 def log_likelihood_inner_loss(params: Params, batch: Batch, floor_log_std: bool = False) -> jax.Array:
-    """The original MAML inner loss ``-mean log pi * A`` (spec 3.2): same step, Hessian H2 only."""
+    """The original MAML inner loss ``-mean log pi * A`` (docs/algorithms.md §4.3): same step, Hessian H2 only."""
     logp = params_log_prob(params, batch.obs, batch.actions, floor_log_std)
     return log_likelihood_loss(logp, batch.advantages, batch.mask)
 
 
 def dice_inner_loss(params: Params, batch: Batch, floor_log_std: bool = False) -> jax.Array:
-    """DiCE inner loss (spec 3.3 / 5.4): magic box over cumulative log-probs times adjusted rewards."""
+    """DiCE inner loss (docs/algorithms.md §4.4; ProMP eqs. 7-8): magic box over cumulative log-probs times
+    adjusted rewards."""
     logp = params_log_prob(params, batch.obs, batch.actions, floor_log_std)
     return dice_loss(logp, batch.dice_rewards, batch.mask)
 

@@ -1,6 +1,6 @@
-"""Typed training configuration and its resolution from presets (spec section 11).
+"""Typed training configuration and its resolution from presets (docs/algorithms.md §6).
 
-Resolution order, later wins: ``TrainConfig`` defaults (the spec's ProMP HalfCheetah row) <- the
+Resolution order, later wins: ``TrainConfig`` defaults (docs/algorithms.md §6.1, the ProMP HalfCheetah row) <- the
 env's ``defaults`` <- the env's ``algo_defaults[family]`` <- the algorithm preset's own settings
 <- explicit command-line flags.
 """
@@ -27,11 +27,11 @@ class TrainConfig:
     meta_batch_size: int = 40
     rollouts_per_task: int = 20
     horizon: int = 100
-    # processing (spec section 7)
+    # processing (docs/algorithms.md §3)
     gamma: float = 0.99
     gae_lambda: float = 1.0
     normalize_adv: bool = True
-    # policy (spec section 6)
+    # policy (docs/algorithms.md §2)
     hidden: tuple[int, ...] = (64, 64)
     init_std: float = 1.0
     # inner adaptation

@@ -26,62 +26,63 @@ def reward_to_go(rewards: jax.Array) -> jax.Array:
 
 
 def magic_box(x: jax.Array) -> jax.Array:
-    """DiCE's MagicBox ``exp(x - ⊥x)``: value 1, gradient that of ``x`` (spec 3.3)."""
+    """DiCE's MagicBox ``exp(x - ⊥x)``: value 1, gradient that of ``x`` (docs/algorithms.md §1, §4.4)."""
     return jnp.exp(x - sg(x))
 
 
 def dice_objective(logp: jax.Array, rewards: jax.Array) -> jax.Array:
-    """Paper eq. 7: ``J^DiCE(tau) = sum_t [prod_{t'<=t} pi/⊥pi] r_t`` (unbiased to any order, spec 3.3)."""
+    """Paper eq. 7: ``J^DiCE(tau) = sum_t [prod_{t'<=t} pi/⊥pi] r_t`` (unbiased to any order, docs/algorithms.md §4.4)."""
     return jnp.sum(magic_box(jnp.cumsum(logp, -1)) * rewards, -1)
 
 
 def lvc_objective(logp: jax.Array, rewards: jax.Array) -> jax.Array:
-    """Paper eq. 9: ``J^LVC(tau) = sum_t [pi_t/⊥pi_t] * sum_{t'>=t} r_t'`` (Hessian H1 + H2, spec 3.4)."""
+    """Paper eq. 9: ``J^LVC(tau) = sum_t [pi_t/⊥pi_t] * sum_{t'>=t} r_t'`` (Hessian H1 + H2, docs/algorithms.md §4.5)."""
     return jnp.sum(magic_box(logp) * reward_to_go(rewards), -1)
 
 
 def score_function_objective(logp: jax.Array, rewards: jax.Array) -> jax.Array:
-    """Standard policy-gradient surrogate ``sum_t log pi_t * reward-to-go_t`` (spec 3.2; Hessian H2 only)."""
+    """Standard policy-gradient surrogate ``sum_t log pi_t * reward-to-go_t`` (docs/algorithms.md §4.3; Hessian H2 only)."""
     return jnp.sum(logp * sg(reward_to_go(rewards)), -1)
 
 
 def likelihood_ratio_loss(logp: jax.Array, logp_old: jax.Array, advantages: jax.Array, mask: jax.Array) -> jax.Array:
-    """Negative ``J^LR`` (paper eq. 12, spec 3.5): ``-mean_t exp(logp - logp_old) * A`` with ``logp_old`` recorded."""
+    """Negative ``J^LR`` (ProMP eq. 12, docs/algorithms.md §4.6): ``-mean_t exp(logp - logp_old) * A`` with
+    ``logp_old`` recorded."""
     return -masked_mean(jnp.exp(logp - sg(logp_old)) * advantages, mask)
 
 
 def log_likelihood_loss(logp: jax.Array, advantages: jax.Array, mask: jax.Array) -> jax.Array:
-    """Negative score-function surrogate ``-mean_t log pi * A`` (spec 3.2, the original MAML inner loss)."""
+    """Negative score-function surrogate ``-mean_t log pi * A`` (docs/algorithms.md §4.3, the original MAML inner loss)."""
     return -masked_mean(logp * advantages, mask)
 
 
 def clipped_surrogate_loss(
     logp: jax.Array, logp_old: jax.Array, advantages: jax.Array, mask: jax.Array, clip_eps: float
 ) -> jax.Array:
-    """Negative ``J^CLIP`` (paper eq. 13 / spec 4.1): ``-mean_t min(r A, clip(r, 1-eps, 1+eps) A)``."""
+    """Negative ``J^CLIP`` (ProMP eq. 13, docs/algorithms.md §5.1): ``-mean_t min(r A, clip(r, 1-eps, 1+eps) A)``."""
     ratio = jnp.exp(logp - sg(logp_old))
     clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
     return -masked_mean(jnp.minimum(ratio * advantages, clipped * advantages), mask)
 
 
 def dice_loss(logp: jax.Array, adjusted_rewards: jax.Array, mask: jax.Array) -> jax.Array:
-    """Negative DiCE objective as the original code computes it (spec 3.3 / 5.4, paper eq. 7-8).
+    """Negative DiCE objective as the original code computes it (docs/algorithms.md §4.4, §5.4; ProMP eqs. 7-8).
 
     ``-mean_{paths, t} MagicBox(sum_{t'<=t} log pi_t') * adjusted_r_t * mask_t`` where the mean runs
     over *all* padded entries (masked ones contribute 0) and ``adjusted_r_t = gamma^t r_t - b(t)``
-    (normalised, spec 7.3). Any time-only baseline ``b(t)`` leaves every derivative's expectation
+    (normalised, docs/algorithms.md §3 step 5). Any time-only baseline ``b(t)`` leaves every derivative's expectation
     unchanged because ``E[MagicBox] = 1`` identically in theta.
     """
     return -jnp.mean(magic_box(jnp.cumsum(logp * mask, -1)) * adjusted_rewards * mask)
 
 
 def padded_log_likelihood_loss(logp: jax.Array, advantages: jax.Array, mask: jax.Array) -> jax.Array:
-    """VPG-DiCE's outer loss ``-mean(log pi * A * mask)`` over all padded entries (spec 5.5)."""
+    """VPG-DiCE's outer loss ``-mean(log pi * A * mask)`` over all padded entries (docs/algorithms.md §5.5)."""
     return -jnp.mean(logp * advantages * mask)
 
 
 def emaml_loss(logp_pre: jax.Array, pre_mask: jax.Array, adj_post_rewards: jax.Array, post_mask: jax.Array) -> jax.Array:
-    """E-MAML term of one task (spec 5.3, formulation II's ``grad J_pre``, paper eq. 3 without alpha).
+    """E-MAML term of one task (docs/algorithms.md §5.6, formulation II's ``grad J_pre``, ProMP eq. 3 without alpha).
 
     ``-mean_t'(adj_avg_rewards of the post-update batch) * mean_t(log pi_theta on the pre-update batch)``:
     REINFORCE on the pre-update policy with one post-update "return" per task (batch-level credit).

@@ -1,4 +1,4 @@
-"""Diagonal-Gaussian MLP policy as pure functions over a flat params dict (spec section 6).
+"""Diagonal-Gaussian MLP policy as pure functions over a flat params dict (docs/algorithms.md §2).
 
 Parameters are a flat ``dict[str, Array]``: ``hidden_<i>/kernel``, ``hidden_<i>/bias``,
 ``output/kernel``, ``output/bias`` and ``log_std`` (shape ``[act_dim]``, state independent). All
@@ -21,7 +21,7 @@ LOG_STD_FLOOR = math.log(1e-6)
 
 
 def init_policy(key: jax.Array, obs_dim: int, act_dim: int, hidden: Sequence[int], init_std: float = 1.0) -> Params:
-    """Glorot-uniform weights, zero biases, ``log_std = log(init_std)`` (spec section 6)."""
+    """Glorot-uniform weights, zero biases, ``log_std = log(init_std)`` (docs/algorithms.md §2)."""
     sizes = [obs_dim, *hidden, act_dim]
     names = [f"hidden_{i}" for i in range(len(hidden))] + ["output"]
     params: Params = {}
@@ -60,13 +60,13 @@ def distribution(params: Params, obs: jax.Array, floor_log_std: bool = False) ->
 
 
 def log_prob(mean: jax.Array, log_std: jax.Array, action: jax.Array) -> jax.Array:
-    """Diagonal-Gaussian log-density summed over action dims (spec section 6)."""
+    """Diagonal-Gaussian log-density summed over action dims (docs/algorithms.md §2)."""
     z = (action - mean) * jnp.exp(-log_std)
     return -jnp.sum(log_std, -1) - 0.5 * jnp.sum(z**2, -1) - 0.5 * mean.shape[-1] * math.log(2.0 * math.pi)
 
 
 def kl_divergence(old_mean: jax.Array, old_log_std: jax.Array, new_mean: jax.Array, new_log_std: jax.Array) -> jax.Array:
-    """``KL(old || new)`` summed over action dims, with the original's ``+1e-8`` (spec section 6)."""
+    """``KL(old || new)`` summed over action dims, with the original's ``+1e-8`` (docs/algorithms.md §2)."""
     old_var, new_var = jnp.exp(2.0 * old_log_std), jnp.exp(2.0 * new_log_std)
     num = (old_mean - new_mean) ** 2 + old_var - new_var
     return jnp.sum(num / (2.0 * new_var + 1e-8) + new_log_std - old_log_std, -1)

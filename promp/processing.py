@@ -1,4 +1,4 @@
-"""Sample processing (spec section 7): returns, linear feature baseline, GAE, standardisation.
+"""Sample processing (docs/algorithms.md §3): returns, linear feature baseline, GAE, standardisation.
 
 Pure numpy (float64) functions over ``[T, R, H]`` arrays with a mask; everything is done per task,
 as in the original's ``MetaSampleProcessor``.
@@ -25,7 +25,7 @@ def discounted_cumsum(x: np.ndarray, discount: float) -> np.ndarray:
 
 
 def baseline_features(obs: np.ndarray) -> np.ndarray:
-    """``[o, o^2, t/100, (t/100)^2, (t/100)^3, 1]`` with ``o = clip(obs, -10, 10)`` (spec 7.2).
+    """``[o, o^2, t/100, (t/100)^2, (t/100)^3, 1]`` with ``o = clip(obs, -10, 10)`` (docs/algorithms.md §3 step 2).
 
     ``obs`` is ``[..., H, obs_dim]``; returns ``[..., H, 2 * obs_dim + 4]``.
     """
@@ -36,13 +36,13 @@ def baseline_features(obs: np.ndarray) -> np.ndarray:
 
 
 def time_features(horizon: int) -> np.ndarray:
-    """Time-only features ``[t/100, (t/100)^2, (t/100)^3, 1]`` (``LinearTimeBaseline``, spec 7.2)."""
+    """Time-only features ``[t/100, (t/100)^2, (t/100)^3, 1]`` (``LinearTimeBaseline``, docs/algorithms.md §3 step 5)."""
     t = (np.arange(horizon) / 100.0)[:, None]
     return np.concatenate([t, t**2, t**3, np.ones_like(t)], axis=-1)
 
 
 def fit_linear_baseline(features: np.ndarray, targets: np.ndarray, weights: np.ndarray, reg: float = 1e-5) -> np.ndarray:
-    """Ridge least squares ``(F^T W F + c I) w = F^T W y``; ``c`` grows x10 on NaN, 5 tries (spec 7.2)."""
+    """Ridge least squares ``(F^T W F + c I) w = F^T W y``; ``c`` grows x10 on NaN, 5 tries (docs/algorithms.md §3 step 2)."""
     f = features * weights[:, None]
     gram, rhs = f.T @ features, f.T @ targets
     coef = np.zeros(features.shape[-1])
@@ -69,7 +69,8 @@ def linear_baseline_values(obs: np.ndarray, returns: np.ndarray, mask: np.ndarra
 
 
 def gae_advantages(rewards: np.ndarray, values: np.ndarray, mask: np.ndarray, gamma: float, lam: float) -> np.ndarray:
-    """GAE: ``delta_t = r_t + gamma b_{t+1} - b_t`` with ``b = 0`` after a path ends; ``A = sum (gamma lam)^k delta`` (spec 7.1)."""
+    """GAE: ``delta_t = r_t + gamma b_{t+1} - b_t`` with ``b = 0`` after a path ends; ``A = sum (gamma lam)^k delta``
+    (docs/algorithms.md §3 step 3)."""
     values = values * mask
     next_values = np.concatenate([values[..., 1:], np.zeros_like(values[..., :1])], axis=-1)
     deltas = (rewards + gamma * next_values - values) * mask
@@ -87,7 +88,7 @@ def standardize_per_task(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def standardize_padded(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per task, ``(x - mean) / (std + 1e-8)`` over the whole padded array, padded zeros included
-    (the original DiCE processor's normalisation, spec 7.3); masked entries are then set to 0."""
+    (the original DiCE processor's normalisation, docs/algorithms.md §3 step 5); masked entries are then set to 0."""
     x = x * mask
     axes = tuple(range(1, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
@@ -96,7 +97,7 @@ def standardize_padded(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def dice_adjusted_rewards(rewards: np.ndarray, mask: np.ndarray, gamma: float, normalize: bool = True) -> np.ndarray:
-    """DiCE processing (spec 7.3): ``gamma^t r_t - b(t)`` with a per-task ``LinearTimeBaseline`` fitted to
+    """DiCE processing (docs/algorithms.md §3 step 5): ``gamma^t r_t - b(t)`` with a per-task ``LinearTimeBaseline`` fitted to
     the discounted per-step rewards of the real steps; optionally standardised over the padded array.
 
     Shapes ``[T, R, H]``; returns 0 where masked.
@@ -117,9 +118,9 @@ class Batch(NamedTuple):
     """Processed samples of one sampling round as float32 device arrays, leaves ``[T, R, H, ...]``.
 
     ``means``/``log_stds`` are the recorded sampling distribution (constants in every objective).
-    ``adj_avg_rewards`` are per-step rewards standardised over all tasks (E-MAML, spec 5.3).
+    ``adj_avg_rewards`` are per-step rewards standardised over all tasks (E-MAML, docs/algorithms.md §3 step 7).
     ``dice_rewards`` are DiCE's adjusted rewards and ``dice_advantages`` the GAE advantages
-    standardised over the padded array (spec 7.3); both 0 where masked.
+    standardised over the padded array (docs/algorithms.md §3 steps 5-6); both 0 where masked.
     """
 
     obs: jnp.ndarray
@@ -135,7 +136,7 @@ class Batch(NamedTuple):
 
 
 def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float = 1.0, normalize_adv: bool = True) -> Batch:
-    """Returns -> in-sample linear baseline -> GAE -> per-task standardisation (spec 7.1)."""
+    """Returns -> in-sample linear baseline -> GAE -> per-task standardisation (docs/algorithms.md §3)."""
     mask = traj.mask.astype(np.float64)
     returns = discounted_cumsum(traj.rewards * mask, gamma)
     values = linear_baseline_values(traj.obs, returns, mask)

@@ -4,7 +4,7 @@ Every copy runs one episode of ``horizon`` steps. A copy whose env reports ``don
 the rest of the episode, so arrays keep the fixed shape ``[task, rollout, time, ...]``. (The
 original sampler instead starts new episodes until a step budget is met; with fixed-length tasks
 both give the same data.) The sampling distribution (mean, log-std) is stored per step; it is the
-"old" distribution of every likelihood ratio (spec section 3.5).
+"old" distribution of every likelihood ratio (docs/algorithms.md §2, §4.6).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Size of the first inner step per inner estimator, at initialisation (docs/results.md, learning curves).
 
 For each of LVC-VPG (likelihood-ratio inner loss), MAML-VPG (log-likelihood) and DiCE-VPG (DiCE loss
-over padded entries with normalised adjusted rewards, spec 3.3 / 7.3), draw the same 10 tasks, sample
+over padded entries with normalised adjusted rewards, docs/algorithms.md §4.4, §3 step 5), draw the same 10 tasks, sample
 10 rollouts each at the initial parameters of seed 1, take the inner step (alpha from the preset) and
 print the root-mean-square over tasks of ``|theta' - theta|`` and the pre/post-update returns.
 

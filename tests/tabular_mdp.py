@@ -1,4 +1,4 @@
-"""A tiny tabular MDP with a softmax policy and exact enumeration of all trajectories (spec section 14).
+"""A tiny tabular MDP with a softmax policy and exact enumeration of all trajectories (docs/algorithms.md §9).
 
 2 states, 2 actions, horizon 3: 64 trajectories. Everything an estimator test needs:
 per-trajectory log-probabilities as a differentiable function of the logits ``theta [S, A]``, the

@@ -1,5 +1,5 @@
 """The algorithm zoo: TRPO's optimiser pieces against closed forms, DiCE processing, and every ``--algo``
-preset end to end at a small scale (spec section 5)."""
+preset end to end at a small scale (docs/algorithms.md §5)."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def test_trpo_update_respects_the_kl_bound_and_improves(point_nav_rounds, algo):
 
 
 def test_emaml_term_changes_only_the_pre_update_gradient(point_nav_rounds):
-    """E-MAML adds ``-mean(adj post) * grad mean_t log pi_theta(pre)`` to MAML-VPG's meta-gradient (spec 5.3);
+    """E-MAML adds ``-mean(adj post) * grad mean_t log pi_theta(pre)`` to MAML-VPG's meta-gradient (docs/algorithms.md §5.6);
     the alpha-scaled option multiplies that difference by alpha."""
     from promp.policy import params_log_prob
 

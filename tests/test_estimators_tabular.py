@@ -1,4 +1,4 @@
-"""Curvature of the inner estimators by exact enumeration on a tiny tabular MDP (spec 14, facts 5-7, 11, 12).
+"""Curvature of the inner estimators by exact enumeration on a tiny tabular MDP (docs/algorithms.md §9, facts 5-7, 11, 12).
 
 2 states, 2 actions, horizon 3, softmax policy over logits ``theta [2, 2]`` (4 parameters); all 64
 trajectories are enumerated (``tabular_mdp``). Expectations of estimator Hessians are exact sums
@@ -100,7 +100,7 @@ def q_values(flat_theta: jax.Array) -> jax.Array:
 
 
 def hessian_terms() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``H1, H2, H12`` of spec 3.1 by exact expectation."""
+    """``H1, H2, H12`` of docs/algorithms.md §4.2 (ProMP eq. 6) by exact expectation."""
     pi = policy(theta0())
     grad_q = np.asarray(jax.jacfwd(q_values)(theta0()))  # [H, S, A, P]
     probs = np.asarray(mdp.traj_prob(jnp.asarray(mdp.THETA0)))
@@ -127,18 +127,19 @@ def terms():
 
 
 def test_references_are_consistent(terms):
-    """Sanity of the references: hess E[R] = H1 + H2 + H12 + H12^T (spec 3.1), with H12 + H12^T clearly non-zero."""
+    """Sanity of the references: hess E[R] = H1 + H2 + H12 + H12^T (docs/algorithms.md §4.2), with H12 + H12^T
+    clearly non-zero."""
     truth, h1, h2, h12 = terms
     np.testing.assert_allclose(h1 + h2 + h12 + h12.T, truth, atol=1e-10)
     assert np.abs(h12 + h12.T).max() > 0.05 * np.abs(truth).max()
 
 
-def test_dice_expected_hessian_is_the_true_hessian(terms):  # fact 5
+def test_dice_expected_hessian_is_the_true_hessian(terms):  # §9 fact 5
     truth = terms[0]
     np.testing.assert_allclose(expected_estimator_hessian(dice_objective), truth, atol=1e-10)
 
 
-def test_lvc_expected_hessian_is_h1_plus_h2_and_misses_h12(terms):  # fact 6
+def test_lvc_expected_hessian_is_h1_plus_h2_and_misses_h12(terms):  # §9 fact 6
     truth, h1, h2, h12 = terms
     lvc = expected_estimator_hessian(lvc_objective)
     np.testing.assert_allclose(lvc, h1 + h2, atol=1e-10)
@@ -146,7 +147,7 @@ def test_lvc_expected_hessian_is_h1_plus_h2_and_misses_h12(terms):  # fact 6
     assert np.abs(truth - lvc).max() > 1e-2
 
 
-def test_score_function_surrogate_expected_hessian_is_h2(terms):  # fact 7
+def test_score_function_surrogate_expected_hessian_is_h2(terms):  # §9 fact 7
     truth, h1, h2, _ = terms
     sf = expected_estimator_hessian(score_function_objective)
     np.testing.assert_allclose(sf, h2, atol=1e-10)
@@ -179,7 +180,7 @@ def test_dice_loss_with_time_baseline_discount_and_padding_is_unbiased(padding):
     np.testing.assert_allclose(mdp.expectation(hess, mdp.THETA0), jax.hessian(expected_return)(theta0(), gamma), atol=1e-10)
 
 
-# ---- facts 11 and 12: inner steps on a sample batch ----
+# ---- §9 facts 11 and 12: inner steps on a sample batch ----
 
 ALPHA = 0.3
 BATCH = np.array([3, 17, 22, 40, 41, 58, 63])  # a few enumerated trajectories as the "sampled" batch
@@ -211,7 +212,7 @@ def sample_h1_h2() -> tuple[np.ndarray, np.ndarray]:
     return h1, h2
 
 
-def test_lvc_and_log_likelihood_inner_steps_same_params_different_jacobians():  # fact 11
+def test_lvc_and_log_likelihood_inner_steps_same_params_different_jacobians():  # §9 fact 11
     lvc = inner_step(theta0(), "likelihood-ratio")
     ll = inner_step(theta0(), "log-likelihood")
     np.testing.assert_allclose(lvc, ll, atol=1e-12)
@@ -229,7 +230,7 @@ def test_lvc_and_log_likelihood_inner_steps_same_params_different_jacobians():  
 
 
 @pytest.mark.parametrize("loss_name", ["likelihood-ratio", "log-likelihood"])
-def test_meta_gradient_is_post_update_gradient_mapped_back(loss_name):  # fact 12, second part
+def test_meta_gradient_is_post_update_gradient_mapped_back(loss_name):  # §9 fact 12, second part
     """``d/dtheta L_outer(theta'(theta)) = (I + alpha * hess J_inner)^T g'``, with ``hess J_inner`` the
     closed-form sample estimate (H1 + H2 for LVC, H2 for the log-likelihood surrogate)."""
 
@@ -243,7 +244,7 @@ def test_meta_gradient_is_post_update_gradient_mapped_back(loss_name):  # fact 1
     np.testing.assert_allclose(meta_grad, (np.eye(N_PARAMS) + ALPHA * h).T @ g_post, atol=1e-12)
 
 
-def test_emaml_term_gives_the_formulation_two_gradient():  # fact 12, formulation II
+def test_emaml_term_gives_the_formulation_two_gradient():  # §9 fact 12, formulation II
     """With one pre-update trajectory per task, ``J^II(theta) = E_tau V(theta + alpha g_hat(theta, tau))``
     (``V`` the exact expected return, ``g_hat`` the sample policy gradient). The MAML post-update term
     (log-likelihood inner step) plus the E-MAML term (no alpha) is an exact unbiased estimate of

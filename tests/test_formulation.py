@@ -1,6 +1,6 @@
-"""Formulation I vs II on the 1-D task (spec 2.2, 11.6, 14 fact 12; ``promp reproduce formulation``).
+"""Formulation I vs II on the 1-D task (docs/algorithms.md §5.6, §10.1, §9 fact 12; ``promp reproduce formulation``).
 
-The autodiff meta-gradients are checked against the hand-coded formulas of spec 11.6 written out
+The autodiff meta-gradients are checked against the original 1-D script's hand-coded formulas written out
 analytically in numpy (per-trajectory score ``sum_t (a_t - mu_t) [s_t^2, 1]`` and Hessian
 ``-sum_t [[s^4, s^2], [s^2, 1]]`` of the std-1 Gaussian), on batches also sampled in numpy.
 """
@@ -20,7 +20,7 @@ ALPHA = 0.1
 
 
 def np_rollouts(theta, rng, goal, n=100, horizon=5):
-    """Spec 11.6 sampled in numpy: states, clipped actions, rewards, each ``[n, horizon]``."""
+    """The 1-D task of docs/algorithms.md §10.1 sampled in numpy: states, clipped actions, rewards, each ``[n, horizon]``."""
     s = rng.uniform(-2, 2, n)
     obs, act = [], []
     for _ in range(horizon):
@@ -56,7 +56,7 @@ def fixed_task():
 
 
 def hand_coded(theta, pre, adapted, post, formulation, pre_alpha_I=1.0, pre_alpha_II=1.0):
-    """Spec 11.6's hand-coded update direction of one task (before ``lr`` and the mean over tasks)."""
+    """The original script's hand-coded update direction of one task (before ``lr`` and the mean over tasks)."""
     obs, act, rew = pre
     R = rew.sum(-1)
     grads = np_score(theta, obs, act)
@@ -104,7 +104,8 @@ def test_other_conventions(fixed_task, convention, formulation, pre_alpha):
 
 
 def test_formulations_share_the_post_update_term(fixed_task):
-    """Spec 14 fact 12: grad J_post identical, only grad J_pre differs; and grad J_post = (I + alpha hess L_in) g'."""
+    """docs/algorithms.md §9 fact 12: grad J_post identical, only grad J_pre differs; and
+    grad J_post = (I + alpha hess L_in) g'."""
     theta, pre, adapted, post = fixed_task
     obs, act, rew = pre
     H = np.eye(2) + ALPHA * np.mean(np_hessian(obs) * rew.sum(-1)[:, None, None], 0)

@@ -1,4 +1,4 @@
-"""Tests of the batched MuJoCo meta-envs (spec sections 9-10, 11.1, fact 18)."""
+"""Tests of the batched MuJoCo meta-envs (docs/algorithms.md §7, §6.2; §9 fact 18)."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def test_reward_matches_hand_computation(env_id):
 
 
 def test_halfcheetah_reward_fact_18():
-    """Spec fact 18 on a hand-made pair of states: r = dir * (x_after - x_before)/0.05 - 0.05|a|^2."""
+    """docs/algorithms.md §9 fact 18 on a hand-made pair of states: r = dir * (x_after - x_before)/0.05 - 0.05|a|^2."""
     env, rng = _env("halfcheetah-fwd-back", tasks=[{"direction": -1}], copies=1)
     env.reset(rng)
     q = env.model.qpos0.copy()
@@ -341,7 +341,7 @@ def test_gymnasium_make(env_id):
     env.close()
 
 
-def test_presets_follow_spec_11():
+def test_locomotion_presets_match_the_per_env_table():
     assert set(ENV_CLASSES) == set(SHAPES)
     assert get_env_spec("halfcheetah-fwd-back").defaults == {}
     assert get_env_spec("ant-goal").defaults == {"horizon": 200, "inner_steps": 2}

@@ -1,5 +1,5 @@
-"""Estimator facts of spec section 14 (1-4, 8) by exact enumeration on a tiny tabular MDP, and the
-second-order meta-gradient against finite differences (facts 10, 12 in the ProMP setting)."""
+"""Estimator facts of docs/algorithms.md §9 (1-4, 8) by exact enumeration on a tiny tabular MDP, and the
+second-order meta-gradient against finite differences (§9 facts 10, 12 in the ProMP setting)."""
 
 from __future__ import annotations
 
@@ -31,20 +31,20 @@ def per_traj(fn, theta):
     return fn(mdp.step_logp(theta), jnp.asarray(mdp.REWARDS))
 
 
-def test_dice_zeroth_order_is_the_return():  # fact 1
+def test_dice_zeroth_order_is_the_return():  # §9 fact 1
     theta = jnp.asarray(mdp.THETA0)
     np.testing.assert_allclose(per_traj(dice_objective, theta), mdp.REWARDS.sum(-1), rtol=0, atol=1e-12)
     np.testing.assert_allclose(magic_box(mdp.step_logp(theta)), 1.0)
 
 
-def test_lvc_zeroth_order_is_sum_of_rewards_to_go():  # fact 2
+def test_lvc_zeroth_order_is_sum_of_rewards_to_go():  # §9 fact 2
     theta = jnp.asarray(mdp.THETA0)
     rtg_sum = np.array([sum(r[t:].sum() for t in range(mdp.H)) for r in mdp.REWARDS])
     np.testing.assert_allclose(per_traj(lvc_objective, theta), rtg_sum, atol=1e-12)
     assert not np.allclose(rtg_sum, mdp.REWARDS.sum(-1))  # LVC's value is not R(tau)
 
 
-def test_dice_and_lvc_have_equal_per_sample_gradients():  # fact 3
+def test_dice_and_lvc_have_equal_per_sample_gradients():  # §9 fact 3
     theta = jnp.asarray(mdp.THETA0)
     g_dice = jax.jacobian(lambda th: per_traj(dice_objective, th))(theta)
     g_lvc = jax.jacobian(lambda th: per_traj(lvc_objective, th))(theta)
@@ -55,7 +55,7 @@ def test_dice_and_lvc_have_equal_per_sample_gradients():  # fact 3
     np.testing.assert_allclose(g_lvc, g_ref, atol=1e-12)
 
 
-def test_expected_lvc_gradient_is_the_policy_gradient():  # fact 4
+def test_expected_lvc_gradient_is_the_policy_gradient():  # §9 fact 4
     theta = jnp.asarray(mdp.THETA0)
     g_lvc = jax.jacobian(lambda th: per_traj(lvc_objective, th))(theta)
     np.testing.assert_allclose(mdp.expectation(g_lvc, theta), jax.grad(mdp.expected_return)(theta), atol=1e-12)
@@ -69,7 +69,7 @@ def test_expected_lvc_gradient_is_the_policy_gradient():  # fact 4
     np.testing.assert_allclose(jax.grad(mdp.expected_return)(theta), fd, atol=1e-8)
 
 
-def test_likelihood_ratio_objective_matches_lvc_derivatives_at_sampling_params():  # fact 8
+def test_likelihood_ratio_objective_matches_lvc_derivatives_at_sampling_params():  # §9 fact 8
     theta_o = jnp.asarray(mdp.THETA0)
     logp_o = mdp.step_logp(theta_o)
     rtg = reward_to_go(jnp.asarray(mdp.REWARDS))

@@ -1,4 +1,4 @@
-"""Point meta-environments, action rescaling and the gymnasium registration (spec sections 9, 10; fact 17)."""
+"""Point meta-environments, action rescaling and the gymnasium registration (docs/algorithms.md §7.1, §7.2; §9 fact 17)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from promp.policy import init_policy
 import jax
 
 
-def test_action_rescaling():  # fact 17
+def test_action_rescaling():  # §9 fact 17
     lo, hi = np.array([-0.2, -1.0]), np.array([0.2, 3.0])
     np.testing.assert_allclose(rescale_action(np.array([10.0, 10.0]), lo, hi), hi)
     np.testing.assert_allclose(rescale_action(np.array([-10.0, -10.0]), lo, hi), lo)

@@ -1,4 +1,4 @@
-"""Diagonal-Gaussian MLP policy (spec section 6; fact 13)."""
+"""Diagonal-Gaussian MLP policy (docs/algorithms.md §2; §9 fact 13)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_forward_is_a_tanh_mlp():
     assert log_std.shape == (7, 2)
 
 
-def test_log_prob_matches_scipy():  # fact 13
+def test_log_prob_matches_scipy():  # §9 fact 13
     rng = np.random.default_rng(0)
     mean, log_std, a = rng.normal(size=(10, 3)), rng.normal(size=(10, 3)) * 0.5, rng.normal(size=(10, 3))
     ref = stats.norm.logpdf(a, mean, np.exp(log_std)).sum(-1)
@@ -40,7 +40,7 @@ def test_log_prob_matches_scipy():  # fact 13
         np.testing.assert_allclose(log_prob(jnp.asarray(mean), jnp.asarray(log_std), jnp.asarray(a)), ref, rtol=1e-12)
 
 
-def test_kl_properties_and_closed_form():  # fact 13
+def test_kl_properties_and_closed_form():  # §9 fact 13
     rng = np.random.default_rng(1)
     m0, s0, m1, s1 = (rng.normal(size=(20, 2)) for _ in range(4))
     with jax.enable_x64(True):

@@ -1,4 +1,4 @@
-"""Sample processing (spec section 7; facts 15, 16)."""
+"""Sample processing (docs/algorithms.md §3; §9 facts 15, 16)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_discounted_cumsum_matches_definition():
         np.testing.assert_allclose(out[i], naive_returns(r[i], 0.9))
 
 
-def test_gae_lambda_one_is_return_minus_baseline():  # fact 15
+def test_gae_lambda_one_is_return_minus_baseline():  # §9 fact 15
     rng = np.random.default_rng(1)
     r, b = rng.normal(size=(2, 3, 9)), rng.normal(size=(2, 3, 9))
     mask = np.ones_like(r)
@@ -48,7 +48,7 @@ def test_gae_respects_early_termination():
     np.testing.assert_array_equal(adv[0, 0, 3:], 0.0)
 
 
-def test_linear_baseline_features_and_exact_fit():  # fact 16
+def test_linear_baseline_features_and_exact_fit():  # §9 fact 16
     rng = np.random.default_rng(2)
     obs = rng.normal(size=(4, 6, 3)) * 4  # [R, H, obs_dim]
     feats = baseline_features(obs)

@@ -1,5 +1,5 @@
-"""ProMP's meta-objective: facts 9, 10, 14 of spec section 14, consistency of the sampling-time
-adaptation with the meta-graph (spec 13 item 18), and the second-order meta-gradient against
+"""ProMP's meta-objective: docs/algorithms.md §9 facts 9, 10, 14, consistency of the sampling-time
+adaptation with the meta-graph (§8 item 10, §9 fact 20), and the second-order meta-gradient against
 finite differences of the outer loss through the inner step."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def to64(tree):
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float64), tree)
 
 
-def test_likelihood_ratio_is_one_at_sampling_params(sampled):  # fact 9
+def test_likelihood_ratio_is_one_at_sampling_params(sampled):  # §9 fact 9
     cfg, _, state, res = sampled
     b = res.batches[0]
     logp = jax.vmap(lambda o, a: params_log_prob(state.params, o, a, True))(b.obs, b.actions)
@@ -54,7 +54,7 @@ def test_likelihood_ratio_is_one_at_sampling_params(sampled):  # fact 9
     np.testing.assert_allclose(ratio_post, 1.0, atol=1e-5)
 
 
-def test_sampling_adaptation_equals_the_meta_graph(sampled):  # spec 13 item 18
+def test_sampling_adaptation_equals_the_meta_graph(sampled):  # §9 fact 20
     cfg, _, state, res = sampled
     in_graph = jax.vmap(lambda tb: adapted_chain(state.params, tb, cfg.inner_lr, LR)[0])(tuple(res.batches))
     for k in in_graph:
@@ -63,7 +63,7 @@ def test_sampling_adaptation_equals_the_meta_graph(sampled):  # spec 13 item 18
     assert not np.allclose(res.params[1]["output/bias"], np.broadcast_to(state.params["output/bias"], res.params[1]["output/bias"].shape))
 
 
-def test_first_promp_step_gradient_equals_lvc_vpg_meta_gradient(sampled):  # fact 10
+def test_first_promp_step_gradient_equals_lvc_vpg_meta_gradient(sampled):  # §9 fact 10
     cfg, _, state, res = sampled
     batches = tuple(res.batches)
     eta = jnp.full(1, 0.37)  # any eta: KL and its gradient vanish at the sampling params
@@ -120,7 +120,7 @@ def test_meta_gradient_matches_finite_differences_through_the_inner_step(sampled
         assert diff > 1e-4
 
 
-def test_adaptive_kl_rule():  # fact 14
+def test_adaptive_kl_rule():  # §9 fact 14
     target = 0.01
     eta = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
     kl = np.array([target / 1.5 - 1e-9, target / 1.5 + 1e-9, target, 1.5 * target - 1e-9, 1.5 * target + 1e-9])

@@ -1,4 +1,4 @@
-"""``promp reproduce`` experiments beyond formulation: gradient-variance (spec 11.5), exploration (11.7).
+"""``promp reproduce`` experiments beyond formulation: gradient-variance (docs/algorithms.md §10.2), exploration (§10.3).
 
 Tiny scales only: the quick runs check the protocol and the run-directory bookkeeping, not the
 paper's effects (those need the medium/full scales in docs/results.md).
@@ -25,7 +25,7 @@ from promp.experiments import gradient_variance as gv
 # gradient-variance
 
 
-def test_relative_std_is_the_spec_metric_on_a_hand_made_array():
+def test_relative_std_and_gradient_spread_on_hand_made_arrays():
     grads = np.array([[1.0, 0.0, 2.0, -1.0],
                       [3.0, 0.0, -2.0, -1.0]])
     # per parameter: mean (2, 0, 0, -1), population std (1, 0, 2, 0)
@@ -46,7 +46,7 @@ def test_running_mean_is_trailing():
 
 
 def test_variance_iteration_samples_fresh_tasks_every_round_and_updates_on_the_last():
-    """Spec 11.5 protocol: one task draw per round (not reused), gradients at the same parameters,
+    """The protocol of docs/algorithms.md §10.2: one task draw per round (not reused), gradients at the same parameters,
     and the update equals the algorithm's own update on the last round's batches."""
     from promp.config import resolve_config
     from promp.learner import MetaLearner
@@ -105,7 +105,7 @@ def test_gradient_variance_quick(tmp_path, capsys):
 # exploration
 
 
-def test_exploration_config_follows_spec_11_7():
+def test_exploration_config_has_the_paper_settings():
     cfg = ex.exploration_config(ex.FULL, "promp", 3)
     assert (cfg.env, cfg.horizon, cfg.inner_steps, cfg.hidden, cfg.meta_batch_size, cfg.rollouts_per_task,
             cfg.iterations, cfg.seed) == ("point-momentum", 100, 3, (64, 64), 40, 20, 501, 3)
@@ -210,8 +210,9 @@ def test_learning_curves_grid_configs_follow_the_presets():
     grid = dict(lc.grid_configs(lc.FULL, (1, 2, 3)))
     assert len(grid) == 2 * 5 * 3
     dice = grid["halfcheetah-fwd-back/dice-vpg-seed2"]
-    assert (dice.rollouts_per_task, dice.horizon, dice.iterations, dice.seed) == (80, 100, 1001, 2)  # spec 11.4
-    assert lc.nominal_samples_per_iteration(grid["halfcheetah-fwd-back/promp-seed1"]) == 160_000  # spec 11.8
+    # docs/algorithms.md §6.3 (DiCE: 80 rollouts), §10.4 (1001 iterations)
+    assert (dice.rollouts_per_task, dice.horizon, dice.iterations, dice.seed) == (80, 100, 1001, 2)
+    assert lc.nominal_samples_per_iteration(grid["halfcheetah-fwd-back/promp-seed1"]) == 160_000  # docs/algorithms.md §6.4
     medium = dict(lc.grid_configs(lc.MEDIUM, (1,)))
     assert medium["halfcheetah-fwd-back/dice-vpg-seed1"].rollouts_per_task == 10  # same rollouts for all at reduced scale
 

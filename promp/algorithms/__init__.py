@@ -1,4 +1,4 @@
-"""Algorithms as compositions: (inner estimator, outer update, optional E-MAML term) (spec section 5).
+"""Algorithms as compositions: (inner estimator, outer update, optional E-MAML term) (docs/algorithms.md §5, §6.3).
 
 ``ALGORITHMS`` holds the named presets for ``--algo``; ``OUTER_UPDATES`` the outer-update builders
 by name; ``promp.adaptation.INNER_LOSSES`` the inner estimators by name.

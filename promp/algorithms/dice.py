@@ -1,4 +1,4 @@
-"""DiCE-MAML's outer update (spec 5.4): one Adam step on the DiCE loss of the post-update data."""
+"""DiCE-MAML's outer update (docs/algorithms.md §5.4): one Adam step on the DiCE loss of the post-update data."""
 
 from __future__ import annotations
 

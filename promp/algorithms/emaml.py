@@ -1,4 +1,4 @@
-"""The E-MAML term (formulation II's pre-update credit assignment, spec 5.3 and 13 item 5)."""
+"""The E-MAML term (formulation II's pre-update credit assignment, docs/algorithms.md §5.6 and §8 item 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pieces shared by the outer updates: adapted parameters and the per-task meta-loss (spec section 5).
+"""Pieces shared by the outer updates: adapted parameters and the per-task meta-loss (docs/algorithms.md §5).
 
 A ``TaskSurrogate`` maps ``(theta_K, post-update batch, floor_log_std)`` to the outer loss of one
 task; ``meta_loss`` builds ``theta_K`` symbolically from ``theta`` through the K inner steps (so
@@ -35,29 +35,29 @@ def adapted_params(params: Params, task_batches: Sequence[Batch], alpha: float, 
 
 
 def ratio_surrogate(theta: Params, post: Batch, floor: bool) -> jax.Array:
-    """TRPO's outer loss ``-mean_t ratio_t * A'_t`` vs the recorded post-update distribution (spec 5.1)."""
+    """TRPO's outer loss ``-mean_t ratio_t * A'_t`` vs the recorded post-update distribution (docs/algorithms.md §5.2)."""
     logp = params_log_prob(theta, post.obs, post.actions, floor)
     return likelihood_ratio_loss(logp, log_prob(post.means, post.log_stds, post.actions), post.advantages, post.mask)
 
 
 def log_likelihood_surrogate(theta: Params, post: Batch, floor: bool) -> jax.Array:
-    """VPG's outer loss ``-mean_t log pi_theta'(a'|s') * A'_t`` (spec 5.2)."""
+    """VPG's outer loss ``-mean_t log pi_theta'(a'|s') * A'_t`` (docs/algorithms.md §5.3)."""
     return log_likelihood_loss(params_log_prob(theta, post.obs, post.actions, floor), post.advantages, post.mask)
 
 
 def dice_surrogate(theta: Params, post: Batch, floor: bool) -> jax.Array:
-    """DiCE-MAML's outer loss: the DiCE loss on post-update data (spec 5.4)."""
+    """DiCE-MAML's outer loss: the DiCE loss on post-update data (docs/algorithms.md §5.4)."""
     return dice_loss(params_log_prob(theta, post.obs, post.actions, floor), post.dice_rewards, post.mask)
 
 
 def padded_advantage_surrogate(theta: Params, post: Batch, floor: bool) -> jax.Array:
-    """VPG-DiCE's outer loss ``-mean(log pi_theta'(a') * A' * mask)`` over padded entries (spec 5.5)."""
+    """VPG-DiCE's outer loss ``-mean(log pi_theta'(a') * A' * mask)`` over padded entries (docs/algorithms.md §5.5)."""
     logp = params_log_prob(theta, post.obs, post.actions, floor)
     return padded_log_likelihood_loss(logp, post.dice_advantages, post.mask)
 
 
 def post_update_kl(theta: Params, post: Batch, floor: bool) -> jax.Array:
-    """``mean_t KL(recorded post-update dist || pi_theta')`` on one task's post-update batch (spec 5.1)."""
+    """``mean_t KL(recorded post-update dist || pi_theta')`` on one task's post-update batch (docs/algorithms.md §5.2)."""
     mean, log_std = distribution(theta, post.obs, floor)
     return masked_mean(kl_divergence(post.means, post.log_stds, mean, log_std), post.mask)
 
@@ -90,5 +90,5 @@ def meta_loss(
     surrogate: TaskSurrogate,
     emaml_coef: float = 0.0,
 ) -> jax.Array:
-    """``mean_i [surrogate(theta'_i(theta), D'_i) + emaml_coef * E-MAML_i(theta)]`` (spec 5.1-5.5)."""
+    """``mean_i [surrogate(theta'_i(theta), D'_i) + emaml_coef * E-MAML_i(theta)]`` (docs/algorithms.md §5)."""
     return per_task(params, batches, alpha, inner_loss, surrogate, emaml_coef).mean()

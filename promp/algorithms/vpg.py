@@ -1,4 +1,4 @@
-"""One-Adam-step outer updates ("VPG", spec 5.2, 5.4, 5.5), parameterised by the per-task surrogate.
+"""One-Adam-step outer updates ("VPG", docs/algorithms.md §5.3-5.5), parameterised by the per-task surrogate.
 
 ``vpg``: ``-mean_i mean_t log pi_theta'(a') A'`` (MAML-VPG, E-MAML-VPG, LVC-VPG);
 ``vpg-dice``: the same over padded entries with DiCE-processed GAE advantages (VPG-DiCE).
@@ -51,10 +51,10 @@ def make_adam_update(cfg: Any, inner_loss: InnerLoss, surrogate: TaskSurrogate) 
 
 
 def make_vpg_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
-    """VPG-MAML's outer update: one Adam step on the post-update log-likelihood surrogate (spec 5.2)."""
+    """VPG-MAML's outer update: one Adam step on the post-update log-likelihood surrogate (docs/algorithms.md §5.3)."""
     return make_adam_update(cfg, inner_loss, log_likelihood_surrogate)
 
 
 def make_vpg_dice_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
-    """VPG-DiCE's outer update: one Adam step on ``-mean(log pi' A' mask)`` over padded entries (spec 5.5)."""
+    """VPG-DiCE's outer update: one Adam step on ``-mean(log pi' A' mask)`` over padded entries (docs/algorithms.md §5.5)."""
     return make_adam_update(cfg, inner_loss, padded_advantage_surrogate)

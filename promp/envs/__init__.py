@@ -1,6 +1,6 @@
 """Meta-task environments. Importing this package registers the built-in ids.
 
-Point tasks (spec section 10) live in ``point.py``; MuJoCo locomotion tasks in ``locomotion.py``.
+Point tasks (docs/algorithms.md §7.2) live in ``point.py``; MuJoCo locomotion tasks in ``locomotion.py``.
 """
 
 from .base import MetaEnv, StepResult, Task, rescale_action
@@ -42,7 +42,7 @@ __all__ = [
     "rescale_action",
 ]
 
-# MuJoCo locomotion meta-envs (spec section 10) with their presets (spec 11.1-11.4).
+# MuJoCo locomotion meta-envs (docs/algorithms.md §7.3) with their presets (§6.2).
 from .locomotion import ENV_CLASSES as _MUJOCO_ENV_CLASSES, PRESETS as _MUJOCO_PRESETS  # noqa: E402
 
 for _id, (_desc, _defaults, _algo_defaults) in _MUJOCO_PRESETS.items():

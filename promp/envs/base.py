@@ -10,7 +10,7 @@ then resets and steps all copies at once with arrays:
     obs = env.reset(rng)                       # [800, obs_dim]
     obs, reward, done = env.step(actions)      # actions in policy units, [800, act_dim]
 
-Actions arrive in *policy units*: as in the original code's ``NormalizedEnv`` (spec section 9) the
+Actions arrive in *policy units*: as in the original code's ``NormalizedEnv`` (docs/algorithms.md §7.1) the
 policy acts in ``[-10, 10]^d`` and ``step`` maps that linearly onto the env's control box and clips.
 Subclasses implement ``_step`` with actions already in env units.
 """
@@ -29,7 +29,7 @@ POLICY_ACTION_BOUND = 10.0
 
 
 def rescale_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Map a policy action in [-10, 10] onto [low, high] and clip (spec section 9, fact 17)."""
+    """Map a policy action in [-10, 10] onto [low, high] and clip (docs/algorithms.md §7.1, §9 fact 17)."""
     scaled = low + (action + POLICY_ACTION_BOUND) * (high - low) / (2.0 * POLICY_ACTION_BOUND)
     return np.clip(scaled, low, high)
 

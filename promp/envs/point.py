@@ -1,4 +1,4 @@
-"""2-D point meta-environments (spec section 10), pure numpy and batched over copies.
+"""2-D point meta-environments (docs/algorithms.md §7.2), pure numpy and batched over copies.
 
 * ``PointCorner`` -- ``MetaPointEnvCorner``: goal one of the four corners (+-2, +-2); obs (x, y);
   ``x += clip(a, +-0.2)``; sparse progress reward inside the goal's region.
@@ -26,7 +26,7 @@ def _corner_task(task: Task) -> Task:
 
 
 class PointCorner(MetaEnv):
-    """MetaPointEnvCorner: reach one of four corner goals; sparse progress reward (spec section 10)."""
+    """MetaPointEnvCorner: reach one of four corner goals; sparse progress reward (docs/algorithms.md §7.2)."""
 
     obs_dim = 2
     act_dim = 2
@@ -70,7 +70,7 @@ class PointCorner(MetaEnv):
 
 
 class PointMomentum(MetaEnv):
-    """MetaPointEnvMomentum: a point with momentum, four corner goals (spec section 10)."""
+    """MetaPointEnvMomentum: a point with momentum, four corner goals (docs/algorithms.md §7.2)."""
 
     obs_dim = 4
     act_dim = 2

@@ -22,7 +22,7 @@ class EnvSpec:
 
     ``defaults`` are config-field overrides for every algorithm on this env (e.g. horizon,
     inner steps, hidden sizes); ``algo_defaults`` maps an algorithm family (``"promp"``, ``"trpo"``,
-    ``"vpg"``, ``"dice"``) to further overrides (spec section 11).
+    ``"vpg"``, ``"dice"``) to further overrides (docs/algorithms.md §6.2).
     """
 
     id: str

@@ -1,8 +1,8 @@
-"""Exploration on the point-with-momentum task (spec 11.7, 12; paper §7.3, Fig. 4/5).
+"""Exploration on the point-with-momentum task (docs/algorithms.md §10.3, §10.5; ProMP §7.3, Fig. 4/5).
 
 ``point-momentum``: a 2-D point with momentum starts near the origin; the task's goal is one of the
 four corners (+-2, +-2) and the reward is ``max(2 - distance, 0)``, so the policy must find the right
-corner region within the K = 3 adaptation steps. The paper's claim (spec 12): LVC-TRPO learns a
+corner region within the K = 3 adaptation steps. The paper's claim (docs/algorithms.md §10.5): LVC-TRPO learns a
 pre-update policy that visits all four goal regions and then solves the task after adaptation;
 MAML-TRPO learns no useful exploration; E-MAML-TRPO explores with long random paths and its adapted
 policy slightly misses the goal. ProMP (LVC inner step) is added as a fourth curve.
@@ -28,7 +28,7 @@ TASK: dict[str, list[float]] = {"goal": [2.0, 2.0]}  # the one task drawn for ev
 
 @dataclasses.dataclass(frozen=True)
 class ExplorationSetup:
-    """Scale of the exploration experiment (spec 11.7: 40 tasks x 20 rollouts, H 100, K 3, 501 itr)."""
+    """Scale of the exploration experiment (docs/algorithms.md §10.3: 40 tasks x 20 rollouts, H 100, K 3, 501 itr)."""
 
     algos: tuple[str, ...] = ALGOS
     meta_batch_size: int = 40
@@ -37,7 +37,7 @@ class ExplorationSetup:
     inner_steps: int = 3
     iterations: int = 501
     hidden: tuple[int, ...] = (64, 64)
-    paths: int = 10  # trajectories drawn per panel (spec 11.7: 10)
+    paths: int = 10  # trajectories drawn per panel (docs/algorithms.md §10.3: 10)
     tail: int = 10  # "final" returns = mean over the last ``tail`` iterations of progress.csv
 
     def validate(self) -> None:
@@ -59,7 +59,7 @@ SETUPS: dict[str, ExplorationSetup] = {"quick": QUICK, "medium": MEDIUM, "full":
 
 def exploration_config(setup: ExplorationSetup, algo: str, seed: int) -> TrainConfig:
     """The trainer config of one (algorithm, seed) run: the preset for ``point-momentum`` with the
-    spec 11.7 settings of ``setup`` (H 100 and (64, 64) for every algorithm, also ProMP, whose
+    settings of ``setup`` (docs/algorithms.md §10.3; H 100 and (64, 64) for every algorithm, also ProMP, whose
     all-envs preset is H 200 and (128, 128); TRPO step 0.01 and alpha 0.1 from the presets)."""
     return resolve_config("point-momentum", algo, {
         "seed": int(seed), "iterations": setup.iterations, "meta_batch_size": setup.meta_batch_size,
@@ -70,7 +70,7 @@ def exploration_config(setup: ExplorationSetup, algo: str, seed: int) -> TrainCo
 
 def same_run(a: TrainConfig | dict, b: TrainConfig | dict) -> bool:
     """True when two configs describe the same run up to its length (``iterations``), i.e. when a
-    run directory holding ``a`` can be resumed or extended to ``b`` (spec 11.8 grids)."""
+    run directory holding ``a`` can be resumed or extended to ``b`` (the grids of docs/algorithms.md §10.4)."""
     da = a if isinstance(a, dict) else dataclasses.asdict(a)
     db = b if isinstance(b, dict) else dataclasses.asdict(b)
     norm = lambda d: {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if k != "iterations"}  # noqa: E731
@@ -78,7 +78,7 @@ def same_run(a: TrainConfig | dict, b: TrainConfig | dict) -> bool:
 
 
 def final_returns(rows: Sequence[dict[str, Any]], tail: int) -> dict[str, float]:
-    """Mean pre- and post-update training return over the last ``tail`` progress rows (spec 11.7);
+    """Mean pre- and post-update training return over the last ``tail`` progress rows (docs/algorithms.md §10.3);
     also every adaptation step's return when the rows have ``return_step_k`` columns, and the summed
     ``time_iteration`` (training time, also when the run was skipped as finished)."""
     if not rows:
@@ -96,7 +96,7 @@ def final_returns(rows: Sequence[dict[str, Any]], tail: int) -> dict[str, float]
 
 
 def task_paths(learner: Any, params: Any, task: dict, rng: np.random.Generator, paths: int) -> dict[str, Any]:
-    """Spec 11.7's picture of one task: adapt ``params`` to ``task`` with the learner's K inner steps
+    """The picture of one task (docs/algorithms.md §10.3): adapt ``params`` to ``task`` with the learner's K inner steps
     (on ``rollouts_per_task`` fresh rollouts per step) and return the ``[x, y]`` paths of the first
     ``paths`` rollouts of every sampling round, ``paths[k]`` a list of ``[T, 2]`` arrays, with the
     average return of each round."""
@@ -111,7 +111,7 @@ def task_paths(learner: Any, params: Any, task: dict, rng: np.random.Generator, 
 
 def corner_visits(paths: Sequence[np.ndarray], radius: float = 1.0) -> list[int]:
     """For each of the four corners (``promp.envs.point.CORNERS`` order) the number of ``paths`` that
-    come within ``radius`` of it: how many goal regions the pre-update policy explores (spec 11.7).
+    come within ``radius`` of it: how many goal regions the pre-update policy explores (docs/algorithms.md §10.3).
     The default 1 is the inner half of the reward disc (reward ``max(2 - d, 0)``): the full discs
     nearly touch the start region, so entering them says little."""
     from ..envs.point import CORNERS

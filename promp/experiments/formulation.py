@@ -1,6 +1,6 @@
-"""Formulation I vs formulation II on the 1-D two-parameter task (spec 2.1-2.2, 11.6; paper §7.4, Fig. 5/6).
+"""Formulation I vs formulation II on the 1-D two-parameter task (docs/algorithms.md §5.6, §10.1; ProMP §7.4, Fig. 5/6).
 
-Task (spec 11.6): ``s_0 ~ U(-2, 2)``; Gaussian policy with mean ``theta0 * s^2 + theta1`` and fixed
+Task (docs/algorithms.md §10.1): ``s_0 ~ U(-2, 2)``; Gaussian policy with mean ``theta0 * s^2 + theta1`` and fixed
 std 1; the action is clipped to ``[-2, 2]`` and becomes the next state; reward
 ``exp(-0.1 (a - goal)^2)`` with ``goal in {-1, +1}``; horizon 5; returns are undiscounted and not
 normalised. As in the original script, log-probabilities are those of the Gaussian evaluated at the
@@ -9,12 +9,12 @@ normalised. As in the original script, log-probabilities are those of the Gaussi
 whole return ``R``; no baseline).
 
 Both meta-gradients are obtained by automatic differentiation through that inner step (no
-hand-coded derivatives; the hand-coded formulas of spec 11.6 are the test reference). The trick is to
+hand-coded derivatives; the original script's hand-coded formulas are the test reference). The trick is to
 give the trajectory distribution two roles with two parameter arguments: ``theta_p`` is the policy
 being scored in the inner step, ``theta_s`` the distribution the pre-update trajectories were
 sampled from (entering only through DiCE magic boxes, value 1). Then at ``theta_p = theta_s = theta``
 
-* ``d/d theta_p`` is the common post-update term (paper eq. 1, spec 2.2):
+* ``d/d theta_p`` is the common post-update term (ProMP eq. 2, docs/algorithms.md §5.6):
   ``grad J_post = (I + alpha * mean_i R_i hess log pi(tau_i)) g_post``,
   ``g_post = mean_j grad log pi_theta'(tau'_j) R'_j``;
 * ``d/d theta_s`` is the pre-update term. Formulation I (DiCE, magic box per pre-update trajectory
@@ -33,13 +33,13 @@ convention        formulation I                    formulation II
 ``paper``         ``alpha*(post + pre_I)``         ``alpha*(post + alpha*pre_II)``
 ================  ===============================  ==========================================
 
-``original`` reproduces the hand-coded 1-D script (spec 11.6) exactly: it multiplies *both* terms by
-alpha, i.e. it is eqs. 3-4 as printed (alpha on the II term, spec 13 item 5) with an extra alpha on
+``original`` reproduces the hand-coded 1-D script (docs/algorithms.md §10.1) exactly: it multiplies *both* terms by
+alpha, i.e. it is eqs. 3-4 as printed (alpha on the II term, docs/algorithms.md §8 item 5) with an extra alpha on
 the common post term. Relative to the post term its II term therefore carries no alpha (it equals the
 exact gradient of ``J^II``), while its formulation-I pre-update term is ``1/alpha`` (10x) larger than
 the exact DiCE gradient of ``J^I``. ``exact`` is alpha times the exact gradients of both sample-based
 objectives (the "no alpha on the E-MAML term" alternative); ``paper`` is alpha times eqs. 1-4 as
-printed. The common factor alpha keeps the outer learning rates of the spec's sweep comparable.
+printed. The common factor alpha keeps the outer learning rates of the paper's sweep comparable.
 """
 
 from __future__ import annotations
@@ -59,12 +59,12 @@ Convention = Literal["original", "exact", "paper"]
 FORMULATIONS: tuple[str, ...] = ("I", "II")
 CONVENTIONS: tuple[str, ...] = ("original", "exact", "paper")
 PAPER_OPTIMUM = (0.0, 0.0)
-"""Where the paper's figure marks the optimum (spec 11.6); see ``post_update_return_landscape``."""
+"""Where the paper's figure marks the optimum (docs/algorithms.md §10.1); see ``post_update_return_landscape``."""
 
 
 @dataclasses.dataclass(frozen=True)
 class FormulationSetup:
-    """Settings of the 1-D experiment; the defaults are the paper's (spec 11.6)."""
+    """Settings of the 1-D experiment; the defaults are the paper's (docs/algorithms.md §10.1)."""
 
     tasks_per_goal: int = 40  # 80 tasks per iteration, goals -1 and +1 alternating
     trajectories: int = 100  # per task, pre- and post-update alike
@@ -105,24 +105,24 @@ class Batch(NamedTuple):
 
 
 def policy_mean(theta: jax.Array, s: jax.Array) -> jax.Array:
-    """Spec 11.6: the policy mean ``theta0 * s^2 + theta1``."""
+    """The policy mean ``theta0 * s^2 + theta1`` (docs/algorithms.md §10.1)."""
     return theta[0] * s**2 + theta[1]
 
 
 def step_log_prob(theta: jax.Array, s: jax.Array, a: jax.Array, std: float) -> jax.Array:
-    """Spec 11.6: Gaussian log-density of action ``a`` in state ``s`` (the original writes ``2*std``
+    """Gaussian log-density of action ``a`` in state ``s`` (the original writes ``2*std``
     for ``2*std^2``, which is the same for its std 1)."""
     return -((a - policy_mean(theta, s)) ** 2) / (2.0 * std**2) - 0.5 * jnp.log(2.0 * jnp.pi * std**2)
 
 
 def trajectory_log_prob(theta: jax.Array, batch: Batch, std: float) -> jax.Array:
-    """``log pi_theta(tau) = sum_t log pi_theta(a_t | s_t)`` per trajectory, ``[n]`` (spec 2.2)."""
+    """``log pi_theta(tau) = sum_t log pi_theta(a_t | s_t)`` per trajectory, ``[n]`` (docs/algorithms.md §5.6)."""
     return jnp.sum(step_log_prob(theta, batch.obs, batch.act, std), -1)
 
 
 def sample_batch(theta: jax.Array, key: jax.Array, goal: jax.Array, n: int, horizon: int, std: float,
                  score_raw_action: bool = False) -> Batch:
-    """Spec 11.6: ``n`` trajectories of the 1-D task with goal ``goal`` under ``pi_theta``.
+    """``n`` trajectories of the 1-D task (docs/algorithms.md §10.1) with goal ``goal`` under ``pi_theta``.
 
     The environment clips the action to ``[-2, 2]``; ``Batch.act`` holds the clipped action (what the
     original records and scores) or, with ``score_raw_action``, the unclipped sample (whose score gives
@@ -144,7 +144,7 @@ def sample_batch(theta: jax.Array, key: jax.Array, goal: jax.Array, n: int, hori
 
 
 def inner_step(theta_p: jax.Array, theta_s: jax.Array, batch: Batch, alpha: float, std: float) -> jax.Array:
-    """Spec 2.1 / 11.6: ``theta' = theta_p + alpha * mean_i w_i R_i grad log pi_theta_p(tau_i)`` with
+    """``theta' = theta_p + alpha * mean_i w_i R_i grad log pi_theta_p(tau_i)`` with
     DiCE weights ``w_i = MagicBox(log pi_theta_s(tau_i))`` (value 1; they carry the dependence of the
     sampling distribution on ``theta_s`` for formulation I's pre-update term)."""
     returns = jnp.sum(batch.rew, -1)
@@ -157,15 +157,15 @@ def inner_step(theta_p: jax.Array, theta_s: jax.Array, batch: Batch, alpha: floa
 
 
 def post_update_objective(theta_adapted: jax.Array, post: Batch, std: float) -> jax.Array:
-    """``mean_j MagicBox(log pi_theta'(tau'_j)) R'_j``: value ``mean R'``, gradient ``g_post`` (spec 2.2)."""
+    """``mean_j MagicBox(log pi_theta'(tau'_j)) R'_j``: value ``mean R'``, gradient ``g_post`` (docs/algorithms.md §5.6)."""
     return jnp.mean(magic_box(trajectory_log_prob(theta_adapted, post, std)) * jnp.sum(post.rew, -1))
 
 
 def meta_gradient_terms(theta: jax.Array, pre: Batch, post: Batch, formulation: str, alpha: float,
                         std: float = 1.0) -> tuple[jax.Array, jax.Array]:
-    """Paper eqs. 1-4 (spec 2.2) by autodiff: ``(grad J_post, grad J_pre)`` of one task.
+    """ProMP eqs. 1-4 (docs/algorithms.md §5.6) by autodiff: ``(grad J_post, grad J_pre)`` of one task.
 
-    ``grad J_post`` is the same function of the batches for both formulations (spec 14 fact 12);
+    ``grad J_post`` is the same function of the batches for both formulations (docs/algorithms.md §9 fact 12);
     ``grad J_pre`` is eq. 4 (formulation I) or eq. 3 without alpha (formulation II). ``post`` must
     have been sampled from ``inner_step(theta, theta, pre, alpha, std)``.
     """
@@ -193,14 +193,14 @@ def term_weights(formulation: str, convention: str, alpha: float) -> tuple[float
 
 def meta_gradient(theta: jax.Array, pre: Batch, post: Batch, formulation: str, alpha: float, std: float = 1.0,
                   convention: str = "original") -> jax.Array:
-    """One task's meta-gradient as used by the outer step (spec 11.6), weighted per ``convention``."""
+    """One task's meta-gradient as used by the outer step (docs/algorithms.md §10.1), weighted per ``convention``."""
     post_term, pre_term = meta_gradient_terms(theta, pre, post, formulation, alpha, std)
     c_post, c_pre = term_weights(formulation, convention, alpha)
     return c_post * post_term + c_pre * pre_term
 
 
 def task_goals(tasks_per_goal: int) -> jax.Array:
-    """Goals of one iteration's tasks: ``[-1, +1] * tasks_per_goal`` (spec 11.6: 40 per goal)."""
+    """Goals of one iteration's tasks: ``[-1, +1] * tasks_per_goal`` (docs/algorithms.md §10.1: 40 per goal)."""
     return jnp.tile(jnp.array([-1.0, 1.0]), tasks_per_goal)
 
 
@@ -234,7 +234,7 @@ def _run_one(seed_key, lr, setup: FormulationSetup, formulation: str):
 
 
 def run_formulation(setup: FormulationSetup, formulation: str, seeds: tuple[int, ...]) -> dict[str, np.ndarray]:
-    """Spec 11.6: train ``theta`` with formulation ``formulation`` for every (seed, outer lr).
+    """Train ``theta`` with formulation ``formulation`` for every (seed, outer lr).
 
     Returns ``thetas [S, L, iterations+1, 2]`` (row 0 is the initial value) and the average pre- and
     post-update returns of each iteration's sampled tasks, ``return_pre/return_post [S, L, iterations]``.
@@ -262,7 +262,7 @@ def distance_to(thetas: np.ndarray, optimum: tuple[float, float]) -> np.ndarray:
 
 
 def expected_return(theta: jax.Array, goal: float, s0: jax.Array, noise: jax.Array, std: float = 1.0) -> jax.Array:
-    """Monte-Carlo ``E_tau~pi_theta R(tau)`` of one goal (spec 11.6) with fixed noise ``s0 [n]``,
+    """Monte-Carlo ``E_tau~pi_theta R(tau)`` of one goal (docs/algorithms.md §10.1) with fixed noise ``s0 [n]``,
     ``noise [H, n]``: actions ``clip(mean + std*noise)``, so the estimate is a smooth function of
     ``theta`` and its ``jax.grad`` is the (unbiased, pathwise) policy gradient."""
     s, total = s0, 0.0
@@ -275,7 +275,7 @@ def expected_return(theta: jax.Array, goal: float, s0: jax.Array, noise: jax.Arr
 
 def exact_post_update_return(theta: jax.Array, s0: jax.Array, noise: jax.Array, alpha: float,
                              std: float = 1.0) -> jax.Array:
-    """``J^I(theta) = mean_goal E R`` under ``theta + alpha * grad E R`` (spec 2.1, formulation I with the
+    """``J^I(theta) = mean_goal E R`` under ``theta + alpha * grad E R`` (docs/algorithms.md §4.1, formulation I with the
     exact inner policy gradient), by Monte Carlo; also returns the pre-update value. Shape ``[2]``."""
     post, pre = 0.0, 0.0
     for goal in (-1.0, 1.0):
@@ -288,7 +288,7 @@ def exact_post_update_return(theta: jax.Array, s0: jax.Array, noise: jax.Array, 
 def post_update_return_landscape(key: jax.Array, grid0: np.ndarray, grid1: np.ndarray, samples: int,
                                  alpha: float = 0.1, horizon: int = 5, std: float = 1.0) -> np.ndarray:
     """``[2, len(grid0), len(grid1)]``: pre-update return and ``J^I`` on a (theta0, theta1) grid, with the
-    same ``samples`` random trajectories at every grid point (spec 11.6's "optimum at (0, 0)" check).
+    same ``samples`` random trajectories at every grid point (the "optimum at (0, 0)" check of docs/algorithms.md §10.1).
 
     The task family is symmetric under ``(s, a, goal, theta) -> -(s, a, goal, theta)``, so both
     functions satisfy ``J(theta) = J(-theta)`` and ``(0, 0)`` is always a critical point; the grid

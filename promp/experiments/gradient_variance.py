@@ -1,15 +1,15 @@
-"""Variance of the meta-policy gradient: LVC vs DiCE (spec 11.5, 12; paper §7.2).
+"""Variance of the meta-policy gradient: LVC vs DiCE (docs/algorithms.md §10.2, §10.5; ProMP §7.2).
 
-Protocol (spec 11.5, implemented cleanly): at every iteration, with the parameters fixed, run ``rounds``
+Protocol (docs/algorithms.md §10.2, implemented cleanly): at every iteration, with the parameters fixed, run ``rounds``
 independent sampling rounds. Each round draws *fresh tasks* (``meta_batch_size`` of them from the
 run's generator), samples the pre-update rollouts, adapts every task with the algorithm's inner step,
 samples the post-update rollouts and computes the flattened meta-gradient, i.e. the gradient of the
 algorithm's own outer loss (``OuterUpdate.loss``; LVC-VPG: the log-likelihood surrogate through the
 LVC inner step, DiCE-VPG: the DiCE loss through the DiCE inner step). The spread of the ``rounds``
-gradients gives ``relative_std`` (the spec's ``Meta-GradientRStd``); the last round's batches are
+gradients gives ``relative_std`` (the original's ``Meta-GradientRStd``, docs/algorithms.md §10.2); the last round's batches are
 used for the (one Adam step) update, and its returns are logged.
 
-Differences from the original script's quirks (spec 13 item 8):
+Differences from the original script's quirks (docs/algorithms.md §10.2):
 
 * tasks are re-sampled in *every* round; the original re-sampled them only in the last of its 10
   rounds, so rounds 1-9 reused the previous iteration's tasks (and round 1 of iteration 0 the
@@ -40,7 +40,7 @@ ENV = "halfcheetah-fwd-back"
 
 @dataclasses.dataclass(frozen=True)
 class GradientVarianceSetup:
-    """Scale (spec 11.5: HalfCheetahRandDirec, 20 tasks x 40 rollouts, H 100, K 1, alpha 0.1, Adam 1e-3,
+    """Scale (docs/algorithms.md §10.2: HalfCheetahRandDirec, 20 tasks x 40 rollouts, H 100, K 1, alpha 0.1, Adam 1e-3,
     (64, 64), 301 iterations, 10 sampling rounds per iteration)."""
 
     algos: tuple[str, ...] = ALGOS
@@ -70,7 +70,7 @@ SETUPS: dict[str, GradientVarianceSetup] = {"quick": QUICK, "medium": MEDIUM, "f
 
 
 def gradient_variance_config(setup: GradientVarianceSetup, algo: str, seed: int) -> TrainConfig:
-    """The config of one algorithm (spec 11.5): the preset on ``setup.env`` with K = 1, alpha 0.1,
+    """The config of one algorithm (docs/algorithms.md §10.2): the preset on ``setup.env`` with K = 1, alpha 0.1,
     Adam 1e-3 and the same tasks x rollouts x H for both algorithms (DiCE's preset 80 rollouts is
     overridden)."""
     return resolve_config(setup.env, algo, {
@@ -81,7 +81,7 @@ def gradient_variance_config(setup: GradientVarianceSetup, algo: str, seed: int)
 
 
 def relative_std(grads: np.ndarray, eps: float = 1e-8) -> float:
-    """Spec 11.5's ``Meta-GradientRStd``: for gradients ``[rounds, parameters]``, the mean over
+    """The original's ``Meta-GradientRStd`` (docs/algorithms.md §10.2): for gradients ``[rounds, parameters]``, the mean over
     parameters of ``std_rounds / (|mean_rounds| + eps)`` (population std, ``ddof=0``)."""
     g = np.asarray(grads, dtype=np.float64)
     if g.ndim != 2 or g.shape[0] < 2:
@@ -90,7 +90,7 @@ def relative_std(grads: np.ndarray, eps: float = 1e-8) -> float:
 
 
 def gradient_spread(grads: np.ndarray) -> dict[str, float]:
-    """The spec 11.5 metric plus companions logged by the original: mean per-parameter std, mean
+    """The metric of docs/algorithms.md §10.2 plus companions logged by the original: mean per-parameter std, mean
     cosine similarity of each round's gradient to the mean gradient, and the norm ratio
     ``sqrt(mean_r |g_r - g_mean|^2) / |g_mean|`` (a scale-free spread not dominated by parameters
     whose mean gradient is near zero)."""
@@ -109,7 +109,7 @@ def gradient_spread(grads: np.ndarray) -> dict[str, float]:
 
 def meta_gradient_fn(learner: MetaLearner) -> Callable[[Any, tuple, np.ndarray], np.ndarray]:
     """``(params, batches, eta) -> flat gradient`` of the learner's outer loss (the meta-gradient its
-    update follows, spec 5), jitted."""
+    update follows, docs/algorithms.md §5), jitted."""
     grad = jax.jit(jax.grad(lambda p, b, e: learner.outer.loss(p, b, e)[0]))
 
     def flat(params, batches, eta):
@@ -120,7 +120,7 @@ def meta_gradient_fn(learner: MetaLearner) -> Callable[[Any, tuple, np.ndarray],
 
 def variance_iteration(learner: MetaLearner, state: RunState, rounds: int,
                        grad_fn: Callable[[Any, tuple, np.ndarray], np.ndarray]) -> tuple[RunState, dict[str, float]]:
-    """One iteration of spec 11.5's protocol: ``rounds`` sampling rounds at ``state.params``, each on
+    """One iteration of the protocol of docs/algorithms.md §10.2: ``rounds`` sampling rounds at ``state.params``, each on
     freshly drawn tasks, one flat meta-gradient per round; the last round's batches make the update.
     Returns the new state and a row (spread statistics, returns of the last round and over rounds)."""
     cfg = learner.cfg
@@ -152,7 +152,7 @@ def variance_iteration(learner: MetaLearner, state: RunState, rounds: int,
 
 def running_mean(x: np.ndarray, window: int) -> np.ndarray:
     """Trailing running mean over ``window`` points (shorter at the start), as the original plot's
-    5-iteration smoothing (spec 11.5)."""
+    5-iteration smoothing."""
     x = np.asarray(x, dtype=np.float64)
     c = np.concatenate([[0.0], np.cumsum(x)])
     idx = np.arange(1, len(x) + 1)

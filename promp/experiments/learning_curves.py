@@ -1,4 +1,4 @@
-"""Learning curves of the main comparison (spec 11.1-11.3, 11.8, 12; paper §7.1, Figs. 2-3).
+"""Learning curves of the main comparison (docs/algorithms.md §10.4, §10.5; ProMP §7.1, Figs. 2-3).
 
 A grid of (environment, algorithm, seed) training runs, each an ordinary resumable run directory of
 the trainer (written by ``promp.commands.reproduce``), aggregated per (environment, algorithm) over
@@ -6,9 +6,9 @@ seeds into post-update return against env steps with a mean and a std band
 (``promp.compare.aggregate``). Panel 1 is the camera-ready Fig. 2 (ProMP vs MAML-TRPO vs
 E-MAML-TRPO); panel 2 the estimator comparison of Fig. 3 (LVC-VPG vs DiCE-VPG).
 
-Settings are the presets of spec 11 for each (env, algorithm) except what a scale overrides
+Settings are the presets of docs/algorithms.md §6 for each (env, algorithm) except what a scale overrides
 (tasks, rollouts, iterations); the full scale keeps the presets entirely (40 x 20 rollouts, DiCE
-80, 1001 iterations, ~1.6e8 env steps per HalfCheetah run, spec 11.8).
+80, 1001 iterations, ~1.6e8 env steps per HalfCheetah run, docs/algorithms.md §6.4).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ENVS: tuple[str, ...] = ("point-corner", "halfcheetah-fwd-back")
 
 @dataclasses.dataclass(frozen=True)
 class LearningCurvesSetup:
-    """Scale of the grid; ``None`` keeps the preset value of spec 11 (per env and algorithm)."""
+    """Scale of the grid; ``None`` keeps the preset value of docs/algorithms.md §6 (per env and algorithm)."""
 
     envs: tuple[str, ...] = ENVS
     panels: tuple[tuple[str, ...], ...] = PANELS
@@ -55,7 +55,7 @@ SETUPS: dict[str, LearningCurvesSetup] = {"quick": QUICK, "medium": MEDIUM, "ful
 
 
 def grid_configs(setup: LearningCurvesSetup, seeds: tuple[int, ...]) -> list[tuple[str, TrainConfig]]:
-    """``(run name, config)`` of every grid cell, named ``ENV/ALGO-seedS`` (spec 11.1-11.4 presets
+    """``(run name, config)`` of every grid cell, named ``ENV/ALGO-seedS`` (docs/algorithms.md §6.2-6.3 presets
     with the scale's overrides; at reduced scale DiCE gets the same rollouts as the others)."""
     overrides: dict[str, Any] = {"iterations": setup.iterations, "meta_batch_size": setup.meta_batch_size,
                                  "rollouts_per_task": setup.rollouts_per_task, "horizon": setup.horizon,
@@ -65,5 +65,5 @@ def grid_configs(setup: LearningCurvesSetup, seeds: tuple[int, ...]) -> list[tup
 
 
 def nominal_samples_per_iteration(cfg: TrainConfig) -> int:
-    """Spec 11.8: ``meta_batch_size * rollouts * H * (K + 1)`` (the x-axis unit of the paper's plots)."""
+    """``meta_batch_size * rollouts * H * (K + 1)``, the x-axis unit of the paper's plots (docs/algorithms.md §6.4)."""
     return cfg.meta_batch_size * cfg.rollouts_per_task * cfg.horizon * (cfg.inner_steps + 1)
