@@ -1,6 +1,6 @@
 """Meta-task environments. Importing this package registers the built-in ids.
 
-Point tasks (spec section 10) live in ``point.py``; MuJoCo locomotion tasks in ``locomotion.py``.
+Point tasks (spec section 10) live in ``point.py``; MuJoCo locomotion tasks in the ``locomotion`` package.
 """
 
 from .base import MetaEnv, StepResult, Task, rescale_action
