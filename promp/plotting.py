@@ -9,9 +9,17 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+ALGO_COLORS = {"lvc-trpo": "tab:red", "maml-trpo": "tab:blue", "emaml-trpo": "tab:green", "promp": "tab:purple",
+               "lvc-vpg": "tab:red", "dice-vpg": "tab:blue", "maml-vpg": "tab:orange", "emaml-vpg": "tab:green"}
+"""A fixed colour per algorithm for the figures that compare algorithms."""
+
+
+def subplots(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """``plt.subplots`` on the Agg backend (PNG files, no window), selected here rather than at import."""
+    matplotlib.use("Agg")
+    return plt.subplots(*args, **kwargs)
 
 
 def save_figure(fig: Any, path: Path, tight_bbox: bool = False) -> Path:
@@ -25,7 +33,7 @@ def save_figure(fig: Any, path: Path, tight_bbox: bool = False) -> Path:
 
 def plot_learning_curve(rows: Sequence[dict], path: Path, title: str = "") -> Path:
     """Pre- and post-update average return against env steps, one run."""
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    fig, ax = subplots(figsize=(6, 4), dpi=110)
     steps = [float(r["env_steps"]) for r in rows]
     ax.plot(steps, [float(r["return_pre"]) for r in rows], label="pre-update", color="tab:gray")
     ax.plot(steps, [float(r["return_post"]) for r in rows], label="post-update", color="tab:red")
@@ -39,7 +47,7 @@ def plot_learning_curve(rows: Sequence[dict], path: Path, title: str = "") -> Pa
 
 def plot_adaptation_curve(steps: Sequence[dict], path: Path, title: str = "", confidence: float = 0.95) -> Path:
     """Average return at every adaptation step 0..K with its confidence band (``eval.json``'s steps)."""
-    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=110)
+    fig, ax = subplots(figsize=(5.5, 4), dpi=110)
     k = [int(s["step"]) for s in steps]
     mean = [float(s["mean"]) for s in steps]
     ax.fill_between(k, [float(s["ci_low"]) for s in steps], [float(s["ci_high"]) for s in steps],
@@ -56,7 +64,7 @@ def plot_adaptation_curve(steps: Sequence[dict], path: Path, title: str = "", co
 
 def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average return", title: str = "", xlabel: str = "env steps") -> Path:
     """Several aggregated learning curves (``promp.compare.Curve``) with shaded bands, one PNG."""
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig, ax = subplots(figsize=(7, 4.5), dpi=110)
     for i, c in enumerate(curves):
         color = f"C{i % 10}"
         seeds = getattr(c, "seeds", None)
@@ -107,7 +115,7 @@ def draw_point_paths(ax: Any, paths: Sequence[np.ndarray], lim: float, size: flo
 def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path, draw_regions: Callable[[Any], None], title: str = "") -> Path:
     """Side-by-side panels of 2-D paths ``[rollouts, time, 2]`` (e.g. pre- and post-update), with the
     task's goals and reward regions drawn by ``draw_regions(ax)`` on every panel."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), dpi=110, squeeze=False)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), dpi=110, squeeze=False)
     lim = max(2.6, max(float(np.abs(p).max()) for _, p in panels) + 0.2)
     for ax, (name, paths) in zip(axes[0], panels):
         draw_regions(ax)

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from promp.experiments import formulation as fm
+from promp.experiments.formulation import compute as fm
 
 ALPHA = 0.1
 

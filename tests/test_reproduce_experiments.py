@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 
 from promp.commands import CommandError
-from promp.commands.reproduce import ReproduceOptions, run_exploration_experiment, run_gradient_variance_experiment
-from promp.experiments import exploration as ex
-from promp.experiments import gradient_variance as gv
+from promp.experiments.exploration.report import run_exploration_experiment
+from promp.experiments.gradient_variance.report import run_gradient_variance_experiment
+from promp.experiments.options import ReproduceOptions, scaled_setup
+from promp.experiments.exploration import compute as ex
+from promp.experiments.gradient_variance import compute as gv
 
 
 # ------------------------------------------------------------------------------------------------
@@ -185,19 +187,17 @@ def test_reproduce_bad_input_is_one_error_line(argv, message, capsys, tmp_path):
 
 
 def test_scaled_setup_applies_size_overrides_and_lengthens_the_tail():
-    from promp.commands.reproduce import _scaled_setup
-
     opts = ReproduceOptions(scale="medium", out=None, seeds=(1,), iterations=250, meta_batch_size=20, rollouts_per_task=5)
-    setup = _scaled_setup(ex.SETUPS, opts)
+    setup = scaled_setup(ex.SETUPS, opts)
     assert (setup.iterations, setup.meta_batch_size, setup.rollouts_per_task, setup.tail) == (250, 20, 5, 25)
     assert ex.exploration_config(setup, "lvc-trpo", 1).meta_batch_size == 20
-    assert _scaled_setup(ex.SETUPS, dataclasses.replace(opts, iterations=None)).tail == ex.MEDIUM.tail
-    g = _scaled_setup(gv.SETUPS, dataclasses.replace(opts, iterations=None))
+    assert scaled_setup(ex.SETUPS, dataclasses.replace(opts, iterations=None)).tail == ex.MEDIUM.tail
+    g = scaled_setup(gv.SETUPS, dataclasses.replace(opts, iterations=None))
     assert (g.meta_batch_size, g.rollouts_per_task, g.iterations) == (20, 5, gv.MEDIUM.iterations)
-    assert _scaled_setup(ex.SETUPS, dataclasses.replace(opts, algos=("maml-trpo", "lvc-trpo"))).algos == ("lvc-trpo", "maml-trpo")
-    from promp.experiments import learning_curves as lc
+    assert scaled_setup(ex.SETUPS, dataclasses.replace(opts, algos=("maml-trpo", "lvc-trpo"))).algos == ("lvc-trpo", "maml-trpo")
+    from promp.experiments.learning_curves import compute as lc
 
-    assert _scaled_setup(lc.SETUPS, dataclasses.replace(opts, algos=("dice-vpg", "promp"))).panels == (("promp",), ("dice-vpg",))
+    assert scaled_setup(lc.SETUPS, dataclasses.replace(opts, algos=("dice-vpg", "promp"))).panels == (("promp",), ("dice-vpg",))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def test_scaled_setup_applies_size_overrides_and_lengthens_the_tail():
 
 
 def test_learning_curves_grid_configs_follow_the_presets():
-    from promp.experiments import learning_curves as lc
+    from promp.experiments.learning_curves import compute as lc
 
     grid = dict(lc.grid_configs(lc.FULL, (1, 2, 3)))
     assert len(grid) == 2 * 5 * 3
@@ -218,8 +218,8 @@ def test_learning_curves_grid_configs_follow_the_presets():
 
 
 def test_learning_curves_quick_skips_finished_runs(tmp_path, capsys):
-    from promp.commands.reproduce import run_learning_curves_experiment
-    from promp.experiments import learning_curves as lc
+    from promp.experiments.learning_curves.report import run_learning_curves_experiment
+    from promp.experiments.learning_curves import compute as lc
 
     setup = dataclasses.replace(lc.QUICK, panels=(("lvc-vpg",),), iterations=2)
     opts = ReproduceOptions(scale="quick", out=tmp_path, seeds=(0, 1))

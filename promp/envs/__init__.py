@@ -1,6 +1,6 @@
 """Meta-task environments. Importing this package registers the built-in ids.
 
-Point tasks (docs/algorithms.md §7.2) live in ``point.py``; MuJoCo locomotion tasks in ``locomotion.py``.
+Point tasks (docs/algorithms.md §7.2) live in ``point.py``; MuJoCo locomotion tasks (§7.3) in the ``locomotion`` package.
 """
 
 from .base import MetaEnv, StepResult, Task, rescale_action

@@ -8,7 +8,7 @@ MAML-TRPO learns no useful exploration; E-MAML-TRPO explores with long random pa
 policy slightly misses the goal. ProMP (LVC inner step) is added as a fourth curve.
 
 Training uses the library's trainer (one resumable run directory per algorithm and seed, written by
-``promp.commands.reproduce``); this module only holds the settings, the configs derived from them
+``promp.experiments.grid``); this module only holds the settings, the configs derived from them
 and the computations on trained policies (sampling the pre/post-update paths of one task,
 summarising progress rows).
 """
@@ -20,7 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..config import TrainConfig, resolve_config
+from ...config import TrainConfig, resolve_config
+from ...envs.point import CORNERS
 
 ALGOS: tuple[str, ...] = ("lvc-trpo", "maml-trpo", "emaml-trpo", "promp")
 TASK: dict[str, list[float]] = {"goal": [2.0, 2.0]}  # the one task drawn for every algorithm
@@ -114,6 +115,4 @@ def corner_visits(paths: Sequence[np.ndarray], radius: float = 1.0) -> list[int]
     come within ``radius`` of it: how many goal regions the pre-update policy explores (docs/algorithms.md §10.3).
     The default 1 is the inner half of the reward disc (reward ``max(2 - d, 0)``): the full discs
     nearly touch the start region, so entering them says little."""
-    from ..envs.point import CORNERS
-
     return [int(sum(bool(np.any(np.linalg.norm(p - c, axis=-1) < radius)) for p in paths)) for c in CORNERS]

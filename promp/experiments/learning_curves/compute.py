@@ -1,7 +1,7 @@
 """Learning curves of the main comparison (docs/algorithms.md §10.4, §10.5; ProMP §7.1, Figs. 2-3).
 
 A grid of (environment, algorithm, seed) training runs, each an ordinary resumable run directory of
-the trainer (written by ``promp.commands.reproduce``), aggregated per (environment, algorithm) over
+the trainer (written by ``promp.experiments.grid``), aggregated per (environment, algorithm) over
 seeds into post-update return against env steps with a mean and a std band
 (``promp.compare.aggregate``). Panel 1 is the camera-ready Fig. 2 (ProMP vs MAML-TRPO vs
 E-MAML-TRPO); panel 2 the estimator comparison of Fig. 3 (LVC-VPG vs DiCE-VPG).
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..config import TrainConfig, resolve_config
+from ...config import TrainConfig, resolve_config
 
 PANELS: tuple[tuple[str, ...], ...] = (("promp", "maml-trpo", "emaml-trpo"), ("lvc-vpg", "dice-vpg"))
 ENVS: tuple[str, ...] = ("point-corner", "halfcheetah-fwd-back")

@@ -31,8 +31,8 @@ import jax
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ..config import TrainConfig, resolve_config
-from ..learner import MetaLearner, RunState
+from ...config import TrainConfig, resolve_config
+from ...learner import MetaLearner, RunState
 
 ALGOS: tuple[str, ...] = ("lvc-vpg", "dice-vpg")
 ENV = "halfcheetah-fwd-back"

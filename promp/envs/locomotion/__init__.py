@@ -1,0 +1,105 @@
+"""MuJoCo locomotion meta-environments of the paper (spec section 10), batched in C threads.
+
+Layout: ``base.py`` (``MujocoMetaEnv`` on ``mujoco_batch``), ``tasks.py`` (task distributions), one
+module per robot composing a robot class with a task distribution (``HalfCheetahRandDirec =
+Direction1DTasks + _HalfCheetah``), and here the registry ids and their presets.
+
+Every class steps all ``tasks x copies_per_task`` copies together with ``mujoco.batch.Batch``
+(see ``mujoco_batch.py``) on gymnasium's model files, with the original code's task
+distributions, rewards, termination rules, observations, frame skips and reset noise.
+
+Common to all of them (spec sections 9-10):
+
+* Actions arrive in policy units ``[-10, 10]^d`` and are mapped onto the actuators' control
+  range by ``MetaEnv.step``; rewards use the mapped (clipped) action.
+* ``dt = model.opt.timestep * frame_skip``; the env has no time limit of its own.
+* ``done`` is sticky within an episode: a copy that terminated is frozen (no longer stepped,
+  reward 0, observation held) until the next ``reset``; the sampler masks it anyway.
+* Positions read from derived quantities (the Ant torso's ``xpos``, the Humanoid centre of mass
+  from ``xipos``) have ``mj_step``'s one-substep lag, as ``sim.data`` had in the original envs.
+
+What differs from the original and why (also in each class docstring):
+
+* The simulator is MuJoCo 4 with gymnasium's XMLs instead of mujoco-py 1.50 (MuJoCo 1.50) with
+  gym 0.10.5's XMLs (MuJoCo 1.31 with rand_param_envs' XMLs for the RandParams envs), because
+  the old stacks no longer install. Trajectories are therefore not bit-identical to the paper's.
+* ``cfrc_ext`` (Ant and Humanoid observations and contact costs) is computed through
+  ``mj_rnePostConstraint`` in every forward pass, as MuJoCo 1.50 did; plain MuJoCo >= 2 leaves
+  it at zero (spec 13 item 10).
+* Reset noise is drawn from the ``rng`` passed to ``reset`` (the original used each env's
+  unseeded ``np_random``), so runs are reproducible.
+* The RandParams envs recompute derived model constants (``mj_setConst``) after writing the
+  sampled masses and inertias; MuJoCo 1.31 in the original did not.
+* ``SwimmerRandVel`` (unused in the paper) has its reward sign fixed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .ant import AntRandDirec, AntRandDirec2D, AntRandGoal
+from .base import MujocoMetaEnv
+from .halfcheetah import HalfCheetahRandDirec, HalfCheetahRandVel
+from .hopper import HopperRandParams
+from .humanoid import HumanoidRandDirec, HumanoidRandDirec2D
+from .swimmer import SwimmerRandVel
+from .walker import Walker2DRandDirec, Walker2DRandParams, Walker2DRandVel
+
+ENV_CLASSES: dict[str, type[MujocoMetaEnv]] = {
+    "halfcheetah-fwd-back": HalfCheetahRandDirec,
+    "halfcheetah-vel": HalfCheetahRandVel,
+    "ant-fwd-back": AntRandDirec,
+    "ant-dir-2d": AntRandDirec2D,
+    "ant-goal": AntRandGoal,
+    "walker-fwd-back": Walker2DRandDirec,
+    "walker-vel": Walker2DRandVel,
+    "walker-rand-params": Walker2DRandParams,
+    "hopper-rand-params": HopperRandParams,
+    "humanoid-fwd-back": HumanoidRandDirec,
+    "humanoid-dir-2d": HumanoidRandDirec2D,
+    "swimmer-vel": SwimmerRandVel,
+}
+"""Registry ids of the MuJoCo meta-envs and their classes."""
+
+_H200: dict[str, Any] = {"horizon": 200}
+_RAND_PARAMS_PROMP: dict[str, Any] = {"ppo_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
+# Spec 11.4: the DiCE sweep used H 100, alpha 0.1 and (64, 64) on every env.
+_DICE_H100: dict[str, Any] = {"horizon": 100}
+
+PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, dict[str, Any]]]] = {
+    # id: (description, defaults for every algorithm, per-family overrides). Spec 11.1 (ProMP),
+    # 11.2-11.3 (TRPO and VPG variants: same H, K, alpha and hidden sizes as ProMP), 11.4 (DiCE).
+    "halfcheetah-fwd-back": ("HalfCheetah, run forward or backward (HalfCheetahRandDirec)", {}, {}),
+    "halfcheetah-vel": ("HalfCheetah, goal velocity U(0, 3) (HalfCheetahRandVel)", dict(_H200), {"dice": dict(_DICE_H100)}),
+    "ant-fwd-back": ("Ant, run forward or backward (AntRandDirec)", {}, {}),
+    "ant-dir-2d": ("Ant, run in a random 2-D direction (AntRandDirec2D)", {}, {}),
+    "ant-goal": (
+        "Ant, reach a goal in the radius-3 disc (AntRandGoal)",
+        {"horizon": 200, "inner_steps": 2},
+        {"dice": dict(_DICE_H100)},
+    ),
+    "walker-fwd-back": ("Walker2D, walk forward or backward (Walker2DRandDirec)", dict(_H200), {"dice": dict(_DICE_H100)}),
+    "walker-vel": ("Walker2D, goal velocity U(0, 10) (Walker2DRandVel)", dict(_H200), {"dice": dict(_DICE_H100)}),
+    "walker-rand-params": (
+        "Walker2D with randomised physics (Walker2DRandParams)",
+        {"horizon": 200, "inner_lr": 0.05},
+        {"promp": dict(_RAND_PARAMS_PROMP), "dice": {"horizon": 100, "inner_lr": 0.1}},
+    ),
+    "hopper-rand-params": (
+        "Hopper with randomised physics (HopperRandParams)",
+        {"horizon": 200, "inner_lr": 0.05},
+        {"promp": dict(_RAND_PARAMS_PROMP), "dice": {"horizon": 100, "inner_lr": 0.1}},
+    ),
+    "humanoid-fwd-back": (
+        "Humanoid, run forward or backward (HumanoidRandDirec)",
+        {"horizon": 200, "hidden": (128, 128)},
+        {"dice": {"horizon": 100, "hidden": (64, 64)}},
+    ),
+    "humanoid-dir-2d": (
+        "Humanoid, run in a random 2-D direction (HumanoidRandDirec2D)",
+        {"horizon": 200, "hidden": (128, 128)},
+        {"dice": {"horizon": 100, "hidden": (64, 64)}},
+    ),
+    "swimmer-vel": ("Swimmer, goal velocity U(0.1, 0.2), reward sign fixed (SwimmerRandVel; unused in the paper)", {}, {}),
+}
+"""Per-id description and hyper-parameter differences from ``TrainConfig``'s defaults (spec 11)."""

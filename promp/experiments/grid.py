@@ -1,0 +1,44 @@
+"""A grid of resumable trainer runs, one run directory per cell (the exploration and learning-curves
+experiments, spec 11.7, 11.8): started, resumed or skipped as finished, one process per grid."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from ..commands import CommandError
+from ..config import TrainConfig
+from ..rundir_lock import hold_directory_lock
+from ..trainer import load_run_config, read_progress, train
+from .exploration.compute import same_run
+
+
+def train_runs(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, dict]:
+    """Train every ``(name, run_dir, cfg)`` with the trainer, one after the other: a new directory is
+    started, an unfinished one resumed from its last checkpoint, a finished one (``progress.csv`` has
+    ``cfg.iterations`` rows) skipped. A directory holding a different run (config differs other than
+    in ``iterations``) is an error. Returns per name ``{"status", "rows", "wall_s"}``."""
+    for name, run_dir, cfg in runs:  # check every directory before training anything
+        if (run_dir / "config.json").exists() and not same_run(load_run_config(run_dir), cfg):
+            raise CommandError(f"{run_dir} holds a different run than {name} at this scale; use another --out")
+    grid_dir = Path(os.path.commonpath([str(run_dir.parent) for _, run_dir, _ in runs]))
+    with hold_directory_lock(grid_dir, "promp reproduce"):  # one process per grid: a second one is refused
+        return _train_runs_locked(runs)
+
+
+def _train_runs_locked(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for name, run_dir, cfg in runs:
+        t0 = time.perf_counter()
+        existing = (run_dir / "config.json").exists()
+        done = read_progress(run_dir / "progress.csv") if existing else []
+        if existing and len(done) >= cfg.iterations and (run_dir / "checkpoints").is_dir():
+            out[name] = {"status": "skipped (finished)", "rows": done, "wall_s": 0.0}
+            print(f"{name}: finished run in {run_dir} ({len(done)} iterations), skipped")
+            continue
+        status = f"resumed at iteration {len(done)}" if existing else "trained"
+        print(f"{name}: {status}, {cfg.iterations} iterations -> {run_dir}", flush=True)
+        rows = train(cfg, run_dir, resume=existing)
+        out[name] = {"status": status, "rows": rows, "wall_s": time.perf_counter() - t0}
+    return out

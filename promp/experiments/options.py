@@ -1,0 +1,83 @@
+"""What one ``promp reproduce NAME`` run is given: its options, the experiment's description, and
+the setup of a scale with the command line's overrides applied."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..commands import CommandError
+
+OVERRIDABLE = ("convention", "score_raw_action", "iterations", "meta_batch_size", "rollouts_per_task", "algos")
+"""Setup fields the command line may set (``--convention`` ... ``--algos``), in the order they are checked."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReproduceOptions:
+    """Options common to every experiment, plus experiment-specific ones (``None`` = not given)."""
+
+    scale: str  # "quick", "medium" or "full" (``Experiment.scales`` says which an experiment offers)
+    out: Path
+    seeds: tuple[int, ...]
+    convention: Optional[str] = None  # formulation only
+    iterations: Optional[int] = None  # not formulation: overrides the scale's number of iterations
+    score_raw_action: bool = False  # formulation only
+    meta_batch_size: Optional[int] = None  # not formulation: overrides the scale's tasks per iteration
+    rollouts_per_task: Optional[int] = None  # not formulation: overrides the scale's rollouts per task
+    algos: Optional[tuple[str, ...]] = None  # not formulation: run only these of the experiment's algorithms
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One paper experiment as the command sees it: ``setups`` (scale -> setup dataclass), the default
+    ``seeds`` per scale, the setup fields the command line may override (``flags``, a subset of
+    ``OVERRIDABLE``) and the runner ``run(opts)`` that computes, writes and prints everything."""
+
+    name: str
+    setups: dict[str, Any]
+    seeds: dict[str, tuple[int, ...]]
+    flags: tuple[str, ...]
+    run: Callable[[ReproduceOptions], None]
+
+    def __post_init__(self) -> None:
+        setup_type = type(next(iter(self.setups.values())))
+        for flag in self.flags:
+            if flag not in OVERRIDABLE or not hasattr(setup_type, flag):
+                raise TypeError(f"{self.name}: --{flag.replace('_', '-')} is not an overridable field of {setup_type.__name__}")
+
+    @property
+    def scales(self) -> tuple[str, ...]:
+        """The scales offered (``quick``, maybe ``medium``, ``full``)."""
+        return tuple(self.setups)
+
+
+def scaled_setup(setups: dict, opts: ReproduceOptions, setup: Any = None) -> Any:
+    """The experiment's setup for ``opts.scale`` (or ``setup``) with the command line's overrides
+    (``--iterations``, ``--meta-batch-size``, ``--rollouts-per-task``, ``--algos``, ``--convention``,
+    ``--score-raw-action``) applied, validated. A longer run also averages its "final" numbers over
+    more iterations: ``tail`` becomes at least a tenth of the run."""
+    setup = setup or setups[opts.scale]
+    if opts.iterations:
+        setup = dataclasses.replace(setup, iterations=opts.iterations)
+        if hasattr(setup, "tail"):
+            setup = dataclasses.replace(setup, tail=max(setup.tail, opts.iterations // 10))
+    for name in ("meta_batch_size", "rollouts_per_task", "convention"):
+        if getattr(opts, name) is not None:
+            setup = dataclasses.replace(setup, **{name: getattr(opts, name)})
+    if opts.score_raw_action:
+        setup = dataclasses.replace(setup, score_raw_action=True)
+    if opts.algos:
+        unknown = [a for a in opts.algos if a not in setup.algos]
+        if unknown:
+            raise CommandError(f"--algos {' '.join(unknown)}: not in this experiment; it runs {' '.join(setup.algos)}")
+        if hasattr(setup, "panels"):  # learning-curves: keep the panels that still hold an algorithm
+            panels = tuple(tuple(a for a in panel if a in opts.algos) for panel in setup.panels)
+            setup = dataclasses.replace(setup, panels=tuple(p for p in panels if p))
+        else:
+            setup = dataclasses.replace(setup, algos=tuple(a for a in setup.algos if a in opts.algos))
+    try:
+        setup.validate()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return setup

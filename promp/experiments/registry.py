@@ -1,0 +1,12 @@
+"""Experiment name -> ``Experiment`` (spec 11.5-11.8), in the order ``promp reproduce`` lists them."""
+
+from __future__ import annotations
+
+from .exploration.report import EXPERIMENT as EXPLORATION
+from .formulation.report import EXPERIMENT as FORMULATION
+from .gradient_variance.report import EXPERIMENT as GRADIENT_VARIANCE
+from .learning_curves.report import EXPERIMENT as LEARNING_CURVES
+from .options import Experiment
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (LEARNING_CURVES, GRADIENT_VARIANCE, FORMULATION, EXPLORATION)}
+"""Experiment name -> description and runner."""
