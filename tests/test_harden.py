@@ -407,10 +407,14 @@ def test_plot_skips_stray_files_and_counts_distinct_seeds(tmp_path, run6, capsys
     assert labels == ["x (2 runs, 1 distinct seed)"]
 
 
-def test_help_text_is_clean():
-    res = subprocess.run(_cli("train", "--help"), env={**ENV, "COLUMNS": "200"}, capture_output=True, text=True)
+@pytest.mark.parametrize("command", ["train", "eval", "rollout"])
+def test_help_text_is_clean(command):
+    res = subprocess.run(_cli(command, "--help"), env={**ENV, "COLUMNS": "200"}, capture_output=True, text=True)
     assert res.returncode == 0
     assert "args options" not in res.stdout and "(default: None)" not in res.stdout and "{None}" not in res.stdout
+    assert all(line.count("(default:") <= 1 for line in res.stdout.splitlines())  # no default given twice
+    if command != "train":
+        assert "RUN_DIR" in res.stdout and "STR" not in res.stdout and "--checkpoint latest|best|N" in res.stdout
 
 
 def test_tensorboard_is_an_extra_the_readme_names():

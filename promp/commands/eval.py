@@ -12,15 +12,27 @@ from . import CommandError
 
 
 def eval_command(
-    run_dir: tyro.conf.Positional[str],
-    checkpoint: Annotated[Optional[str], tyro.conf.arg(help="iteration whose checkpoint to load, as in progress.csv, or 'best' (the best smoothed return_post, checkpoints/best.json) or 'latest' (default)", metavar="N|best|latest")] = None,
-    tasks: Annotated[Optional[int], tyro.conf.arg(help="number of held-out tasks (default: the run's meta-batch size)")] = None,
-    adapt_steps: Annotated[Optional[int], tyro.conf.arg(help="inner adaptation steps K, may exceed the training K (default: the run's)")] = None,
-    rollouts: Annotated[Optional[int], tyro.conf.arg(help="rollouts per task and step (default: the run's)")] = None,
-    seed: Annotated[Optional[int], tyro.conf.arg(help="meta-test seed (default: the run's seed, on a stream separate from training)")] = None,
-    task: Annotated[Optional[str], tyro.conf.arg(help="evaluate one given task instead, as JSON, e.g. '{\"goal\": [2, 2]}'")] = None,
-    confidence: Annotated[float, tyro.conf.arg(help="confidence level of the interval")] = 0.95,
-    out: Annotated[Optional[str], tyro.conf.arg(help="directory for eval.json and eval.png (default: RUN_DIR)")] = None,
+    run_dir: Annotated[tyro.conf.Positional[str], tyro.conf.arg(help="run directory written by promp train", metavar="RUN_DIR")],
+    checkpoint: Annotated[Optional[str], tyro.conf.arg(
+        help="checkpoint to load: 'latest' (default), 'best' (the best smoothed return_post, checkpoints/best.json) "
+             "or an iteration number as in progress.csv", metavar="latest|best|N", help_behavior_hint="")] = None,
+    tasks: Annotated[Optional[int], tyro.conf.arg(
+        help="number of held-out tasks (default: the run's meta-batch size)", metavar="N", help_behavior_hint="")] = None,
+    adapt_steps: Annotated[Optional[int], tyro.conf.arg(
+        help="inner adaptation steps K, may exceed the training K (default: the run's)", metavar="K",
+        help_behavior_hint="")] = None,
+    rollouts: Annotated[Optional[int], tyro.conf.arg(
+        help="rollouts per task and step (default: the run's)", metavar="N", help_behavior_hint="")] = None,
+    seed: Annotated[Optional[int], tyro.conf.arg(
+        help="meta-test seed (default: the run's seed, on a stream separate from training)", metavar="INT",
+        help_behavior_hint="")] = None,
+    task: Annotated[Optional[str], tyro.conf.arg(
+        help="evaluate one given task instead, as JSON, e.g. '{\"goal\": [2, 2]}' (default: sampled tasks)",
+        metavar="JSON", help_behavior_hint="")] = None,
+    confidence: Annotated[float, tyro.conf.arg(help="confidence level of the interval (default: 0.95)", metavar="FLOAT",
+                                               help_behavior_hint="")] = 0.95,
+    out: Annotated[Optional[str], tyro.conf.arg(
+        help="directory for eval.json and eval.png (default: RUN_DIR)", metavar="DIR", help_behavior_hint="")] = None,
 ) -> None:
     """Adapt the trained policy to held-out tasks; print the return at every step 0..K with a
     confidence interval and write eval.json and the adaptation-curve eval.png."""

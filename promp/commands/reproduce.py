@@ -46,7 +46,7 @@ def check_overrides(name: str, experiments: dict, given: dict) -> None:
 def reproduce_command(
     name: tyro.conf.Positional[str],
     quick: Annotated[bool, tyro.conf.arg(help="small scale, finishes in well under a minute (the default)")] = False,
-    full: Annotated[bool, tyro.conf.arg(help="the paper's settings (spec section 11)")] = False,
+    full: Annotated[bool, tyro.conf.arg(help="the paper's settings (docs/algorithms.md §6, §10)")] = False,
     medium: Annotated[bool, tyro.conf.arg(help="a reduced scale that shows the effect in ~10 minutes on 2 cores "
                                                 "(the one in docs/results.md; not every experiment has it)")] = False,
     out: Annotated[Optional[str], tyro.conf.arg(help="output directory (default runs/reproduce/NAME-SCALE)", metavar="DIR")] = None,
@@ -73,8 +73,9 @@ def reproduce_command(
              "action (the original)")] = False,
 ) -> None:
     """Reproduce one of the paper's experiments: writes NAME.png, NAME.csv, NAME.json into the output
-    directory and prints a one-paragraph summary. Experiments: formulation (spec 11.6), gradient-variance
-    (11.5), exploration (11.7), learning-curves (11.1-11.3, 11.8; a resumable grid: re-invoke to continue)."""
+    directory and prints a one-paragraph summary. Experiments (docs/algorithms.md §10): formulation (§10.1),
+    gradient-variance (§10.2), exploration (§10.3), learning-curves (§10.4; a resumable grid: re-invoke to
+    continue)."""
     from ..experiments.options import ReproduceOptions  # heavy: JAX, matplotlib and the trainer, only when run
     from ..experiments.registry import EXPERIMENTS
 

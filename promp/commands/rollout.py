@@ -16,15 +16,22 @@ from . import CommandError
 
 
 def rollout_command(
-    run_dir: tyro.conf.Positional[str],
-    task: Annotated[Optional[str], tyro.conf.arg(help="task as JSON, e.g. '{\"goal\": [2, 2]}' (default: one sampled with --seed)")] = None,
-    checkpoint: Annotated[Optional[str], tyro.conf.arg(help="iteration whose checkpoint to load, as in progress.csv, or 'best' (the best smoothed return_post, checkpoints/best.json) or 'latest' (default)", metavar="N|best|latest")] = None,
-    adapt_steps: Annotated[Optional[int], tyro.conf.arg(help="inner steps before the post-update picture (default: the run's K)")] = None,
-    paths: Annotated[int, tyro.conf.arg(help="point tasks: trajectories drawn per panel")] = 5,
+    run_dir: Annotated[tyro.conf.Positional[str], tyro.conf.arg(help="run directory written by promp train", metavar="RUN_DIR")],
+    task: Annotated[Optional[str], tyro.conf.arg(
+        help="task as JSON, e.g. '{\"goal\": [2, 2]}' (default: one sampled with --seed)", metavar="JSON",
+        help_behavior_hint="")] = None,
+    checkpoint: Annotated[Optional[str], tyro.conf.arg(
+        help="checkpoint to load: 'latest' (default), 'best' (the best smoothed return_post, checkpoints/best.json) "
+             "or an iteration number as in progress.csv", metavar="latest|best|N", help_behavior_hint="")] = None,
+    adapt_steps: Annotated[Optional[int], tyro.conf.arg(
+        help="inner steps before the post-update picture (default: the run's K)", metavar="K", help_behavior_hint="")] = None,
+    paths: Annotated[int, tyro.conf.arg(help="point tasks: trajectories drawn per panel", metavar="N")] = 5,
     seed: Annotated[int, tyro.conf.arg(help="seed of the task draw, the action noise and the adaptation samples")] = 0,
-    width: Annotated[int, tyro.conf.arg(help="MuJoCo video: width of each half in pixels")] = 320,
-    height: Annotated[int, tyro.conf.arg(help="MuJoCo video: height in pixels")] = 240,
-    out: Annotated[Optional[str], tyro.conf.arg(help="output file (default: RUN_DIR/rollout.png or RUN_DIR/rollout.mp4)")] = None,
+    width: Annotated[int, tyro.conf.arg(help="MuJoCo video: width of each half in pixels", metavar="PIXELS")] = 320,
+    height: Annotated[int, tyro.conf.arg(help="MuJoCo video: height in pixels", metavar="PIXELS")] = 240,
+    out: Annotated[Optional[str], tyro.conf.arg(
+        help="output file (default: RUN_DIR/rollout.png or RUN_DIR/rollout.mp4)", metavar="FILE",
+        help_behavior_hint="")] = None,
 ) -> None:
     """Adapt the trained policy to one task and show its behaviour before and after the update."""
     from ..video import default_offscreen_gl

@@ -1,5 +1,5 @@
 """A grid of resumable trainer runs, one run directory per cell (the exploration and learning-curves
-experiments, spec 11.7, 11.8): started, resumed or skipped as finished, one process per grid."""
+experiments, docs/algorithms.md §10.3, §10.4): started, resumed or skipped as finished, one process per grid."""
 
 from __future__ import annotations
 

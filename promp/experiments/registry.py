@@ -1,4 +1,4 @@
-"""Experiment name -> ``Experiment`` (spec 11.5-11.8), in the order ``promp reproduce`` lists them."""
+"""Experiment name -> ``Experiment`` (docs/algorithms.md §10), in the order ``promp reproduce`` lists them."""
 
 from __future__ import annotations
 

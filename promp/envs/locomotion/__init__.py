@@ -1,4 +1,4 @@
-"""MuJoCo locomotion meta-environments of the paper (spec section 10), batched in C threads.
+"""MuJoCo locomotion meta-environments of the paper (docs/algorithms.md §7.3), batched in C threads.
 
 Layout: ``base.py`` (``MujocoMetaEnv`` on ``mujoco_batch``), ``tasks.py`` (task distributions), one
 module per robot composing a robot class with a task distribution (``HalfCheetahRandDirec =
@@ -8,7 +8,7 @@ Every class steps all ``tasks x copies_per_task`` copies together with ``mujoco.
 (see ``mujoco_batch.py``) on gymnasium's model files, with the original code's task
 distributions, rewards, termination rules, observations, frame skips and reset noise.
 
-Common to all of them (spec sections 9-10):
+Common to all of them (docs/algorithms.md §7.1, §7.3):
 
 * Actions arrive in policy units ``[-10, 10]^d`` and are mapped onto the actuators' control
   range by ``MetaEnv.step``; rewards use the mapped (clipped) action.
@@ -25,7 +25,7 @@ What differs from the original and why (also in each class docstring):
   the old stacks no longer install. Trajectories are therefore not bit-identical to the paper's.
 * ``cfrc_ext`` (Ant and Humanoid observations and contact costs) is computed through
   ``mj_rnePostConstraint`` in every forward pass, as MuJoCo 1.50 did; plain MuJoCo >= 2 leaves
-  it at zero (spec 13 item 10).
+  it at zero (docs/algorithms.md §7.5).
 * Reset noise is drawn from the ``rng`` passed to ``reset`` (the original used each env's
   unseeded ``np_random``), so runs are reproducible.
 * The RandParams envs recompute derived model constants (``mj_setConst``) after writing the
@@ -63,12 +63,12 @@ ENV_CLASSES: dict[str, type[MujocoMetaEnv]] = {
 
 _H200: dict[str, Any] = {"horizon": 200}
 _RAND_PARAMS_PROMP: dict[str, Any] = {"ppo_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
-# Spec 11.4: the DiCE sweep used H 100, alpha 0.1 and (64, 64) on every env.
+# docs/algorithms.md §6.2: the DiCE sweep used H 100, alpha 0.1 and (64, 64) on every env.
 _DICE_H100: dict[str, Any] = {"horizon": 100}
 
 PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, dict[str, Any]]]] = {
-    # id: (description, defaults for every algorithm, per-family overrides). Spec 11.1 (ProMP),
-    # 11.2-11.3 (TRPO and VPG variants: same H, K, alpha and hidden sizes as ProMP), 11.4 (DiCE).
+    # id: (description, defaults for every algorithm, per-family overrides), as in
+    # docs/algorithms.md §6.2: ProMP, TRPO and VPG variants (same H, K, alpha and hidden sizes), DiCE.
     "halfcheetah-fwd-back": ("HalfCheetah, run forward or backward (HalfCheetahRandDirec)", {}, {}),
     "halfcheetah-vel": ("HalfCheetah, goal velocity U(0, 3) (HalfCheetahRandVel)", dict(_H200), {"dice": dict(_DICE_H100)}),
     "ant-fwd-back": ("Ant, run forward or backward (AntRandDirec)", {}, {}),
@@ -102,4 +102,4 @@ PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, dict[str, Any]]]] = {
     ),
     "swimmer-vel": ("Swimmer, goal velocity U(0.1, 0.2), reward sign fixed (SwimmerRandVel; unused in the paper)", {}, {}),
 }
-"""Per-id description and hyper-parameter differences from ``TrainConfig``'s defaults (spec 11)."""
+"""Per-id description and hyper-parameter differences from ``TrainConfig``'s defaults (docs/algorithms.md §6.2)."""

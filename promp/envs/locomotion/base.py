@@ -78,7 +78,7 @@ class MujocoMetaEnv(MetaEnv):
         return scale * rng.standard_normal(size=shape)
 
     def reset(self, rng: np.random.Generator) -> np.ndarray:
-        """Reset every copy to the initial pose plus the spec's reset noise, drawn from ``rng``."""
+        """Reset every copy to the initial pose plus the reset noise of docs/algorithms.md §7.3, drawn from ``rng``."""
         sim = self._require_sim()
         n, m = self.num_copies, self.model
         qpos = m.qpos0[None] + self._noise(rng, self.qpos_noise, (n, m.nq))

@@ -45,7 +45,7 @@ def _velocity_task(task: Task, low: float, high: float) -> Task:
 
 
 class Direction1DTasks:
-    """Tasks ``{"direction": +-1}`` with p = 1/2 each (spec section 10, the *RandDirec envs)."""
+    """Tasks ``{"direction": +-1}`` with p = 1/2 each (docs/algorithms.md §7.3, the *RandDirec envs)."""
 
     def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
         """Directions +-1, each with probability 1/2."""

@@ -1,2 +1,2 @@
-"""Exploration on point-momentum (spec 11.7): ``compute`` (settings, configs, paths of one task)
+"""Exploration on point-momentum (docs/algorithms.md §10.3): ``compute`` (settings, configs, paths of one task)
 and ``report`` (the grid of runs, figures, CSV, JSON, summary)."""

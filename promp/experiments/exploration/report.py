@@ -1,6 +1,6 @@
 """``promp reproduce exploration``: the grid of training runs, one task's pre/post-update paths per
 algorithm, ``exploration.png``, ``exploration-curves.png``, ``exploration.csv``, ``exploration.json``
-and a printed summary (spec 11.7)."""
+and a printed summary (docs/algorithms.md §10.3)."""
 
 from __future__ import annotations
 
@@ -83,13 +83,14 @@ def exploration_summary(setup: ExplorationSetup, by_algo: dict, seeds, wall: dic
         f"Exploration on point-momentum (K={setup.inner_steps}, {setup.meta_batch_size} tasks x {setup.rollouts_per_task} "
         f"rollouts, H {setup.horizon}, {setup.iterations} iterations, seeds {list(seeds)}): final training returns "
         f"(mean of the last {setup.tail} iterations and over seeds) {'; '.join(parts)}. Highest post-update return: {best}. "
-        f"The paper (spec 12) expects LVC-TRPO to visit the goal regions before adaptation and reach the goal after it, "
-        f"and MAML-TRPO to fail. Wall time {wall['total_s']:.1f} s (training {wall['training_s']:.1f} s)."
+        f"The paper (docs/algorithms.md §10.5) expects LVC-TRPO to visit the goal regions before adaptation and "
+        f"reach the goal after it, and MAML-TRPO to fail. "
+        f"Wall time {wall['total_s']:.1f} s (training {wall['training_s']:.1f} s)."
     )
 
 
 def run_exploration_experiment(opts: ReproduceOptions, setup: ExplorationSetup | None = None) -> None:
-    """Spec 11.7 / paper §7.3: LVC-TRPO, MAML-TRPO, E-MAML-TRPO and ProMP on point-momentum (K = 3);
+    """ProMP §7.3, docs/algorithms.md §10.3: LVC-TRPO, MAML-TRPO, E-MAML-TRPO and ProMP on point-momentum (K = 3);
     trains resumable runs under ``OUT/runs``, then draws one task's pre/post-update paths per algorithm."""
     setup = scaled_setup(ex.SETUPS, opts, setup)
     t_start = time.perf_counter()

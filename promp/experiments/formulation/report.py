@@ -1,5 +1,5 @@
 """``promp reproduce formulation``: train both formulations, check where the optimum is, then write
-``formulation.png``, ``formulation.csv``, ``formulation.json`` and print a summary (spec 11.6)."""
+``formulation.png``, ``formulation.csv``, ``formulation.json`` and print a summary (docs/algorithms.md §10.1)."""
 
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ def _optimum_check(setup: FormulationSetup, full: bool) -> tuple[dict[str, Any],
 
 
 def run_formulation_experiment(opts: ReproduceOptions) -> None:
-    """Spec 11.6 / paper §7.4: formulation I vs II, all outer learning rates, several seeds."""
+    """ProMP §7.4, docs/algorithms.md §10.1: formulation I vs II, all outer learning rates, several seeds."""
     setup = scaled_setup(SETUPS, opts)
     t_start = time.perf_counter()
     results, timing = {}, {}

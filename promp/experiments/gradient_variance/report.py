@@ -1,6 +1,6 @@
 """``promp reproduce gradient-variance``: LVC-VPG and DiCE-VPG trained with several sampling rounds per
 iteration, ``gradient-variance.png``, ``.csv`` (rewritten after every iteration), ``.json`` and a
-printed summary (spec 11.5)."""
+printed summary (docs/algorithms.md §10.2)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ GV_COLUMNS = ["algo", "seed", "iteration", "env_steps", "env_steps_one_round", "
 
 def gradient_variance_figure(path: Path, rows: dict, setup: GradientVarianceSetup, window: int = 5) -> None:
     """Relative std of the meta-gradient (thin: per iteration; thick: running mean over ``window``)
-    and the post-update return of the updating round, both per iteration (spec 11.5's two panels)."""
+    and the post-update return of the updating round, both per iteration (the paper's two panels, ProMP §7.2)."""
     fig, axes = subplots(1, 3, figsize=(13.5, 3.8), dpi=80)
     for (algo, seed), rs in rows.items():
         it = np.array([r["iteration"] for r in rs])
@@ -112,7 +112,7 @@ def gradient_variance_summary(setup: GradientVarianceSetup, stats: dict, compare
 
 
 def run_gradient_variance_experiment(opts: ReproduceOptions, setup: GradientVarianceSetup | None = None) -> None:
-    """Spec 11.5 / paper §7.2: per iteration ``rounds`` independent sampling rounds (fresh tasks each)
+    """ProMP §7.2, docs/algorithms.md §10.2: per iteration ``rounds`` independent sampling rounds (fresh tasks each)
     at the same parameters, relative std of the flattened meta-gradient, LVC-VPG vs DiCE-VPG."""
     setup = scaled_setup(gv.SETUPS, opts, setup)
     out = opts.out

@@ -1,5 +1,5 @@
 """``promp reproduce learning-curves``: the (env x algorithm x seed) grid of training runs,
-``learning-curves.png``, ``.csv``, ``.json`` and a printed summary (spec 11.1-11.3, 11.8)."""
+``learning-curves.png``, ``.csv``, ``.json`` and a printed summary (docs/algorithms.md §6, §10.4)."""
 
 from __future__ import annotations
 
@@ -84,13 +84,14 @@ def learning_curves_summary(setup: LearningCurvesSetup, per_run: list[dict], run
             for a in ranked))
     return (f"Learning curves ({runs} runs: {len(setup.envs)} envs x {len(setup.algos)} algorithms x seeds "
             f"{list(seeds)}, {setup.iterations} iterations each): post-update return, first iteration -> mean of "
-            f"the last 10% of iterations, mean over seeds, best first: {'; '.join(parts)}. The paper (spec 12) has "
-            f"ProMP best in every env, LVC-VPG above DiCE-VPG. Wall time {wall_total:.1f} s "
+            f"the last 10% of iterations, mean over seeds, best first: {'; '.join(parts)}. "
+            f"The paper (docs/algorithms.md §10.5) has ProMP best in every env, LVC-VPG above DiCE-VPG. "
+            f"Wall time {wall_total:.1f} s "
             f"({sum(1 for r in per_run if r['status'].startswith('skipped'))} finished runs skipped).")
 
 
 def run_learning_curves_experiment(opts: ReproduceOptions, setup: LearningCurvesSetup | None = None) -> None:
-    """Spec 11.1-11.3 / paper Figs. 2-3: the (env x algorithm x seed) grid of resumable trainer runs
+    """ProMP Figs. 2-3, docs/algorithms.md §10.4: the (env x algorithm x seed) grid of resumable trainer runs
     under ``OUT/runs/ENV/ALGO-seedS`` (finished runs are skipped when re-invoked, unfinished ones
     resumed), then one PNG of mean +- std post-update return against env steps."""
     setup = scaled_setup(lc.SETUPS, opts, setup)
