@@ -1,4 +1,4 @@
-"""ProMP's outer update (spec 4.2): clipped post-update surrogate + eta * KL, N full-batch Adam steps.
+"""ProMP's outer update (docs/algorithms.md §5.1): clipped post-update surrogate + eta * KL, N full-batch Adam steps.
 
 For each task the adapted parameters are built symbolically from the trainable ``theta`` through
 K inner steps (second derivatives flow), the clipped surrogate is evaluated on post-update data
@@ -25,7 +25,7 @@ from .guard import guard_update, scan_replay
 
 
 def pre_update_kl(params: Params, batch: Batch, floor_log_std: bool) -> jax.Array:
-    """``mean_t KL(recorded sampling dist || pi_params)`` on one task's batch (spec 4.2 item 3)."""
+    """``mean_t KL(recorded sampling dist || pi_params)`` on one task's batch (docs/algorithms.md §5.1)."""
     mean, log_std = distribution(params, batch.obs, floor_log_std)
     return masked_mean(kl_divergence(batch.means, batch.log_stds, mean, log_std), batch.mask)
 
@@ -43,10 +43,10 @@ def promp_loss(
     params: Params, batches: Sequence[Batch], eta: jax.Array, alpha: float, clip_eps: float, inner_loss: InnerLoss,
     emaml_coef: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """ProMP loss (paper eq. 13, code form of spec 4.2): ``mean_i surr_i + mean_k eta_k * mean_i KL_{k,i}``.
+    """ProMP loss (ProMP eq. 13, in the code form of docs/algorithms.md §5.1): ``mean_i surr_i + mean_k eta_k * mean_i KL_{k,i}``.
 
     ``batches`` holds the K+1 sampling rounds (leaves ``[T, R, H, ...]``); ``eta`` has length K.
-    ``emaml_coef`` > 0 adds that multiple of the E-MAML term to each task's surrogate (spec 5.3).
+    ``emaml_coef`` > 0 adds that multiple of the E-MAML term to each task's surrogate (docs/algorithms.md §5.6).
     """
 
     def task_loss(task_batches):
@@ -91,7 +91,7 @@ def promp_diagnostics(params: Params, batches: Sequence[Batch], alpha: float, cl
 
 
 def adapt_kl_coef(eta: np.ndarray, kl: np.ndarray, target: float) -> np.ndarray:
-    """Adaptive KL coefficient per inner step: halve iff KL < target/1.5, double iff KL > 1.5 target (spec fact 14)."""
+    """Adaptive KL coefficient per inner step: halve iff KL < target/1.5, double iff KL > 1.5 target (docs/algorithms.md §5.1, §9 fact 14)."""
     eta = np.asarray(eta, dtype=np.float64)
     kl = np.asarray(kl, dtype=np.float64)
     return np.where(kl < target / 1.5, eta / 2.0, np.where(kl > target * 1.5, eta * 2.0, eta))
