@@ -62,9 +62,17 @@ def plot_adaptation_curve(steps: Sequence[dict], path: Path, title: str = "", co
     return save_figure(fig, path)
 
 
-def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average return", title: str = "", xlabel: str = "env steps") -> Path:
-    """Several aggregated learning curves (``promp.compare.Curve``) with shaded bands, one PNG."""
+def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average return", title: str = "", xlabel: str = "env steps",
+                references: Sequence[tuple[str, float, float]] = ()) -> Path:
+    """Several aggregated learning curves (``promp.compare.Curve``) with shaded bands, one PNG.
+
+    ``references``: ``(label, x, y)`` points drawn as markers (e.g. a paper's value at a step count).
+    """
     fig, ax = subplots(figsize=(7, 4.5), dpi=110)
+    markers = "*^sDvP"
+    for i, (label, x, y) in enumerate(references):
+        ax.plot([x], [y], linestyle="none", marker=markers[i % len(markers)], markersize=9, color="black",
+                markerfacecolor="none" if i % 2 else "black", label=label, zorder=5)
     for i, c in enumerate(curves):
         color = f"C{i % 10}"
         seeds = getattr(c, "seeds", None)

@@ -184,6 +184,28 @@ def test_plot_command_groups_seeds(tmp_path, capsys):
     assert "maml-trpo on point-corner: 1 run(s)" in out
 
 
+def test_plot_command_draws_reference_points(tmp_path, capsys, monkeypatch):
+    """``--reference LABEL=Y@X`` (repeatable) reaches the figure as (label, x, y) markers; a malformed one is one error line."""
+    import promp.plotting
+
+    seen = {}
+
+    def fake_plot_curves(curves, path, ylabel, title, xlabel, references=()):
+        seen["references"] = list(references)
+        Path(path).write_bytes(b"png")
+        return Path(path)
+
+    monkeypatch.setattr(promp.plotting, "plot_curves", fake_plot_curves)
+    a1 = _fake_run(tmp_path / "a1", 1, [0.0, 1.0])
+    png = tmp_path / "ref.png"
+    code, _, err = _run(["plot", str(a1), "--out", str(png), "--reference", "ProMP (paper Fig. 2)=310@1.2e8",
+                         "--reference", "MAML-TRPO=265@1.2e8"], capsys)
+    assert code == 0, err
+    assert seen["references"] == [("ProMP (paper Fig. 2)", 1.2e8, 310.0), ("MAML-TRPO", 1.2e8, 265.0)]
+    code, _, err = _run(["plot", str(a1), "--out", str(png), "--reference", "310@1.2e8"], capsys)
+    assert code == 2 and "--reference must look like LABEL=Y@X" in err and len(err.strip().splitlines()) == 1
+
+
 def test_plot_command_bad_input(tmp_path, capsys):
     code, _, err = _run(["plot", str(tmp_path / "missing"), "--out", str(tmp_path / "x.png")], capsys)
     assert code == 2 and err.startswith("promp: error:") and "no config.json" in err and len(err.strip().splitlines()) == 1

@@ -19,6 +19,9 @@ def plot_command(
     metric: Annotated[str, tyro.conf.arg(help="progress.csv column on the y axis")] = "return_post",
     x: Annotated[Literal["env_steps", "iteration"], tyro.conf.arg(help="progress.csv column on the x axis")] = "env_steps",
     title: Annotated[str, tyro.conf.arg(help="figure title")] = "",
+    reference: Annotated[tyro.conf.UseAppendAction[list[str]], tyro.conf.arg(
+        help="a reference point LABEL=Y@X drawn as a marker, e.g. 'ProMP (paper Fig. 2)=310@1.2e8'",
+        metavar="LABEL=Y@X")] = [],  # noqa: B006 (tyro copies the default)
 ) -> None:
     """Plot the learning curves of several runs in one PNG; runs whose config.json differ only by
     seed (and length) are drawn as their mean with a shaded band."""
@@ -29,6 +32,7 @@ def plot_command(
 
     if not run_dirs:
         raise CommandError("give at least one run directory")
+    references = [parse_reference(r) for r in reference]
     out_path = Path(out)
     if out_path.suffix.lower() != ".png":
         raise CommandError(f"--out must be a .png file, got {out}")
@@ -68,7 +72,19 @@ def plot_command(
     if out_path.parent != Path("") and not out_path.parent.is_dir():
         out_path.parent.mkdir(parents=True, exist_ok=True)
     ylabel = {"return_post": "post-update average return", "return_pre": "pre-update average return"}.get(metric, metric)
-    save_figure_atomically(out_path, lambda p: plot_curves(curves, p, ylabel, title, x.replace("_", " ")))
+    save_figure_atomically(out_path, lambda p: plot_curves(curves, p, ylabel, title, x.replace("_", " "), references))
     for c, g in zip(curves, group_runs(configs)):
         print(f"{c.label}: {c.n} run(s) (seeds {', '.join(map(str, g.seeds))}), last {metric} {c.mean[-1]:.4g}")
     print(f"wrote {out_path}")
+
+
+def parse_reference(text: str) -> tuple[str, float, float]:
+    """``'LABEL=Y@X'`` -> ``(LABEL, X, Y)`` (``CommandError`` naming the bad value)."""
+    label, sep, rest = text.rpartition("=")
+    y, at, x = rest.partition("@")
+    try:
+        if not (sep and at and label):
+            raise ValueError
+        return label, float(x), float(y)
+    except ValueError:
+        raise CommandError(f"--reference must look like LABEL=Y@X (e.g. 'ProMP (paper)=310@1.2e8'), got {text!r}") from None
