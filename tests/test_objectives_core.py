@@ -3,11 +3,14 @@ second-order meta-gradient against finite differences (§9 facts 10, 12 in the P
 
 from __future__ import annotations
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import promp.objectives as objectives
 import tabular_mdp as mdp
 from promp.objectives import (
     clipped_surrogate_loss,
@@ -24,6 +27,35 @@ from promp.objectives import (
 def x64():
     with jax.enable_x64(True):
         yield
+
+
+JITTED = ["clipped_surrogate_loss", "dice_objective", "likelihood_ratio_loss", "log_likelihood_loss", "lvc_objective",
+          "magic_box", "reward_to_go"]
+
+
+@pytest.fixture(autouse=True, params=["eager", "jit"])
+def compiled(request, monkeypatch):
+    """Every test runs twice: on the plain functions and on ``jax.jit`` of each (stop-gradients and
+    higher derivatives must survive compilation)."""
+    if request.param == "jit":
+        for name in JITTED:
+            monkeypatch.setattr(sys.modules[__name__], name, jax.jit(getattr(objectives, name)))
+    return request.param
+
+
+@pytest.mark.parametrize("fn,args", [
+    ("likelihood_ratio_loss", [(4, 5), (4, 5), (4, 5, 1), (4, 5)]),
+    ("log_likelihood_loss", [(4, 5), (4, 1), (4, 5)]),
+    ("clipped_surrogate_loss", [(4, 5), (4, 5), (4, 5), (5,)]),
+    ("dice_objective", [(4, 5), (4, 6)]),
+    ("lvc_objective", [(4, 5), (5,)]),
+])
+def test_objectives_refuse_inputs_of_different_shapes(fn, args):
+    """A shape mismatch that numpy would broadcast into a wrong loss is an error naming the inputs."""
+    arrays = [jnp.zeros(shape) for shape in args]
+    extra = [0.2] if fn == "clipped_surrogate_loss" else []
+    with pytest.raises(ValueError, match=fn):
+        globals()[fn](*arrays, *extra)
 
 
 def per_traj(fn, theta):
