@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +16,15 @@ import jax
 import numpy as np
 from safetensors.numpy import load_file, save
 
+from . import __version__
+from .atomic import atomic_write_bytes, atomic_write_text
+from .rundir import RunDir, checkpoint_name, intact_checkpoint_hint, list_checkpoints
+
 FORMAT_VERSION = 1
-_NAME = re.compile(r"^itr_(\d+)\.json$")
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, truncated, corrupt, or belongs to another version or env."""
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:  # disk full, read-only, ...: no temporary file left, the error names the target
-        tmp.unlink(missing_ok=True)
-        if exc.filename is None:
-            exc.filename = str(path)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Text version of ``atomic_write_bytes``."""
-    atomic_write_bytes(path, text.encode())
 
 
 def _flatten(prefix: str, tree: Any) -> dict[str, np.ndarray]:
@@ -57,21 +37,14 @@ def save_checkpoint(ckpt_dir: Path, iteration: int, params: dict, opt_state: Any
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     arrays = {f"params/{k}": np.asarray(v) for k, v in params.items()}
     arrays.update(_flatten("opt", opt_state))
-    tensors_path = ckpt_dir / f"itr_{iteration:05d}.safetensors"
+    tensors_path = ckpt_dir / f"{checkpoint_name(iteration)}.safetensors"
     blob = save(arrays)  # the bytes save_file would write; written by atomic_write_bytes (OSError, no temp file left)
     digest = hashlib.sha256(blob).hexdigest()
     atomic_write_bytes(tensors_path, blob)
     record = {"format_version": FORMAT_VERSION, "iteration": iteration, "tensors": tensors_path.name, "sha256": digest, **meta}
-    json_path = ckpt_dir / f"itr_{iteration:05d}.json"
+    json_path = ckpt_dir / f"{checkpoint_name(iteration)}.json"
     atomic_write_text(json_path, json.dumps(record, indent=1))
     return json_path
-
-
-def list_checkpoints(ckpt_dir: Path) -> list[int]:
-    """Iterations that have a checkpoint JSON, ascending."""
-    if not ckpt_dir.is_dir():
-        return []
-    return sorted(int(m.group(1)) for p in ckpt_dir.iterdir() if (m := _NAME.match(p.name)))
 
 
 def prune_checkpoints(ckpt_dir: Path, keep_every: int, keep_last: int = 2, keep: tuple[int, ...] = ()) -> None:
@@ -80,7 +53,7 @@ def prune_checkpoints(ckpt_dir: Path, keep_every: int, keep_last: int = 2, keep:
     for it in its[:-keep_last] if keep_last else its:
         if (it + 1) % keep_every != 0 and it not in keep:
             for suffix in (".json", ".safetensors"):
-                (ckpt_dir / f"itr_{it:05d}{suffix}").unlink(missing_ok=True)
+                (ckpt_dir / f"{checkpoint_name(it)}{suffix}").unlink(missing_ok=True)
 
 
 def load_checkpoint(ckpt_dir: Path, params_template: dict, opt_template: Any, iteration: int | None = None, env: str | None = None):
@@ -95,7 +68,7 @@ def load_checkpoint(ckpt_dir: Path, params_template: dict, opt_template: Any, it
             f"no checkpoint for iteration {iteration} in {ckpt_dir}; available: {', '.join(map(str, its))} "
             "(the last two and every keep_checkpoint_every-th are kept)"
         )
-    json_path = ckpt_dir / f"itr_{iteration:05d}.json"
+    json_path = ckpt_dir / f"{checkpoint_name(iteration)}.json"
     try:
         meta = json.loads(json_path.read_text())
         tensors_path = ckpt_dir / meta["tensors"]
@@ -126,3 +99,42 @@ def load_checkpoint(ckpt_dir: Path, params_template: dict, opt_template: Any, it
             raise CheckpointError(f"checkpoint {tensors_path} does not match the optimiser state (leaf {i})")
         restored.append(value)
     return params, jax.tree_util.tree_unflatten(treedef, restored), meta
+
+
+def checkpoint_meta(cfg: Any, state: Any) -> dict[str, Any]:
+    """The JSON-able part of a ``RunState`` (and what produced it) that a checkpoint records."""
+    return {
+        "promp_version": __version__,
+        "env": cfg.env,
+        "algo": cfg.algo,
+        "env_steps": state.env_steps,
+        "eta": [float(e) for e in state.eta],
+        "nonfinite_streak": state.nonfinite_streak,
+        "rng": state.rng.bit_generator.state,
+    }
+
+
+def restore_state(learner: Any, run_dir: Path, iteration: int | None = None):
+    """Rebuild the ``RunState`` saved in ``run_dir``'s checkpoint (default: the latest) for ``learner``."""
+    from .learner import RunState
+
+    template = learner.init_state()
+    ckpt_dir = RunDir(run_dir).checkpoint_dir
+
+    def load(it: int | None):
+        return load_checkpoint(ckpt_dir, template.params, template.opt_state, it, env=learner.cfg.env)
+
+    try:
+        params, opt_state, meta = load(iteration)
+    except CheckpointError as exc:
+        its = list_checkpoints(ckpt_dir)
+        if iteration is not None or not its:
+            raise
+        raise CheckpointError(f"{exc}{intact_checkpoint_hint(ckpt_dir, its, its[-1], load)}") from None
+    rng = np.random.Generator(np.random.PCG64())
+    try:
+        rng.bit_generator.state = meta["rng"]
+        eta = np.asarray(meta["eta"], dtype=np.float64)
+        return RunState(params, opt_state, rng, eta, int(meta["iteration"]) + 1, int(meta["env_steps"]), int(meta.get("nonfinite_streak", 0)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint in {run_dir} has invalid metadata ({exc})") from None

@@ -12,103 +12,13 @@ from .video import default_offscreen_gl  # noqa: E402
 
 default_offscreen_gl()  # MUJOCO_GL=egl before MuJoCo is imported: offscreen rendering for promp rollout
 
-import dataclasses  # noqa: E402
-import json  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-import typing  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Annotated, Any, Optional  # noqa: E402
+from typing import Any  # noqa: E402
 
 import tyro  # noqa: E402
 
-from .config import FIELD_HELP, ConfigError, TrainConfig  # noqa: E402
-
-
-class UsageError(Exception):
-    """Bad command-line usage detected after parsing."""
-
-
-def _algo_help() -> str:
-    from .algorithms import ALGORITHMS
-
-    lines = [f"  {a.id}: {a.description}" for a in ALGORITHMS.values()]
-    return "\n".join(["algorithm preset (default promp):", *lines])
-
-
-PRESET_FIELDS = {"algo", "env", "meta_batch_size", "rollouts_per_task", "horizon", "hidden", "inner_steps", "inner_lr",
-                 "outer_lr", "ppo_steps", "clip_eps", "kl_coef", "adaptive_kl", "kl_target", "inner_estimator", "outer",
-                 "emaml"}
-
-
-def _metavar(typ: Any) -> str:
-    names = {int: "INT", float: "FLOAT", str: "STR", bool: "{True,False}"}
-    return names.get(typ, "INT [INT ...]" if typ == tuple[int, ...] else "VALUE")
-
-
-def _make_train_args() -> type:
-    """A dataclass with one optional flag per ``TrainConfig`` field, plus --out and --resume."""
-    hints = typing.get_type_hints(TrainConfig)
-    fields: list[tuple[str, Any, Any]] = [
-        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR",
-                                                        help_behavior_hint="")], None),
-        ("resume", Annotated[Optional[str], tyro.conf.arg(help="continue the run in this directory from its last checkpoint; "
-                                                           "--iterations then sets the new total", metavar="DIR",
-                                                           help_behavior_hint="")], None),
-    ]
-    for f in dataclasses.fields(TrainConfig):
-        typ = str if f.name == "env_kwargs" else hints[f.name]
-        help_text = _algo_help() if f.name == "algo" else FIELD_HELP.get(f.name, f.name)
-        default = f.default if f.default is not dataclasses.MISSING else "{}"
-        hint = "(default: from the preset)" if f.name in PRESET_FIELDS else f"(default: {default})"
-        arg = tyro.conf.arg(help=help_text, help_behavior_hint=hint, metavar=_metavar(typ))
-        fields.append((f.name, Annotated[Optional[typ], arg], None))
-    return dataclasses.make_dataclass(
-        "TrainArgs", [(n, t, dataclasses.field(default=d)) for n, t, d in fields], frozen=True
-    )
-
-
-TrainArgs = _make_train_args()
-
-
-def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  # type: ignore[valid-type]
-    """Train a meta-policy; writes config.json, progress.csv, checkpoints/, tb/ and learning_curve.png."""
-    from .config import resolve_config, validate_config
-    from .trainer import load_run_config, train
-
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None}
-    if args.resume:
-        if args.out:
-            raise UsageError("give either --out (new run) or --resume (existing run), not both")
-        extra = sorted(set(given) - {"iterations"})
-        if extra:
-            raise UsageError(f"only --iterations can be changed when resuming (got --{extra[0].replace('_', '-')})")
-        run_dir = Path(args.resume)
-        cfg = load_run_config(run_dir)
-        if "iterations" in given:
-            cfg = dataclasses.replace(cfg, iterations=given["iterations"])
-        validate_config(cfg)
-    else:
-        if not args.out:
-            raise UsageError("--out DIR is required (or --resume DIR)")
-        if "env_kwargs" in given:
-            try:
-                given["env_kwargs"] = json.loads(given["env_kwargs"])
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"--env-kwargs must be a JSON object: {exc}") from None
-            if not isinstance(given["env_kwargs"], dict):
-                raise UsageError("--env-kwargs must be a JSON object")
-        env, algo = given.pop("env", "point-corner"), given.pop("algo", "promp")
-        cfg = resolve_config(env, algo, given)
-        run_dir = Path(args.out)
-    rows = train(cfg, run_dir, resume=bool(args.resume))
-    first, last = rows[0], rows[-1]
-    print(
-        f"{cfg.algo} on {cfg.env}: return_post {first['return_post']:.3f} (iteration {int(first['iteration'])}) -> "
-        f"{last['return_post']:.3f} (iteration {int(last['iteration'])}); "
-        f"return_pre {first['return_pre']:.3f} -> {last['return_pre']:.3f}"
-    )
-    print(f"run directory: {run_dir}  (learning curve: {run_dir / 'learning_curve.png'})")
+from .config import ConfigError  # noqa: E402
 
 
 def envs_command() -> None:
@@ -128,6 +38,7 @@ def algos_command() -> None:
         print(f"{a.id:12s} inner={a.inner_estimator}, outer={a.outer}{extra}: {a.description}")
 
 
+from .commands.train import train_command  # noqa: E402
 from .commands.eval import eval_command  # noqa: E402
 from .commands.plot import plot_command  # noqa: E402
 from .commands.rollout import rollout_command  # noqa: E402
@@ -149,11 +60,10 @@ COMMANDS: dict[str, Any] = {
 def _user_errors() -> tuple[type[BaseException], ...]:
     from .checkpoint import CheckpointError
     from .commands import CommandError
-    from .rundir import ResumeError
+    from .rundir import ResumeError, RunDirError
     from .rundir_lock import DirectoryLockedError
-    from .trainer import RunDirError
 
-    return (UsageError, CommandError, ConfigError, CheckpointError, RunDirError, DirectoryLockedError, ResumeError)
+    return (CommandError, ConfigError, CheckpointError, RunDirError, DirectoryLockedError, ResumeError)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,12 +26,9 @@ from .sampling import NonFiniteSampleError, Trajectories, broadcast_params, samp
 class NonFiniteUpdateError(RuntimeError):
     """Too many consecutive outer updates produced NaN/inf; the last good parameters are kept.
 
-    ``row`` and ``state`` are the progress row and the (update-skipped) state of the iteration
-    that hit the limit, so the trainer can still log and checkpoint it.
+    Raised by the trainer (after logging and checkpointing the iteration that hit the limit) when
+    ``MetaLearner.nonfinite_stop`` says so.
     """
-
-    row: dict[str, float] | None = None
-    state: "RunState | None" = None
 
 
 @dataclasses.dataclass
@@ -116,7 +113,7 @@ class MetaLearner:
 
     def _skip_nonfinite_samples(self, state: RunState, exc: Exception, t_start: float) -> tuple[RunState, dict[str, float]]:
         """The iteration whose samples held NaN/inf: parameters, optimiser state and KL coefficients
-        stay, the row records ``update_skipped = 1``; the ``max_nonfinite_updates``-th in a row stops."""
+        stay, the row records ``update_skipped = 1`` (``nonfinite_stop`` tells when to stop)."""
         cfg = self.cfg
         streak = state.nonfinite_streak + 1
         self.skip_reason = f"{exc} (env {cfg.env!r}, iteration {state.iteration}); samples discarded"
@@ -127,14 +124,22 @@ class MetaLearner:
             row.update({f"return_step_{k}": nan for k in range(cfg.inner_steps + 1)})
         row.update(time_sampling=nan, time_processing=nan, time_adapt=nan, time_update=0.0,
                    time_iteration=time.perf_counter() - t_start, update_skipped=1, eta=float(np.mean(state.eta)))
-        if streak >= cfg.max_nonfinite_updates:
-            err = NonFiniteUpdateError(f"{streak} consecutive iterations skipped for NaN/inf; last: {self.skip_reason}")
-            err.row, err.state = row, new_state
-            raise err
         return new_state, row
 
+    def nonfinite_stop(self, state: RunState) -> str | None:
+        """Why training must stop after the iteration that produced ``state``: its update was the
+        ``max_nonfinite_updates``-th in a row skipped for NaN/inf (``None``: go on)."""
+        streak = state.nonfinite_streak
+        if streak < self.cfg.max_nonfinite_updates:
+            return None
+        if self.skip_reason is not None:  # the samples held NaN/inf
+            return f"{streak} consecutive iterations skipped for NaN/inf; last: {self.skip_reason}"
+        return (f"{streak} consecutive updates produced NaN/inf (last at iteration {state.iteration - 1}); "
+                "stopped with the last good parameters")
+
     def iteration(self, state: RunState) -> tuple[RunState, dict[str, float]]:
-        """One meta-iteration; returns the new state and the progress row."""
+        """One meta-iteration; returns the new state and the progress row (also when the update was
+        skipped for NaN/inf: ``row["update_skipped"]``; see ``nonfinite_stop``)."""
         cfg = self.cfg
         t_start = time.perf_counter()
         tasks = self.env.sample_tasks(state.rng, cfg.meta_batch_size)
@@ -179,11 +184,4 @@ class MetaLearner:
         for key, value in stats.items():
             row[key] = int(value) if value.dtype.kind in "iub" else float(np.mean(value))
         row["eta"] = float(np.mean(eta))
-        if streak >= cfg.max_nonfinite_updates:
-            err = NonFiniteUpdateError(
-                f"{streak} consecutive updates produced NaN/inf (last at iteration {state.iteration}); "
-                "stopped with the last good parameters"
-            )
-            err.row, err.state = row, new_state
-            raise err
         return new_state, row

@@ -20,12 +20,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import atomic_write_text
+from .atomic import atomic_write_text
+from .rundir import BEST_FILE, checkpoint_name
 
 SMOOTHING = 0.9
 DROP_FRACTION = 0.5
 DEFAULT_KL_BOUND = 0.5  # the "KL exploded" threshold when the guard is off
-BEST_FILE = "best.json"
 
 
 @dataclasses.dataclass
@@ -77,16 +77,9 @@ class ReturnMonitor:
 
 def load_monitor(ckpt_dir: Path, iteration: int) -> ReturnMonitor:
     """The monitor state saved in checkpoint ``iteration``'s JSON (fresh if it has none)."""
-    meta = json.loads((ckpt_dir / f"itr_{iteration:05d}.json").read_text())
+    meta = json.loads((ckpt_dir / f"{checkpoint_name(iteration)}.json").read_text())
     try:
         return ReturnMonitor.from_meta(meta.get("monitor"))
     except TypeError:
         return ReturnMonitor()
 
-
-def best_checkpoint(ckpt_dir: Path) -> int | None:
-    """The checkpoint iteration named by ``best.json``, or ``None`` if there is none."""
-    try:
-        return int(json.loads((ckpt_dir / BEST_FILE).read_text())["checkpoint"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None

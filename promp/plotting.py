@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -10,6 +9,8 @@ import numpy as np
 
 import matplotlib
 import matplotlib.pyplot as plt
+
+from .atomic import atomic_path
 
 ALGO_COLORS = {"lvc-trpo": "tab:red", "maml-trpo": "tab:blue", "emaml-trpo": "tab:green", "promp": "tab:purple",
                "lvc-vpg": "tab:red", "dice-vpg": "tab:blue", "maml-vpg": "tab:orange", "emaml-vpg": "tab:green"}
@@ -95,16 +96,8 @@ def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average
 
 def save_figure_atomically(path: Path, draw: Callable[[Path], Any]) -> Path:
     """Call ``draw(tmp_path)`` to write a PNG, then move it to ``path`` (never half-written)."""
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
+    with atomic_path(path, keep_suffix=True) as tmp:  # matplotlib picks the format from the suffix
         draw(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:  # disk full, read-only, ...: the error names the figure
-        if exc.filename is None:
-            exc.filename = str(path)
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

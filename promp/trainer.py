@@ -1,17 +1,15 @@
-"""The training loop with all run-directory I/O: config.json, progress.csv, TensorBoard, checkpoints, plot.
+"""The training loop: iterate, log, checkpoint, stop on a signal, show progress.
 
-Run-directory contract (DESIGN.md): ``config.json``, ``progress.csv`` (one row per iteration),
-``checkpoints/``, ``tb/`` (TensorBoard events) and ``learning_curve.png``. ``resume_run`` continues
-from the last checkpoint and reproduces an uninterrupted run's numbers exactly.
+What the files of a run directory are called and how they are read and written is
+``promp.rundir`` (``RunDir``); checkpoints are ``promp.checkpoint``; starting or resuming a run
+(``train``) is ``promp.commands.train``. ``run_training`` runs the loop on a prepared, locked run
+directory; each completed iteration's progress row and checkpoint are written as one step that a
+SIGINT/SIGTERM does not cut in half, and a resumed run reproduces an uninterrupted run's numbers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
-import os
 import signal
 import threading
 import time
@@ -23,20 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from . import __version__
-from .checkpoint import CheckpointError, atomic_write_text, list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint
-from .config import ConfigError, TrainConfig, validate_config
-from .learner import MetaLearner, NonFiniteUpdateError, RunState
+from .checkpoint import checkpoint_meta, prune_checkpoints, save_checkpoint
 from .interrupts import set_note
+from .learner import MetaLearner, NonFiniteUpdateError, RunState
 from .monitor import ReturnMonitor, load_monitor
 from .plotting import plot_learning_curve, save_figure_atomically
-from .rundir import check_output_dir, check_resumable, config_from_json, intact_checkpoint_hint, remove_stale_temp_files
-from .rundir_lock import LOCK_NAMES, hold_directory_lock
-from .validation import check_memory
-
-
-class RunDirError(RuntimeError):
-    """The run directory is missing, not a run, or would be overwritten."""
+from .rundir import RunDir
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -92,85 +82,27 @@ class _InterruptGuard:
             raise TrainingInterrupted(signum=signum)
 
 
-def read_progress(path: Path) -> list[dict[str, Any]]:
-    """Rows of a ``progress.csv`` as dicts of floats (empty list if absent).
-
-    A last line without its newline (the process was killed while appending it) and rows with too
-    few or too many fields are dropped; any other unparsable content raises ``RunDirError``.
-    """
-    if not path.exists():
-        return []
-    text = path.read_text()
-    if not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    rows = []
-    try:
-        for row in csv.DictReader(io.StringIO(text, newline="")):
-            if None in row or None in row.values():
-                continue
-            rows.append({k: _parse_number(v) for k, v in row.items() if v != ""})
-    except (ValueError, csv.Error) as exc:
-        raise RunDirError(f"{path} is corrupt: {exc}") from None
-    return rows
-
-
-def load_run_config(run_dir: Path) -> TrainConfig:
-    """The saved ``config.json`` of ``run_dir`` (``RunDirError`` if missing or invalid)."""
-    path = run_dir / "config.json"
-    if not run_dir.is_dir():
-        raise RunDirError(f"run directory {run_dir} does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise RunDirError(f"{run_dir} is not a promp run directory (no config.json)") from None
-    except (ValueError, TypeError) as exc:
-        raise RunDirError(f"{path} is corrupt: {exc}") from None
-    return config_from_json(data, path)
-
-
-def _parse_number(text: str) -> float | int:
-    """An int if ``text`` is an integer literal (so rewriting a row keeps ``0`` as ``0``), else a float."""
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
 class RunLogger:
-    """progress.csv + TensorBoard + console output for one run directory."""
+    """progress.csv (through ``RunDir``) + TensorBoard + console output for one run directory."""
 
-    def __init__(self, run_dir: Path, start_iteration: int, console: Console) -> None:
+    def __init__(self, run: RunDir, start_iteration: int, console: Console) -> None:
         from tensorboardX import SummaryWriter
 
-        self.path = run_dir / "progress.csv"
-        self.rows = [r for r in read_progress(self.path) if r["iteration"] < start_iteration]
+        self.run = run
+        self.rows = run.truncate_progress(start_iteration)
         self.columns: list[str] = list(self.rows[0]) if self.rows else []
-        self._rewrite()
-        self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=start_iteration)
+        self.writer = SummaryWriter(str(run.tb_dir), purge_step=start_iteration)
         self.console = console
-
-    def _rewrite(self) -> None:
-        if not self.columns:
-            return
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=self.columns, extrasaction="ignore")
-        w.writeheader()
-        for row in self.rows:
-            w.writerow({k: _fmt(v) for k, v in row.items()})
-        atomic_write_text(self.path, buf.getvalue())
 
     def log(self, row: dict[str, float]) -> None:
         """Append one iteration's row (a half-written last line is repaired on resume)."""
         if not self.columns or not set(row) <= set(self.columns):  # first row, or new columns (after a skipped row)
             self.columns += [k for k in row if k not in self.columns]
             self.rows.append(row)
-            self._rewrite()
+            self.run.write_progress(self.rows, self.columns)
         else:
             self.rows.append(row)
-            with open(self.path, "a", newline="") as fh:
-                csv.DictWriter(fh, fieldnames=self.columns, extrasaction="ignore").writerow({k: _fmt(v) for k, v in row.items()})
-                fh.flush()
-                os.fsync(fh.fileno())
+            self.run.append_progress(row, self.columns)
         step = int(row["iteration"])
         for key, value in row.items():
             if key != "iteration" and np.isfinite(value):  # NaN/inf rows are in progress.csv and warned about
@@ -178,123 +110,23 @@ class RunLogger:
         self.writer.flush()
 
     def close(self) -> None:
+        """Close the TensorBoard writer."""
         self.writer.close()
 
 
-def _fmt(v: Any) -> str:
-    return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
-
-
-def _checkpoint_meta(cfg: TrainConfig, state: RunState) -> dict[str, Any]:
-    return {
-        "promp_version": __version__,
-        "env": cfg.env,
-        "algo": cfg.algo,
-        "env_steps": state.env_steps,
-        "eta": [float(e) for e in state.eta],
-        "nonfinite_streak": state.nonfinite_streak,
-        "rng": state.rng.bit_generator.state,
-    }
-
-
-def restore_state(learner: MetaLearner, run_dir: Path, iteration: int | None = None) -> RunState:
-    """Rebuild the ``RunState`` saved in ``run_dir``'s checkpoint (default: the latest)."""
-    template = learner.init_state()
-    ckpt_dir = run_dir / "checkpoints"
-
-    def load(it: int | None):
-        return load_checkpoint(ckpt_dir, template.params, template.opt_state, it, env=learner.cfg.env)
-
-    try:
-        params, opt_state, meta = load(iteration)
-    except CheckpointError as exc:
-        its = list_checkpoints(ckpt_dir)
-        if iteration is not None or not its:
-            raise
-        raise CheckpointError(f"{exc}{intact_checkpoint_hint(ckpt_dir, its, its[-1], load)}") from None
-    rng = np.random.Generator(np.random.PCG64())
-    try:
-        rng.bit_generator.state = meta["rng"]
-        eta = np.asarray(meta["eta"], dtype=np.float64)
-        return RunState(params, opt_state, rng, eta, int(meta["iteration"]) + 1, int(meta["env_steps"]), int(meta.get("nonfinite_streak", 0)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"checkpoint in {run_dir} has invalid metadata ({exc})") from None
-
-
-def prepare_new_run(cfg: TrainConfig, run_dir: Path) -> None:
-    """Check ``run_dir`` can hold a new run (absent or empty) and write ``config.json``."""
-    if run_dir.exists() and (not run_dir.is_dir() or any(p.name not in LOCK_NAMES for p in run_dir.iterdir())):
-        raise RunDirError(f"output directory {run_dir} exists and is not empty; use --resume {run_dir} to continue it")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.json", cfg.to_json())
-
-
-def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True) -> list[dict]:
-    """Train (or, with ``resume``, continue) the run in ``run_dir``; returns all progress rows.
-
-    Everything that can fail on bad input (env construction, checkpoint loading, the memory
-    estimate, an unwritable ``run_dir``) happens before the first file is written. The run
-    directory is locked for the whole call (``promp.rundir_lock``: a second writer is refused).
-    A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's checkpoint
-    and is re-raised.
-    """
-    console = console or Console(stderr=True)
-    validate_config(cfg)
-    if not resume:
-        prepare_new_run_check(run_dir)
-    try:
-        learner = MetaLearner(cfg)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    try:
-        check_memory(cfg, learner.env.obs_dim, learner.env.act_dim)
-        with hold_directory_lock(run_dir, "promp train"):
-            remove_stale_temp_files(run_dir)
-            if resume:
-                return _resume_locked(learner, run_dir, console, progress)
-            state = learner.init_state()
-            prepare_new_run(cfg, run_dir)
-            return _run_locked(learner, state, run_dir, console, progress)
-    finally:
-        learner.env.close()
-
-
-def prepare_new_run_check(run_dir: Path) -> None:
-    """Raise before anything is written if ``run_dir`` cannot hold a new run (not empty, not writable)."""
-    check_output_dir(run_dir)
-    if run_dir.is_dir() and any(p.name not in LOCK_NAMES for p in run_dir.iterdir()):
-        raise RunDirError(f"output directory {run_dir} exists and is not empty; use --resume {run_dir} to continue it")
-
-
-def _resume_locked(learner: MetaLearner, run_dir: Path, console: Console, progress: bool) -> list[dict]:
+def run_training(learner: MetaLearner, state: RunState, run: RunDir, console: Console, progress: bool) -> list[dict]:
+    """Train from ``state`` to ``cfg.iterations`` in ``run`` (prepared and locked by the caller) and
+    draw ``learning_curve.png`` at the end, also when stopped; returns all progress rows."""
     cfg = learner.cfg
-    checkpoints = list_checkpoints(run_dir / "checkpoints")
-    check_resumable(run_dir, checkpoints, read_progress(run_dir / "progress.csv"),
-                    lambda msg: console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True))
-    # killed before the first checkpoint was complete: start afresh (the same numbers)
-    state = restore_state(learner, run_dir) if checkpoints else learner.init_state()
-    if cfg.iterations < state.iteration:
-        raise RunDirError(f"{run_dir} has completed {state.iteration} iterations; --iterations {cfg.iterations} would "
-                          f"shrink it (give --iterations >= {state.iteration}, or leave it out)")
-    saved = json.loads((run_dir / "config.json").read_text()).get("iterations")
-    if saved != cfg.iterations:
-        console.print(f"extending {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False,
-                      soft_wrap=True)
-    if (run_dir / "config.json").read_text() != cfg.to_json():
-        atomic_write_text(run_dir / "config.json", cfg.to_json())
-    return _run_locked(learner, state, run_dir, console, progress)
-
-
-def _run_locked(learner: MetaLearner, state: RunState, run_dir: Path, console: Console, progress: bool) -> list[dict]:
-    cfg = learner.cfg
+    run_dir = run.path
     set_note(f"stopped before iteration {state.iteration} completed; continue with: promp train --resume {run_dir}")
     try:
-        logger = RunLogger(run_dir, state.iteration, console)
-        monitor = load_monitor(run_dir / "checkpoints", state.iteration - 1) if state.iteration else ReturnMonitor()
+        logger = RunLogger(run, state.iteration, console)
+        monitor = load_monitor(run.checkpoint_dir, state.iteration - 1) if state.iteration else ReturnMonitor()
         with _InterruptGuard() as guard:
             failed = False
             try:
-                _loop(learner, state, run_dir, logger, console, progress, guard, monitor)
+                _loop(learner, state, run, logger, console, progress, guard, monitor)
             except BaseException:
                 failed = True
                 raise
@@ -304,7 +136,7 @@ def _run_locked(learner: MetaLearner, state: RunState, run_dir: Path, console: C
                     if logger.rows:
                         title = f"{cfg.algo} on {cfg.env} (seed {cfg.seed})"
                         try:
-                            save_figure_atomically(run_dir / "learning_curve.png", lambda p: plot_learning_curve(logger.rows, p, title))
+                            save_figure_atomically(run.curve_path, lambda p: plot_learning_curve(logger.rows, p, title))
                         except OSError:
                             if not failed:  # else the error already on its way (e.g. disk full) is the one to report
                                 raise
@@ -313,12 +145,13 @@ def _run_locked(learner: MetaLearner, state: RunState, run_dir: Path, console: C
         set_note(None)
 
 
-def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogger, console: Console, progress: bool,
+def _loop(learner: MetaLearner, state: RunState, run: RunDir, logger: RunLogger, console: Console, progress: bool,
           guard: _InterruptGuard, monitor: ReturnMonitor) -> None:
     """Iterate until ``cfg.iterations``; each completed iteration is logged and checkpointed as one
-    uninterruptible step, so a kill, SIGINT or SIGTERM loses at most the iteration in progress."""
+    uninterruptible step, so a kill, SIGINT or SIGTERM loses at most the iteration in progress; stop
+    (``NonFiniteUpdateError``) after ``max_nonfinite_updates`` skipped updates in a row."""
     cfg = learner.cfg
-    ckpt_dir = run_dir / "checkpoints"
+    run_dir, ckpt_dir = run.path, run.checkpoint_dir
     total = cfg.iterations
     interactive = progress and console.is_terminal
     columns = [
@@ -334,18 +167,15 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
         started = (time.monotonic(), state.iteration)
         try:
             while state.iteration < total:
-                stop: NonFiniteUpdateError | None = None
-                try:
-                    new_state, row = learner.iteration(state)
-                except NonFiniteUpdateError as exc:
-                    new_state, row, stop = exc.state, exc.row, exc
+                new_state, row = learner.iteration(state)
+                stop = learner.nonfinite_stop(new_state)
                 if guard.requested is not None:  # a stop signal arrived but its exception was swallowed
                     raise TrainingInterrupted(signum=guard.requested)
                 row.update(monitor.update(row, cfg.guard_kl))
                 with guard.critical():
                     state = new_state
                     logger.log(row)
-                    meta = {**_checkpoint_meta(cfg, state), "monitor": monitor.to_meta()}
+                    meta = {**checkpoint_meta(cfg, state), "monitor": monitor.to_meta()}
                     save_checkpoint(ckpt_dir, state.iteration - 1, state.params, state.opt_state, meta)
                     monitor.write_best(ckpt_dir)
                     prune_checkpoints(ckpt_dir, cfg.keep_checkpoint_every, keep=monitor.keep())
@@ -362,7 +192,7 @@ def _loop(learner: MetaLearner, state: RunState, run_dir: Path, logger: RunLogge
                     good = [int(r["iteration"]) for r in logger.rows if not r.get("update_skipped")]
                     since = f"the last applied update (iteration {good[-1]})" if good else "the initial policy (no update was applied)"
                     raise NonFiniteUpdateError(
-                        f"{stop}; checkpoint {ckpt_dir / f'itr_{state.iteration - 1:05d}.json'} holds the parameters of {since}"
+                        f"{stop}; checkpoint {run.checkpoint_path(state.iteration - 1)} holds the parameters of {since}"
                     ) from None
                 status = f"return pre {row['return_pre']:.2f} post {row['return_post']:.2f}  {row['time_iteration']:.2f}s/it"
                 bar.update(task, completed=state.iteration, status=status)
@@ -404,4 +234,14 @@ def _interrupt_message(state: RunState, run_dir: Path) -> str:
     )
 
 
-__all__ = ["ConfigError", "RunDirError", "TrainingInterrupted", "load_run_config", "read_progress", "restore_state", "train"]
+def __getattr__(name: str) -> Any:
+    """``promp.trainer.train`` still works: the entry point lives in ``promp.commands.train`` now
+    (imported on first use: the commands sit above the trainer)."""
+    if name == "train":
+        from .commands.train import train
+
+        return train
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["RunLogger", "TrainingInterrupted", "run_training", "train"]

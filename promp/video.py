@@ -167,16 +167,14 @@ def write_mp4(frames: Sequence[np.ndarray], path: Path, fps: float) -> Path:
         raise RenderError("writing MP4 needs the optional extra: pip install 'promp[video]' (imageio, imageio-ffmpeg)") from None
     import warnings
 
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    from .atomic import atomic_path
+
     try:
-        with warnings.catch_warnings():
+        with atomic_path(path, keep_suffix=True) as tmp, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")  # ffmpeg is fork+exec'd
             with imageio.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1, quality=7) as writer:
                 for f in frames:
                     writer.append_data(_pad16(np.asarray(f, dtype=np.uint8)))
-        os.replace(tmp, path)
     except ImportError as exc:  # imageio without imageio-ffmpeg
         raise RenderError(f"writing MP4 needs imageio-ffmpeg: pip install 'promp[video]' ({exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

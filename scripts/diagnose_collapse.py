@@ -49,10 +49,11 @@ def main() -> None:
     from promp.learner import MetaLearner
     from promp.objectives import masked_mean
     from promp.policy import distribution, kl_divergence, log_prob
-    from promp.trainer import load_run_config, read_progress, restore_state
+    from promp.checkpoint import restore_state
+    from promp.rundir import RunDir, read_progress
 
     run_dir = Path(args.run_dir)
-    cfg = load_run_config(run_dir)
+    cfg = RunDir(run_dir).read_config()
     learner = MetaLearner(cfg)
     inner_loss = INNER_LOSSES[cfg.inner_estimator]
     eta = jnp.full(cfg.inner_steps, cfg.kl_coef, jnp.float32)

@@ -17,7 +17,7 @@ from promp.cli import main
 from promp.compare import aggregate, group_runs
 from promp.config import resolve_config
 from promp.evaluation import eval_rng, mean_confidence_interval, t_quantile
-from promp.trainer import train
+from promp.commands.train import train
 
 # The smallest point-corner setting found to learn to adapt reliably: with seeds 1, 2, 3 the
 # post-update return on 20 held-out tasks exceeded the pre-update one by 0.05, 0.18 and 0.16
@@ -226,16 +226,16 @@ def test_rollout_png_of_a_point_task(trained_point_corner, tmp_path, capsys):
 
 def _untrained_run(run: Path, env: str, overrides: dict):
     """A run directory holding the initial policy as checkpoint 0 (no outer update to compile)."""
-    from promp.checkpoint import save_checkpoint
+    from promp.checkpoint import checkpoint_meta, save_checkpoint
     from promp.learner import MetaLearner
-    from promp.trainer import _checkpoint_meta, prepare_new_run
+    from promp.rundir import RunDir
 
     cfg = resolve_config(env, "promp", overrides)
     learner = MetaLearner(cfg)
     state = learner.init_state()
     learner.env.close()
-    prepare_new_run(cfg, run)
-    save_checkpoint(run / "checkpoints", 0, state.params, state.opt_state, _checkpoint_meta(cfg, state))
+    RunDir(run).create(cfg)
+    save_checkpoint(run / "checkpoints", 0, state.params, state.opt_state, checkpoint_meta(cfg, state))
     return cfg
 
 

@@ -25,8 +25,9 @@ from promp.checkpoint import list_checkpoints
 from promp.cli import main
 from promp.config import ConfigError, resolve_config
 from promp.learner import MetaLearner
-from promp.monitor import ReturnMonitor, best_checkpoint
-from promp.trainer import read_progress, train
+from promp.commands.train import train
+from promp.monitor import ReturnMonitor
+from promp.rundir import RunDir, read_progress
 
 LR = INNER_LOSSES["likelihood-ratio"]
 TINY = dict(meta_batch_size=4, rollouts_per_task=3, horizon=15, hidden=(16, 16), seed=1)
@@ -154,7 +155,7 @@ def test_best_checkpoint_survives_pruning_and_eval_loads_it(tmp_path, capsys):
     ckpts = run / "checkpoints"
     smoothed = [r["return_smoothed"] for r in rows]
     best_row = 1 + int(np.argmax(smoothed[1:]))
-    assert best_checkpoint(ckpts) == best_row - 1 < 4  # an old checkpoint ...
+    assert RunDir(run).best_checkpoint() == best_row - 1 < 4  # an old checkpoint ...
     assert list_checkpoints(ckpts) == sorted({best_row - 1, 4, 5})  # ... kept from pruning
     main(["eval", str(run), "--checkpoint", "best", "--tasks", "2", "--out", str(tmp_path / "ev")])
     assert f"checkpoint {best_row - 1}:" in capsys.readouterr().out

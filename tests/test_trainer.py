@@ -11,7 +11,7 @@ from safetensors.numpy import load_file
 
 from promp.checkpoint import list_checkpoints
 from promp.cli import main
-from promp.trainer import read_progress
+from promp.rundir import read_progress
 
 TINY = ["--env", "point-nav", "--meta-batch-size", "4", "--rollouts-per-task", "3", "--horizon", "15", "--hidden", "16", "16"]
 TIME_COLUMNS = {"time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"}

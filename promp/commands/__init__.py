@@ -1,4 +1,4 @@
-"""Command implementations beyond ``train`` (one module per command): ``eval``, ``plot``, ``rollout``.
+"""Command implementations, one module per command: ``train``, ``eval``, ``plot``, ``rollout``, ``reproduce``, ``bench``.
 
 Each module's function is listed in ``promp.cli.COMMANDS``; heavy imports (JAX, matplotlib,
 MuJoCo) happen inside the functions so that ``promp --help`` stays fast.

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..plotting import save_figure_atomically  # noqa: F401  (re-exported for the commands)
 from . import CommandError
 
 
@@ -22,27 +21,6 @@ class LoadedRun:
     iteration: int  # iteration (as in progress.csv) after which the checkpoint was written
 
 
-def resolve_checkpoint(run_dir: Path, checkpoint: int | str | None) -> int | None:
-    """A ``--checkpoint`` value as an iteration: an integer, ``best`` (``checkpoints/best.json``) or
-    ``latest``/``None`` (``None``: the latest)."""
-    from ..monitor import best_checkpoint
-
-    if checkpoint is None or isinstance(checkpoint, int):
-        return checkpoint
-    text = checkpoint.strip().lower()
-    if text == "latest":
-        return None
-    if text == "best":
-        best = best_checkpoint(run_dir / "checkpoints")
-        if best is None:
-            raise CommandError(f"{run_dir} has no best checkpoint (checkpoints/best.json is written from the second iteration on)")
-        return best
-    try:
-        return int(text)
-    except ValueError:
-        raise CommandError(f"--checkpoint must be an iteration number, 'best' or 'latest', got {checkpoint!r}") from None
-
-
 def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrides: Any) -> LoadedRun:
     """Load ``run_dir``'s config and the policy of checkpoint ``checkpoint`` (an iteration, ``"best"`` or
     ``"latest"``; default: the latest).
@@ -51,12 +29,17 @@ def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrid
     returned; they do not change the policy's shape.
     """
     from ..config import ConfigError, validate_config
+    from ..checkpoint import restore_state
     from ..learner import MetaLearner
-    from ..trainer import load_run_config, restore_state
+    from ..rundir import RunDir
 
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir)
-    checkpoint = resolve_checkpoint(run_dir, checkpoint)
+    run = RunDir(run_dir)
+    run_dir = run.path
+    cfg = run.read_config()
+    try:
+        checkpoint = run.resolve_checkpoint(checkpoint)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     validate_config(cfg)
     try:

@@ -58,10 +58,10 @@ def eval_command(
     from rich.console import Console
     from rich.table import Table
 
-    from ..checkpoint import atomic_write_text
+    from ..atomic import atomic_write_text
     from ..evaluation import eval_rng, meta_test, report
-    from ..plotting import plot_adaptation_curve
-    from .common import load_run, parse_task, save_figure_atomically
+    from ..plotting import plot_adaptation_curve, save_figure_atomically
+    from .common import load_run, parse_task
 
     run = load_run(run_dir, checkpoint, rollouts_per_task=rollouts)
     cfg, learner = run.cfg, run.learner

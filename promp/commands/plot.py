@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,9 +25,8 @@ def plot_command(
     """Plot the learning curves of several runs in one PNG; runs whose config.json differ only by
     seed (and length) are drawn as their mean with a shaded band."""
     from ..compare import aggregate, group_runs
-    from ..plotting import plot_curves
-    from ..trainer import RunDirError, read_progress
-    from .common import save_figure_atomically
+    from ..plotting import plot_curves, save_figure_atomically
+    from ..rundir import RunDir, RunDirError
 
     if not run_dirs:
         raise CommandError("give at least one run directory")
@@ -44,19 +42,14 @@ def plot_command(
     if not run_dirs:
         raise CommandError("no run directory among the arguments")
     for name in run_dirs:
-        d = Path(name)
+        run = RunDir(name)
+        cfg = run.read_config_dict()
         try:
-            cfg = json.loads((d / "config.json").read_text())
-        except FileNotFoundError:
-            raise RunDirError(f"{d} is not a promp run directory (no config.json)") from None
+            rows = run.read_progress()
         except (OSError, ValueError) as exc:
-            raise RunDirError(f"{d / 'config.json'} is unreadable or corrupt: {exc}") from None
-        try:
-            rows = read_progress(d / "progress.csv")
-        except (OSError, ValueError) as exc:
-            raise RunDirError(f"{d / 'progress.csv'} is unreadable or corrupt: {exc}") from None
+            raise RunDirError(f"{run.progress_path} is unreadable or corrupt: {exc}") from None
         if not rows:
-            raise RunDirError(f"{d} has no progress rows yet")
+            raise RunDirError(f"{run.path} has no progress rows yet")
         if name in progress:
             raise CommandError(f"run directory {name} given twice")
         configs.append((name, cfg))

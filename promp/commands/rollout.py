@@ -88,8 +88,7 @@ def rollout_command(
 def _point_png(env: Any, task: dict, res: Any, paths: int, k: int, returns: list[float], out_path: Path, title: str) -> None:
     import numpy as np
 
-    from ..plotting import plot_point_trajectories
-    from .common import save_figure_atomically
+    from ..plotting import plot_point_trajectories, save_figure_atomically
 
     def xy(traj: Any) -> np.ndarray:
         n = min(paths, traj.obs.shape[1])

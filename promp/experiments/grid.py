@@ -10,7 +10,8 @@ from pathlib import Path
 from ..commands import CommandError
 from ..config import TrainConfig
 from ..rundir_lock import hold_directory_lock
-from ..trainer import load_run_config, read_progress, train
+from ..rundir import RunDir
+from ..commands.train import train
 from .exploration.compute import same_run
 
 
@@ -20,7 +21,7 @@ def train_runs(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, dict]:
     ``cfg.iterations`` rows) skipped. A directory holding a different run (config differs other than
     in ``iterations``) is an error. Returns per name ``{"status", "rows", "wall_s"}``."""
     for name, run_dir, cfg in runs:  # check every directory before training anything
-        if (run_dir / "config.json").exists() and not same_run(load_run_config(run_dir), cfg):
+        if RunDir(run_dir).has_config() and not same_run(RunDir(run_dir).read_config(), cfg):
             raise CommandError(f"{run_dir} holds a different run than {name} at this scale; use another --out")
     grid_dir = Path(os.path.commonpath([str(run_dir.parent) for _, run_dir, _ in runs]))
     with hold_directory_lock(grid_dir, "promp reproduce"):  # one process per grid: a second one is refused
@@ -31,9 +32,10 @@ def _train_runs_locked(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, d
     out: dict[str, dict] = {}
     for name, run_dir, cfg in runs:
         t0 = time.perf_counter()
-        existing = (run_dir / "config.json").exists()
-        done = read_progress(run_dir / "progress.csv") if existing else []
-        if existing and len(done) >= cfg.iterations and (run_dir / "checkpoints").is_dir():
+        run = RunDir(run_dir)
+        existing = run.has_config()
+        done = run.read_progress() if existing else []
+        if existing and len(done) >= cfg.iterations and run.checkpoint_dir.is_dir():
             out[name] = {"status": "skipped (finished)", "rows": done, "wall_s": 0.0}
             print(f"{name}: finished run in {run_dir} ({len(done)} iterations), skipped")
             continue

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import atomic_write_text
+from ..atomic import atomic_write_text
 from ..threads import thread_settings
 from .options import ReproduceOptions
 

@@ -1,0 +1,174 @@
+"""``promp train``: start a run in ``--out DIR`` or continue one with ``--resume DIR``.
+
+``train`` checks everything that can fail on bad input, locks the run directory, prepares it
+(``promp.rundir.RunDir``) and hands over to the loop (``promp.trainer.run_training``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import tyro
+
+from ..config import FIELD_HELP, ConfigError, TrainConfig
+from . import CommandError
+
+if typing.TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..rundir import RunDir
+
+
+def _algo_help() -> str:
+    """The ``--algo`` help: one line per algorithm preset."""
+    from ..algorithms import ALGORITHMS
+
+    lines = [f"  {a.id}: {a.description}" for a in ALGORITHMS.values()]
+    return "\n".join(["algorithm preset (default promp):", *lines])
+
+
+PRESET_FIELDS = {"algo", "env", "meta_batch_size", "rollouts_per_task", "horizon", "hidden", "inner_steps", "inner_lr",
+                 "outer_lr", "ppo_steps", "clip_eps", "kl_coef", "adaptive_kl", "kl_target", "inner_estimator", "outer",
+                 "emaml"}
+
+
+def _metavar(typ: Any) -> str:
+    """The metavar shown in ``--help`` for a field of type ``typ``."""
+    names = {int: "INT", float: "FLOAT", str: "STR", bool: "{True,False}"}
+    return names.get(typ, "INT [INT ...]" if typ == tuple[int, ...] else "VALUE")
+
+
+def _make_train_args() -> type:
+    """A dataclass with one optional flag per ``TrainConfig`` field, plus --out and --resume."""
+    hints = typing.get_type_hints(TrainConfig)
+    fields: list[tuple[str, Any, Any]] = [
+        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR",
+                                                        help_behavior_hint="")], None),
+        ("resume", Annotated[Optional[str], tyro.conf.arg(help="continue the run in this directory from its last checkpoint; "
+                                                           "--iterations then sets the new total", metavar="DIR",
+                                                           help_behavior_hint="")], None),
+    ]
+    for f in dataclasses.fields(TrainConfig):
+        typ = str if f.name == "env_kwargs" else hints[f.name]
+        help_text = _algo_help() if f.name == "algo" else FIELD_HELP.get(f.name, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else "{}"
+        hint = "(default: from the preset)" if f.name in PRESET_FIELDS else f"(default: {default})"
+        arg = tyro.conf.arg(help=help_text, help_behavior_hint=hint, metavar=_metavar(typ))
+        fields.append((f.name, Annotated[Optional[typ], arg], None))
+    return dataclasses.make_dataclass(
+        "TrainArgs", [(n, t, dataclasses.field(default=d)) for n, t, d in fields], frozen=True
+    )
+
+
+TrainArgs = _make_train_args()
+
+
+def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  # type: ignore[valid-type]
+    """Train a meta-policy; writes config.json, progress.csv, checkpoints/, tb/ and learning_curve.png."""
+    from ..config import resolve_config, validate_config
+
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None}
+    if args.resume:
+        if args.out:
+            raise CommandError("give either --out (new run) or --resume (existing run), not both")
+        extra = sorted(set(given) - {"iterations"})
+        if extra:
+            raise CommandError(f"only --iterations can be changed when resuming (got --{extra[0].replace('_', '-')})")
+        run_dir = Path(args.resume)
+        from ..rundir import RunDir
+
+        cfg = RunDir(run_dir).read_config()
+        if "iterations" in given:
+            cfg = dataclasses.replace(cfg, iterations=given["iterations"])
+        validate_config(cfg)
+    else:
+        if not args.out:
+            raise CommandError("--out DIR is required (or --resume DIR)")
+        if "env_kwargs" in given:
+            try:
+                given["env_kwargs"] = json.loads(given["env_kwargs"])
+            except json.JSONDecodeError as exc:
+                raise CommandError(f"--env-kwargs must be a JSON object: {exc}") from None
+            if not isinstance(given["env_kwargs"], dict):
+                raise CommandError("--env-kwargs must be a JSON object")
+        env, algo = given.pop("env", "point-corner"), given.pop("algo", "promp")
+        cfg = resolve_config(env, algo, given)
+        run_dir = Path(args.out)
+    rows = train(cfg, run_dir, resume=bool(args.resume))
+    first, last = rows[0], rows[-1]
+    print(
+        f"{cfg.algo} on {cfg.env}: return_post {first['return_post']:.3f} (iteration {int(first['iteration'])}) -> "
+        f"{last['return_post']:.3f} (iteration {int(last['iteration'])}); "
+        f"return_pre {first['return_pre']:.3f} -> {last['return_pre']:.3f}"
+    )
+    print(f"run directory: {run_dir}  (learning curve: {run_dir / 'learning_curve.png'})")
+
+
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True) -> list[dict]:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``; returns all progress rows.
+
+    Everything that can fail on bad input (env construction, checkpoint loading, the memory
+    estimate, an unwritable ``run_dir``) happens before the first file is written. The run
+    directory is locked for the whole call (``promp.rundir_lock``: a second writer is refused).
+    A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's checkpoint
+    and is re-raised.
+    """
+    from rich.console import Console
+
+    from ..config import validate_config
+    from ..learner import MetaLearner
+    from ..rundir import RunDir
+    from ..rundir_lock import hold_directory_lock
+    from ..trainer import run_training
+    from ..validation import check_memory
+
+    console = console or Console(stderr=True)
+    run = RunDir(run_dir)
+    validate_config(cfg)
+    if not resume:
+        run.check_new()
+    try:
+        learner = MetaLearner(cfg)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        check_memory(cfg, learner.env.obs_dim, learner.env.act_dim)
+        with hold_directory_lock(run.path, "promp train"):
+            run.remove_stale_temp_files()
+            if resume:
+                state = _resume_state(learner, run, console)
+            else:
+                state = learner.init_state()
+                run.create(cfg)
+            return run_training(learner, state, run, console, progress)
+    finally:
+        learner.env.close()
+
+
+def _resume_state(learner: Any, run: RunDir, console: Console) -> Any:
+    """Check that ``run`` can be resumed with ``learner.cfg``, update its ``config.json`` and return
+    the state of its last checkpoint (the initial state if it has none yet)."""
+    from rich.markup import escape
+
+    from ..checkpoint import restore_state
+    from ..rundir import RunDirError
+
+    cfg, run_dir = learner.cfg, run.path
+    checkpoints = run.checkpoints()
+    run.check_resumable(checkpoints, run.read_progress(),
+                        lambda msg: console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True))
+    # killed before the first checkpoint was complete: start afresh (the same numbers)
+    state = restore_state(learner, run_dir) if checkpoints else learner.init_state()
+    if cfg.iterations < state.iteration:
+        raise RunDirError(f"{run_dir} has completed {state.iteration} iterations; --iterations {cfg.iterations} would "
+                          f"shrink it (give --iterations >= {state.iteration}, or leave it out)")
+    saved = json.loads(run.config_path.read_text()).get("iterations")
+    if saved != cfg.iterations:
+        console.print(f"extending {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False,
+                      soft_wrap=True)
+    run.write_config(cfg)
+    return state
