@@ -10,6 +10,9 @@ checkpoint is kept from pruning (``promp eval RUN --checkpoint best``).
 A row is flagged ``diverged`` when the run had improved (best smoothed return above the first) and
 ``return_post`` has fallen below the best smoothed return by more than ``DROP_FRACTION`` of that
 improvement, while the outer update's KL exploded: ``kl_pre`` above the KL bound, or the guard fired.
+A run is **stalled** while the outer-update guard rejects every step (``adam_steps`` 0 in consecutive
+rows): the policy is preserved but does not learn (docs/results.md, collapse diagnosis). The trainer
+warns after ``STALL_WARN_AFTER`` such rows, and every ``STALL_WARN_EVERY`` rows after that.
 The state is a few numbers stored in every checkpoint's JSON, so a resumed run continues exactly.
 """
 
@@ -26,6 +29,8 @@ from .rundir import BEST_FILE, checkpoint_name
 SMOOTHING = 0.9
 DROP_FRACTION = 0.5
 DEFAULT_KL_BOUND = 0.5  # the "KL exploded" threshold when the guard is off
+STALL_WARN_AFTER = 5
+STALL_WARN_EVERY = 25
 
 
 @dataclasses.dataclass
@@ -38,6 +43,7 @@ class ReturnMonitor:
     best_checkpoint: int | None = None
     best_row: int | None = None
     diverged: bool = False
+    stalled: int = 0  # consecutive rows in which the guard kept no outer step
 
     def update(self, row: dict[str, float], kl_bound: float) -> dict[str, float]:
         """Fold in one progress row; returns the columns ``return_smoothed`` and ``diverged`` for it."""
@@ -53,7 +59,14 @@ class ReturnMonitor:
         gain = (self.best - self.start) if self.best is not None else 0.0
         fell = gain > 0 and r < self.best - DROP_FRACTION * gain
         self.diverged = bool(fell and kl_exploded)
+        steps = row.get("adam_steps")
+        self.stalled = self.stalled + 1 if steps is not None and int(steps) == 0 else 0
         return {"return_smoothed": self.smoothed, "diverged": int(self.diverged)}
+
+    def stall_warning_due(self) -> bool:
+        """True on the row where the stall reaches ``STALL_WARN_AFTER`` rows, and every ``STALL_WARN_EVERY`` after."""
+        n = self.stalled
+        return n == STALL_WARN_AFTER or (n > STALL_WARN_AFTER and (n - STALL_WARN_AFTER) % STALL_WARN_EVERY == 0)
 
     def to_meta(self) -> dict[str, Any]:
         """The state as JSON-able values (for the checkpoint's JSON)."""

@@ -181,6 +181,11 @@ def _loop(learner: MetaLearner, state: RunState, run: RunDir, logger: RunLogger,
                     prune_checkpoints(ckpt_dir, cfg.keep_checkpoint_every, keep=monitor.keep())
                 if row["diverged"]:
                     _warn_divergence(console, row, monitor, run_dir)
+                if monitor.stall_warning_due():
+                    console.print(
+                        f"[yellow]warning:[/] iteration {int(row['iteration'])}: the KL guard has rejected every outer step for "
+                        f"{monitor.stalled} iterations, so the policy is not learning; lower --outer-lr, or continue from the best "
+                        f"policy (promp eval {run_dir} --checkpoint best)", highlight=False, soft_wrap=True)
                 if row.get("update_skipped"):
                     reason = escape(learner.skip_reason or "NaN/inf in the outer loss or parameters")
                     console.print(

@@ -189,3 +189,29 @@ def test_post_update_kl_bound_stops_the_steps(sampled):
     assert int(stats["guard_fired"]) == 1 and int(stats["adam_steps"]) < cfg.ppo_steps
     assert int(s[0].count) == int(stats["adam_steps"])
     assert float(stats["kl_post"]) <= bound
+
+
+def test_stall_counter_warns_after_five_rejected_iterations_then_every_25():
+    m = ReturnMonitor()
+    due = []
+    for i in range(40):
+        steps = 5 if i == 10 else 0  # one normal update resets the count
+        m.update({"iteration": i, "return_post": 1.0, "kl_pre": 0.01, "adam_steps": steps, "guard_fired": int(steps == 0)}, 0.5)
+        due.append(m.stall_warning_due())
+    assert [i for i, d in enumerate(due) if d] == [4, 15]  # stalled == 5 twice; the next at stalled == 30
+    assert m.stalled == 29
+    for i in range(40, 41):
+        m.update({"iteration": i, "return_post": 1.0, "kl_pre": 0.01, "adam_steps": 0, "guard_fired": 1}, 0.5)
+    assert m.stalled == 30 and m.stall_warning_due()
+    assert ReturnMonitor.from_meta(m.to_meta()).stalled == 30  # kept in the checkpoint's JSON
+
+
+def test_a_stalled_run_warns_on_the_console(tmp_path):
+    """An absurd learning rate makes the guard reject every step: the run keeps its policy and says so."""
+    import io
+
+    cfg = resolve_config("point-nav", "promp", dict(TINY, iterations=6, outer_lr=1e3))
+    buf = io.StringIO()
+    rows = train(cfg, tmp_path / "stall", console=Console(file=buf, width=200), progress=False)
+    assert all(r["adam_steps"] == 0 for r in rows)
+    assert "the KL guard has rejected every outer step for 5 iterations" in buf.getvalue()
