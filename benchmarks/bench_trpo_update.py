@@ -40,7 +40,7 @@ def variants(params, batches, cfg, inner_loss):
     alpha, max_kl = cfg.inner_lr, cfg.max_kl
     n_tasks = cfg.meta_batch_size
     flat, unravel = ravel_pytree(params)
-    f = trpo._Flat(unravel, n_tasks)
+    f = trpo.TaskStack(unravel, n_tasks)
 
     def gradient_part(p, b):
         adapt = lambda s: jax.vmap(lambda q, tb: adapted_params(q, tb, alpha, inner_loss))(s, b)  # noqa: E731
@@ -51,7 +51,7 @@ def variants(params, batches, cfg, inner_loss):
 
     def cg_part(p, b):
         theta, j, jt, g = gradient_part(p, b)
-        hvp0 = trpo.kl_curvature(theta, j, jt, b[-1], False, n_tasks, f)
+        hvp0 = trpo.kl_curvature(theta, j, jt, b[-1], False, f)
         return conjugate_gradient(lambda v: hvp0(v) + cfg.cg_damping * v, g, cfg.cg_iters, cfg.cg_tol).x
 
     def textbook(p, b):

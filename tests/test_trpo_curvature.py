@@ -50,15 +50,15 @@ def ours(cfg, inner_loss, params, batches, hvp_subsample=1.0):
     """The update's curvature product ``v -> mean_i J_i^T F_i J_i v`` on flat vectors (no damping)."""
     flat, unravel = ravel_pytree(params)
     n_tasks = batches[-1].mask.shape[0]
-    f = trpo._Flat(unravel, n_tasks)
+    f = trpo.TaskStack(unravel, n_tasks)
     if hvp_subsample < 1.0:
-        batches = tuple(trpo._first_rollouts(b, hvp_subsample) for b in batches)
+        batches = tuple(trpo.first_rollouts(b, hvp_subsample) for b in batches)
 
     def adapt(stacked):
         return jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(stacked, batches)
 
     theta, j, jt = trpo.linearize_adaptation(adapt, flat, f, symmetric=len(batches) == 2)
-    return trpo.kl_curvature(theta, j, jt, batches[-1], len(batches) == 1, n_tasks, f)
+    return trpo.kl_curvature(theta, j, jt, batches[-1], len(batches) == 1, f)
 
 
 def exact_kl(cfg, inner_loss, params, batches):
@@ -104,7 +104,7 @@ def test_subsampled_curvature_equals_dense_gauss_newton_on_the_subsample():
     with jax.enable_x64(True):
         params, batches = as_f64_at_current_point(cfg, inner_loss, params, batches)
         flat, unravel = ravel_pytree(params)
-        sub = tuple(trpo._first_rollouts(b, 0.5) for b in batches)
+        sub = tuple(trpo.first_rollouts(b, 0.5) for b in batches)
         assert sub[0].obs.shape[1] == 2
         post = sub[-1]
         theta_full = [adapted_params(params, jax.tree_util.tree_map(lambda x: x[i], batches), cfg.inner_lr, inner_loss)
@@ -130,13 +130,13 @@ def test_subsampled_curvature_equals_dense_gauss_newton_on_the_subsample():
 
         def product(hvp_subsample):
             n_tasks = 3
-            f = trpo._Flat(unravel, n_tasks)
-            data = tuple(trpo._first_rollouts(b, hvp_subsample) for b in batches)
+            f = trpo.TaskStack(unravel, n_tasks)
+            data = tuple(trpo.first_rollouts(b, hvp_subsample) for b in batches)
             adapt_full = lambda s: jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(s, batches)  # noqa: E731
             adapt_sub = lambda s: jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(s, data)  # noqa: E731
             theta, _, _ = trpo.linearize_adaptation(adapt_full, flat, f, True)
             _, j, jt = trpo.linearize_adaptation(adapt_sub, flat, f, True)
-            return np.asarray(trpo.kl_curvature(theta, j, jt, data[-1], False, n_tasks, f)(jnp.asarray(v)))
+            return np.asarray(trpo.kl_curvature(theta, j, jt, data[-1], False, f)(jnp.asarray(v)))
 
         got = product(0.5)
         np.testing.assert_allclose(got, dense @ v, rtol=1e-8, atol=1e-10 * np.abs(dense @ v).max())

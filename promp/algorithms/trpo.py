@@ -114,7 +114,7 @@ def trpo_step(
     return unravel(new_flat), stats
 
 
-def _first_rollouts(batch: Batch, fraction: float) -> Batch:
+def first_rollouts(batch: Batch, fraction: float) -> Batch:
     """The first ``ceil(fraction * R)`` rollouts of every task (leaves ``[T, R, ...]``)."""
     n_rollouts = batch.obs.shape[1]
     n = max(1, min(n_rollouts, math.ceil(fraction * n_rollouts)))
@@ -123,7 +123,7 @@ def _first_rollouts(batch: Batch, fraction: float) -> Batch:
     return jax.tree_util.tree_map(lambda x: x[:, :n], batch)
 
 
-class _Flat(NamedTuple):
+class TaskStack(NamedTuple):
     """Maps between a parameter pytree, its flat vector and per-task stacks ``[T, P]``."""
 
     unravel: Callable[[jax.Array], Any]
@@ -142,7 +142,7 @@ class _Flat(NamedTuple):
         return jax.vmap(self.unravel)(rows)
 
 
-def linearize_adaptation(adapt: Callable[[Any], Any], flat: jax.Array, f: _Flat, symmetric: bool):
+def linearize_adaptation(adapt: Callable[[Any], Any], flat: jax.Array, f: TaskStack, symmetric: bool):
     """Linearise ``adapt`` (per-task params -> per-task adapted params) at ``theta`` for every task.
 
     Returns ``(theta', J, J^T)``: ``J`` maps a flat ``v`` to the per-task ``J_i v``, ``J^T`` maps
@@ -164,14 +164,14 @@ def linearize_adaptation(adapt: Callable[[Any], Any], flat: jax.Array, f: _Flat,
     return theta, lambda v: j(f.stack(v)), j_transpose
 
 
-def kl_curvature(theta: Any, j: Callable, j_transpose: Callable, post: Batch, floor: bool, n_tasks: int, f: _Flat):
+def kl_curvature(theta: Any, j: Callable, j_transpose: Callable, post: Batch, floor: bool, f: TaskStack):
     """``v -> mean_i J_i^T D_i^T F D_i J_i v``: the Hessian of the mean post-update KL at the current
     point (module docstring), ``D_i`` the Jacobian of mean and log-std on ``post`` at ``theta'_i``."""
     def net(th):
         return jax.vmap(lambda p, o: distribution(p, o, floor))(th, post.obs)
 
     (_, log_std), net_vjp = jax.vjp(net, theta)
-    weight = post.mask / (jnp.maximum(post.mask.sum(axis=(1, 2), keepdims=True), 1.0) * n_tasks)
+    weight = post.mask / (jnp.maximum(post.mask.sum(axis=(1, 2), keepdims=True), 1.0) * f.n_tasks)
     w_mean = weight[..., None] * 2.0 / (2.0 * jnp.exp(2.0 * log_std) + 1e-8)  # d^2 KL / d mean^2 (with the +1e-8)
     w_log_std = weight[..., None] * 2.0  # d^2 KL / d log_std^2 where the distributions agree
 
@@ -202,7 +202,7 @@ def meta_trpo_step(
     flat, unravel = ravel_pytree(params)
     post, floor, symmetric = batches[-1], len(batches) == 1, len(batches) == 2
     n_tasks = post.mask.shape[0]
-    f = _Flat(unravel, n_tasks)
+    f = TaskStack(unravel, n_tasks)
 
     def adapter(data):
         return lambda stacked: jax.vmap(lambda p, tb: adapted_params(p, tb, alpha, inner_loss))(stacked, data)
@@ -219,10 +219,10 @@ def meta_trpo_step(
         term, term_grad = jax.value_and_grad(emaml)(flat)
         loss_before, grad = loss_before + emaml_coef * term, grad + emaml_coef * term_grad
     if hvp_subsample < 1.0:
-        sub = tuple(_first_rollouts(b, hvp_subsample) for b in batches)
+        sub = tuple(first_rollouts(b, hvp_subsample) for b in batches)
         _, j, j_transpose = linearize_adaptation(adapter(sub), flat, f, symmetric)
         post = sub[-1]
-    kl_hvp = kl_curvature(theta, j, j_transpose, post, floor, n_tasks, f)
+    kl_hvp = kl_curvature(theta, j, j_transpose, post, floor, f)
 
     def evaluate(x):
         def task(tb):
