@@ -8,9 +8,6 @@ from __future__ import annotations
 from .threads import configure_threads
 
 configure_threads()  # before numpy / JAX are imported
-from .video import default_offscreen_gl  # noqa: E402
-
-default_offscreen_gl()  # MUJOCO_GL=egl before MuJoCo is imported: offscreen rendering for promp rollout
 
 import signal  # noqa: E402
 import sys  # noqa: E402

@@ -20,9 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .envs import Task
 from .learner import MetaLearner
-from .policy import Params
+from .types import Params, Task
 
 EVAL_STREAM = 0x5EED_E7A1
 """Extra entropy word that separates the meta-testing RNG stream from training's ``PCG64(seed)``."""

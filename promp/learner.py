@@ -16,11 +16,12 @@ import numpy as np
 from .adaptation import INNER_LOSSES, adapt_tasks
 from .algorithms import make_outer_update
 from .config import TrainConfig
-from .envs import MetaEnv, Task, make_env
+from .envs import MetaEnv, make_env
 from .envs.check import check_env
-from .policy import Params, init_policy
-from .processing import Batch, average_return, process_samples
-from .sampling import NonFiniteSampleError, Trajectories, broadcast_params, sample_trajectories
+from .policy import init_policy
+from .processing import average_return, process_samples
+from .sampling import NonFiniteSampleError, broadcast_params, sample_trajectories
+from .types import Batch, Params, Task, Trajectories
 
 
 class NonFiniteUpdateError(RuntimeError):

@@ -47,7 +47,8 @@ def bench_command(
     if threads is not None and not 1 <= threads <= 4096:
         raise CommandError(f"--threads must be between 1 and 4096, got {threads}")
     report: dict = {"env": env, "threads": thread_settings()}
-    is_mujoco = isinstance(spec.factory, type) and issubclass(spec.factory, MujocoMetaEnv)
+    factory = spec.load_factory()
+    is_mujoco = isinstance(factory, type) and issubclass(factory, MujocoMetaEnv)
     if is_mujoco:
         report["throughput"] = compare(env, copies, steps, threads, repeats)
         per_task = 20 if copies % 20 == 0 else 1
