@@ -12,6 +12,8 @@ import json
 from typing import Any
 
 from . import presets
+from .envs import get_env_spec
+from .presets import ALGORITHMS
 
 
 class ConfigError(ValueError):
@@ -129,9 +131,6 @@ FIELD_HELP: dict[str, str] = {
 
 def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Presets for (env, algo) with ``overrides`` (``None`` values ignored) on top; validated."""
-    from .algorithms import ALGORITHMS
-    from .envs import get_env_spec
-
     try:
         spec = get_env_spec(env)
     except KeyError as exc:
@@ -150,9 +149,9 @@ def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None)
 
 def validate_config(cfg: TrainConfig) -> None:
     """Raise ``ConfigError`` naming the first impossible value."""
-    from .adaptation import INNER_LOSSES
+    from .adaptation import INNER_LOSSES  # JAX: the estimator and update tables load when a config is validated
     from .algorithms import OUTER_UPDATES
-    from .validation import check_values
+    from .validation import check_values  # validation imports this module (it checks TrainConfig)
 
     check_values(cfg)  # finite numbers, seed range, known ids (shared with config.json, see promp.validation)
 

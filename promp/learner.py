@@ -15,6 +15,7 @@ import numpy as np
 
 from .adaptation import INNER_LOSSES, adapt_tasks
 from .algorithms import make_outer_update
+from .algorithms.promp import adapt_kl_coef
 from .config import TrainConfig
 from .envs import MetaEnv, make_env
 from .envs.check import check_env
@@ -160,8 +161,6 @@ class MetaLearner:
             streak = 0
             eta = state.eta
             if cfg.adaptive_kl and "kl_pre" in stats:
-                from .algorithms.promp import adapt_kl_coef
-
                 eta = adapt_kl_coef(state.eta, stats["kl_pre"], cfg.kl_target)
         else:
             params, opt_state, eta, streak = state.params, state.opt_state, state.eta, state.nonfinite_streak + 1

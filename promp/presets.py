@@ -5,12 +5,14 @@ Resolution (``promp.config.resolve_config``), later wins: ``TrainConfig``'s defa
 ``FAMILY_PRESETS[(env, family)]`` (one algorithm family: ``"promp"``, ``"trpo"``, ``"vpg"``,
 ``"dice"``) <- the algorithm preset's own settings <- command-line flags.
 
-An env registered with ``promp.envs.register_env(..., defaults=..., algo_defaults=...)`` adds its rows
+``ALGORITHMS`` names the ``--algo`` presets: a composition (inner estimator, outer update, E-MAML
+term; docs/algorithms.md §5, §6.3) and the family whose rows apply. An env registered with ``promp.envs.register_env(..., defaults=..., algo_defaults=...)`` adds its rows
 here through ``set_env_presets``. This module imports nothing of ``promp``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 _H200: dict[str, Any] = {"horizon": 200}
@@ -79,3 +81,46 @@ def set_env_presets(env_id: str, defaults: dict[str, Any] | None = None,
         del FAMILY_PRESETS[key]
     for family, values in (family_defaults or {}).items():
         FAMILY_PRESETS[(env_id, family)] = dict(values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Algorithm:
+    """A named combination; ``family`` selects the env's preset row (``promp``, ``trpo``, ``vpg``, ``dice``)."""
+
+    id: str
+    inner_estimator: str
+    outer: str
+    emaml: bool
+    family: str
+    description: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def settings(self) -> dict[str, Any]:
+        """Config values this preset fixes (composition plus any algorithm-specific defaults)."""
+        return {"inner_estimator": self.inner_estimator, "outer": self.outer, "emaml": self.emaml, **dict(self.overrides)}
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    a.id: a
+    for a in [
+        Algorithm("promp", "likelihood-ratio", "promp", False, "promp",
+                  "ProMP: LVC inner step, clipped surrogate + KL penalty, N Adam steps"),
+        Algorithm("maml-trpo", "log-likelihood", "trpo", False, "trpo",
+                  "MAML-TRPO: original MAML surrogate inner step (Hessian H2 only), TRPO outer step"),
+        Algorithm("emaml-trpo", "log-likelihood", "trpo", True, "trpo",
+                  "E-MAML-TRPO: MAML-TRPO plus the E-MAML pre-update REINFORCE term (formulation II)"),
+        Algorithm("lvc-trpo", "likelihood-ratio", "trpo", False, "trpo",
+                  "LVC-TRPO: LVC inner step (Hessian H1 + H2), TRPO outer step"),
+        Algorithm("maml-vpg", "log-likelihood", "vpg", False, "vpg",
+                  "MAML-VPG: original MAML surrogate inner step, one Adam step on the outer surrogate"),
+        Algorithm("emaml-vpg", "log-likelihood", "vpg", True, "vpg",
+                  "E-MAML-VPG: MAML-VPG plus the E-MAML pre-update REINFORCE term (formulation II)"),
+        Algorithm("lvc-vpg", "likelihood-ratio", "vpg", False, "vpg",
+                  "LVC-VPG: LVC inner step, one Adam step on the outer surrogate"),
+        Algorithm("dice-vpg", "dice", "dice", False, "dice",
+                  "DiCE-MAML: DiCE inner and outer losses (unbiased Hessian), one Adam step, 80 rollouts",
+                  overrides=(("rollouts_per_task", 80),)),
+        Algorithm("vpg-dice", "dice", "vpg-dice", False, "dice",
+                  "VPG-DiCE: DiCE inner step, log-likelihood outer with GAE advantages, one Adam step"),
+    ]
+}

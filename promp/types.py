@@ -6,12 +6,14 @@ the layers above or below it (importing ``promp.adaptation`` must not import an 
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import jax
 import numpy as np
 
-Params = dict[str, jax.Array]
+if TYPE_CHECKING:  # annotations only: the environment layer uses these types without loading JAX
+    import jax
+
+Params = dict[str, "jax.Array"]
 """Policy parameters: a flat dict ``name -> array`` (see ``promp.policy``)."""
 
 Task = dict[str, Any]

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Optional
 
+from rich.console import Console
+from rich.table import Table
+
+from ..envs import get_env_spec
 from . import CommandError
 
 
@@ -35,7 +39,6 @@ def bench_command(
         json_output: print one JSON document instead of the table.
     """
     from ..bench import compare, iteration_timing, policy_sampler_throughput, thread_settings
-    from ..envs import get_env_spec
     from ..envs.locomotion import MujocoMetaEnv
 
     try:
@@ -64,9 +67,6 @@ def bench_command(
 
 
 def _print_report(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console()
     t = report["threads"]
     console.print(
