@@ -46,18 +46,16 @@ def rollout_command(
         raise CommandError(f"--adapt-steps must be >= 0, got {adapt_steps}")
     if width < 16 or height < 16:
         raise CommandError("--width and --height must be >= 16")
-
     check_seed(seed)
 
-    from ..evaluation import eval_rng
+    from ..evaluation import eval_rng  # JAX: loaded once the arguments are known to be good
 
     run = load_run(run_dir, checkpoint)
     cfg, learner, env = run.cfg, run.learner, run.learner.env
     try:
         is_point = isinstance(env, (PointCorner, PointMomentum, PointNav))
-        if not is_point:
-            if not can_render(env):
-                raise CommandError(f"rollout supports the point tasks and MuJoCo envs; {cfg.env} has no render_frame hook")
+        if not is_point and not can_render(env):
+            raise CommandError(f"rollout supports the point tasks and MuJoCo envs; {cfg.env} has no render_frame hook")
         suffix = ".png" if is_point else ".mp4"
         out_path = Path(out) if out else run.run_dir / f"rollout{suffix}"
         if out_path.suffix.lower() != suffix:
