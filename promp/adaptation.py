@@ -12,8 +12,8 @@ from typing import Callable
 import jax
 
 from .objectives import dice_loss, likelihood_ratio_loss, log_likelihood_loss
-from .policy import Params, log_prob, params_log_prob
-from .processing import Batch
+from .policy import log_prob, params_log_prob
+from .types import Batch, Params
 
 InnerLoss = Callable[[Params, Batch, bool], jax.Array]
 """``inner_loss(params, task_batch, floor_log_std) -> scalar`` on one task's batch (leaves ``[R, H, ...]``)."""

@@ -19,20 +19,27 @@ Keep BLAS at one thread while MuJoCo threads step (``thread_settings`` reports i
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from typing import Any
 
+import jax
 import mujoco
 import mujoco.batch
 import numpy as np
 
+from .config import resolve_config
+from .envs import make_env
+from .envs.base import rescale_action
 from .envs.mujoco_batch import available_cores, default_threads
+from .learner import MetaLearner
+from .policy import init_policy
+from .sampling import broadcast_params, sample_trajectories
+from .threads import thread_settings as base_settings
 
 
 def thread_settings() -> dict[str, Any]:
     """``promp.threads.thread_settings`` plus the cores MuJoCo sees and its default thread count."""
-    from .threads import thread_settings as base_settings
-
     out: dict[str, Any] = dict(base_settings())
     out.update(available_cores=available_cores(), mujoco_default_threads=default_threads(),
                PROMP_MUJOCO_THREADS=os.environ.get("PROMP_MUJOCO_THREADS"))
@@ -40,8 +47,6 @@ def thread_settings() -> dict[str, Any]:
 
 
 def _make(env_id: str, nthread: int | None):
-    from .envs import make_env
-
     return make_env(env_id, nthread=nthread)
 
 
@@ -67,7 +72,6 @@ def mj_step_limit(env_id: str, n_copies: int = 800, steps: int = 100, nthread: i
     env.reset(rng)
     sim = env.sim
     model, fs = env.model, env.frame_skip
-    from .envs.base import rescale_action
 
     ctrl = rescale_action(rng.standard_normal((n_copies, steps, model.nu)), env.action_low, env.action_high)
     control = np.repeat(ctrl, fs, axis=1)  # [n, steps * fs, nu]
@@ -157,11 +161,6 @@ def policy_sampler_throughput(
     """Env steps/s of the full sampler (``promp.sampling.sample_trajectories``: env + one jitted
     policy call per step for all copies), for a freshly initialised policy. The first round
     (which compiles the policy call) is not timed."""
-    import jax
-
-    from .policy import init_policy
-    from .sampling import broadcast_params, sample_trajectories
-
     env = _make(env_id, nthread)
     rng = np.random.default_rng(seed)
     env.set_tasks(env.sample_tasks(rng, meta_batch_size), rollouts)
@@ -186,13 +185,6 @@ def policy_sampler_throughput(
 def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Median seconds per meta-iteration split into sampling / processing / adaptation / update
     (iterations 2..N; the first compiles), plus the outer update's first call (compile + one run)."""
-    import statistics
-
-    import jax
-
-    from .config import resolve_config
-    from .learner import MetaLearner
-
     cfg = resolve_config(env_id, algo, dict(overrides or {}, iterations=max(2, iterations)))
     learner = MetaLearner(cfg)
     state = learner.init_state()

@@ -18,6 +18,7 @@ from safetensors.numpy import load_file, save
 
 from . import __version__
 from .atomic import atomic_write_bytes, atomic_write_text
+from .learner import RunState
 from .rundir import RunDir, checkpoint_name, intact_checkpoint_hint, list_checkpoints
 
 FORMAT_VERSION = 1
@@ -116,8 +117,6 @@ def checkpoint_meta(cfg: Any, state: Any) -> dict[str, Any]:
 
 def restore_state(learner: Any, run_dir: Path, iteration: int | None = None):
     """Rebuild the ``RunState`` saved in ``run_dir``'s checkpoint (default: the latest) for ``learner``."""
-    from .learner import RunState
-
     template = learner.init_state()
     ckpt_dir = RunDir(run_dir).checkpoint_dir
 

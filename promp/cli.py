@@ -8,9 +8,6 @@ from __future__ import annotations
 from .threads import configure_threads
 
 configure_threads()  # before numpy / JAX are imported
-from .video import default_offscreen_gl  # noqa: E402
-
-default_offscreen_gl()  # MUJOCO_GL=egl before MuJoCo is imported: offscreen rendering for promp rollout
 
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -19,20 +16,23 @@ from typing import Any  # noqa: E402
 import tyro  # noqa: E402
 
 from .config import ConfigError  # noqa: E402
+from .commands import CommandError  # noqa: E402
+from .envs import env_ids, get_env_spec  # noqa: E402
+from .interrupts import DEFAULT_NOTE  # noqa: E402
+from .presets import ALGORITHMS  # noqa: E402
+from .rundir import ResumeError, RunDirError, describe_os_error  # noqa: E402
+from .rundir_lock import DirectoryLockedError  # noqa: E402
+from .threads import configure_compilation_cache  # noqa: E402
 
 
 def envs_command() -> None:
     """List the registered meta-environments."""
-    from .envs import env_ids, get_env_spec
-
     for env_id in env_ids():
         print(f"{env_id:24s} {get_env_spec(env_id).description}")
 
 
 def algos_command() -> None:
     """List the algorithm presets with their composition."""
-    from .algorithms import ALGORITHMS
-
     for a in ALGORITHMS.values():
         extra = " + E-MAML term" if a.emaml else ""
         print(f"{a.id:12s} inner={a.inner_estimator}, outer={a.outer}{extra}: {a.description}")
@@ -44,6 +44,7 @@ from .commands.plot import plot_command  # noqa: E402
 from .commands.rollout import rollout_command  # noqa: E402
 from .commands.reproduce import reproduce_command  # noqa: E402
 from .commands.bench import bench_command  # noqa: E402
+
 
 COMMANDS: dict[str, Any] = {
     "train": train_command,
@@ -58,18 +59,13 @@ COMMANDS: dict[str, Any] = {
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from .checkpoint import CheckpointError
-    from .commands import CommandError
-    from .rundir import ResumeError, RunDirError
-    from .rundir_lock import DirectoryLockedError
+    from .checkpoint import CheckpointError  # JAX: not loaded for --help, envs, algos
 
     return (CommandError, ConfigError, CheckpointError, RunDirError, DirectoryLockedError, ResumeError)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``promp`` command."""
-    from .threads import configure_compilation_cache
-
     configure_compilation_cache()
     try:
         tyro.extras.subcommand_cli_from_dict(COMMANDS, prog="promp", args=argv, config=(tyro.conf.OmitArgPrefixes,))
@@ -77,15 +73,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"promp: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt as exc:
-        from .interrupts import DEFAULT_NOTE
-
         detail = str(exc) or DEFAULT_NOTE
         signum = int(getattr(exc, "signum", signal.SIGINT))
         print(f"promp: {'interrupted' if signum == signal.SIGINT else 'terminated'}: {detail}", file=sys.stderr)
         sys.exit(128 + signum)
     except OSError as exc:  # disk full, read-only or vanished location mid-run: one line naming path and reason
-        from .rundir import describe_os_error
-
         print(f"promp: error: {describe_os_error(exc)}", file=sys.stderr)
         sys.exit(1)
     except MemoryError as exc:

@@ -1,7 +1,7 @@
 """Typed training configuration and its resolution from presets (docs/algorithms.md §6).
 
 Resolution order, later wins: ``TrainConfig`` defaults (docs/algorithms.md §6.1, the ProMP HalfCheetah row) <- the
-env's ``defaults`` <- the env's ``algo_defaults[family]`` <- the algorithm preset's own settings
+env's row of ``promp.presets`` <- its (env, family) row <- the algorithm preset's own settings
 <- explicit command-line flags.
 """
 
@@ -10,6 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from typing import Any
+
+from . import presets
+from .envs import get_env_spec
+from .presets import ALGORITHMS
+
 
 class ConfigError(ValueError):
     """A config value is impossible or an id is unknown."""
@@ -126,9 +131,6 @@ FIELD_HELP: dict[str, str] = {
 
 def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Presets for (env, algo) with ``overrides`` (``None`` values ignored) on top; validated."""
-    from .algorithms import ALGORITHMS
-    from .envs import get_env_spec
-
     try:
         spec = get_env_spec(env)
     except KeyError as exc:
@@ -136,9 +138,7 @@ def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None)
     if algo not in ALGORITHMS:
         raise ConfigError(f"unknown algo {algo!r}; known ids: {', '.join(sorted(ALGORITHMS))}")
     preset = ALGORITHMS[algo]
-    values: dict[str, Any] = {}
-    values.update(spec.defaults)
-    values.update(spec.algo_defaults.get(preset.family, {}))
+    values: dict[str, Any] = presets.preset(spec.id, preset.family)
     values.update(preset.settings())
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values.update(env=env, algo=algo)
@@ -149,9 +149,9 @@ def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None)
 
 def validate_config(cfg: TrainConfig) -> None:
     """Raise ``ConfigError`` naming the first impossible value."""
-    from .adaptation import INNER_LOSSES
+    from .adaptation import INNER_LOSSES  # JAX: the estimator and update tables load when a config is validated
     from .algorithms import OUTER_UPDATES
-    from .validation import check_values
+    from .validation import check_values  # validation imports this module (it checks TrainConfig)
 
     check_values(cfg)  # finite numbers, seed range, known ids (shared with config.json, see promp.validation)
 

@@ -19,10 +19,10 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
+from jax.scipy.special import betainc
 
-from .envs import Task
 from .learner import MetaLearner
-from .policy import Params
+from .types import Params, Task
 
 EVAL_STREAM = 0x5EED_E7A1
 """Extra entropy word that separates the meta-testing RNG stream from training's ``PCG64(seed)``."""
@@ -72,7 +72,6 @@ def t_quantile(p: float, df: int) -> float:
     """
     if not 0.5 < p < 1 or df < 1:
         raise ValueError(f"t_quantile needs 0.5 < p < 1 and df >= 1, got p={p}, df={df}")
-    from jax.scipy.special import betainc
 
     tail = 2.0 * (1.0 - p)  # I_x(df/2, 1/2) at the quantile
 

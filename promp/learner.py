@@ -15,12 +15,14 @@ import numpy as np
 
 from .adaptation import INNER_LOSSES, adapt_tasks
 from .algorithms import make_outer_update
+from .algorithms.promp import adapt_kl_coef
 from .config import TrainConfig
-from .envs import MetaEnv, Task, make_env
+from .envs import MetaEnv, make_env
 from .envs.check import check_env
-from .policy import Params, init_policy
-from .processing import Batch, average_return, process_samples
-from .sampling import NonFiniteSampleError, Trajectories, broadcast_params, sample_trajectories
+from .policy import init_policy
+from .processing import average_return, process_samples
+from .sampling import NonFiniteSampleError, broadcast_params, sample_trajectories
+from .types import Batch, Params, Task, Trajectories
 
 
 class NonFiniteUpdateError(RuntimeError):
@@ -159,8 +161,6 @@ class MetaLearner:
             streak = 0
             eta = state.eta
             if cfg.adaptive_kl and "kl_pre" in stats:
-                from .algorithms.promp import adapt_kl_coef
-
                 eta = adapt_kl_coef(state.eta, stats["kl_pre"], cfg.kl_target)
         else:
             params, opt_state, eta, streak = state.params, state.opt_state, state.eta, state.nonfinite_streak + 1

@@ -14,7 +14,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-Params = dict[str, jax.Array]
+from .types import Params
 
 LOG_STD_FLOOR = math.log(1e-6)
 """The original floors the *pre-update* policy's log-std at log(1e-6); adapted params are not floored."""

@@ -6,12 +6,10 @@ as in the original's ``MetaSampleProcessor``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax.numpy as jnp
 import numpy as np
 
-from .sampling import Trajectories
+from .types import Batch, Trajectories
 
 
 def discounted_cumsum(x: np.ndarray, discount: float) -> np.ndarray:
@@ -112,27 +110,6 @@ def dice_adjusted_rewards(rewards: np.ndarray, mask: np.ndarray, gamma: float, n
         coef = fit_linear_baseline(f, disc[i].reshape(-1), mask[i].reshape(-1))
         out[i] = (disc[i] - feats @ coef) * mask[i]
     return standardize_padded(out, mask) if normalize else out
-
-
-class Batch(NamedTuple):
-    """Processed samples of one sampling round as float32 device arrays, leaves ``[T, R, H, ...]``.
-
-    ``means``/``log_stds`` are the recorded sampling distribution (constants in every objective).
-    ``adj_avg_rewards`` are per-step rewards standardised over all tasks (E-MAML, docs/algorithms.md §3 step 7).
-    ``dice_rewards`` are DiCE's adjusted rewards and ``dice_advantages`` the GAE advantages
-    standardised over the padded array (docs/algorithms.md §3 steps 5-6); both 0 where masked.
-    """
-
-    obs: jnp.ndarray
-    actions: jnp.ndarray
-    advantages: jnp.ndarray
-    mask: jnp.ndarray
-    means: jnp.ndarray
-    log_stds: jnp.ndarray
-    rewards: jnp.ndarray
-    adj_avg_rewards: jnp.ndarray
-    dice_rewards: jnp.ndarray | None = None
-    dice_advantages: jnp.ndarray | None = None
 
 
 def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float = 1.0, normalize_adv: bool = True) -> Batch:

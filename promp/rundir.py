@@ -24,7 +24,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .atomic import atomic_write_text
-from .config import ConfigError
+from .config import ConfigError, TrainConfig, validate_config
+from .rundir_lock import LOCK_NAMES
+from .validation import check_config_types
 
 CONFIG_FILE = "config.json"
 PROGRESS_FILE = "progress.csv"
@@ -58,9 +60,6 @@ def describe_os_error(exc: OSError) -> str:
 def config_from_json(data: Any, path: Path):
     """A ``TrainConfig`` from a loaded ``config.json``, checked with the same code as the CLI flags
     (types first, then ``validate_config``); ``ConfigError`` naming ``path`` and the field otherwise."""
-    from .config import TrainConfig, validate_config
-    from .validation import check_config_types
-
     try:
         if not isinstance(data, dict):
             raise ConfigError("must be a JSON object")
@@ -261,8 +260,6 @@ class RunDir:
 
     def is_empty(self) -> bool:
         """Whether the directory is absent or holds nothing but lock files."""
-        from .rundir_lock import LOCK_NAMES
-
         return not self.path.exists() or (self.path.is_dir() and all(p.name in LOCK_NAMES for p in self.path.iterdir()))
 
     def check_new(self) -> None:

@@ -10,14 +10,14 @@ both give the same data.) The sampling distribution (mean, log-std) is stored pe
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .envs.base import MetaEnv
-from .policy import Params, distribution, sample_action
+from .policy import distribution, sample_action
+from .types import Params, Trajectories
 
 
 class NonFiniteSampleError(RuntimeError):
@@ -43,22 +43,6 @@ def check_finite_samples(env: MetaEnv, obs: np.ndarray, rewards: np.ndarray, act
         raise NonFiniteSampleError(
             f"non-finite {what} {source}: env {type(env).__name__}, task {task_index} {task}, time step {t}"
         )
-
-
-class Trajectories(NamedTuple):
-    """One sampling round. Shapes ``[T, R, H, ...]`` (tasks, rollouts, time)."""
-
-    obs: np.ndarray  # [T, R, H, obs_dim]
-    actions: np.ndarray  # [T, R, H, act_dim], unclipped policy-unit actions
-    rewards: np.ndarray  # [T, R, H]; 0 where masked
-    mask: np.ndarray  # [T, R, H] float, 1 on simulated steps
-    means: np.ndarray  # [T, R, H, act_dim] sampling distribution
-    log_stds: np.ndarray  # [T, R, H, act_dim]
-
-    @property
-    def env_steps(self) -> int:
-        """Number of env steps actually simulated (unmasked)."""
-        return int(self.mask.sum())
 
 
 @functools.partial(jax.jit, static_argnames="floor_log_std")

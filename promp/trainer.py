@@ -20,6 +20,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from tensorboardX import SummaryWriter
 
 from .checkpoint import checkpoint_meta, prune_checkpoints, save_checkpoint
 from .interrupts import set_note
@@ -86,8 +87,6 @@ class RunLogger:
     """progress.csv (through ``RunDir``) + TensorBoard + console output for one run directory."""
 
     def __init__(self, run: RunDir, start_iteration: int, console: Console) -> None:
-        from tensorboardX import SummaryWriter
-
         self.run = run
         self.rows = run.truncate_progress(start_iteration)
         self.columns: list[str] = list(self.rows[0]) if self.rows else []

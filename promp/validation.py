@@ -14,14 +14,16 @@ import os
 import typing
 from typing import Any
 
+from .config import ConfigError, TrainConfig
+from .envs import get_env_spec
+from .presets import ALGORITHMS
+
 MAX_SEED = 2**32 - 1  # JAX keys keep only the low 32 bits of a seed: larger seeds would collide
 FLOAT32_MAX = 3.4028234663852886e38
 GIB = 1024**3
 
 
 def _error(message: str) -> Exception:
-    from .config import ConfigError
-
     return ConfigError(message)
 
 
@@ -39,8 +41,6 @@ def check_seed(seed: Any, name: str = "--seed") -> None:
 def check_config_types(data: dict[str, Any]) -> None:
     """Raise ``ConfigError`` naming the first field of a config dict (e.g. a loaded ``config.json``)
     whose JSON type does not fit ``TrainConfig`` (``"gamma": "0.9"``, ``"horizon": 20.7``, ``null``)."""
-    from .config import TrainConfig
-
     hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
         if f.name not in data:
@@ -69,9 +69,6 @@ def check_values(cfg: Any) -> None:
     """Raise ``ConfigError`` for values no run can use: non-finite or float32-overflowing numbers,
     seeds outside ``[0, 2**32 - 1]``, unknown env or algorithm ids. (``validate_config`` checks the
     ranges after this.)"""
-    from .algorithms import ALGORITHMS
-    from .envs import get_env_spec
-
     check_seed(cfg.seed)
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)

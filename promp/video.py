@@ -11,8 +11,8 @@ here if they are MuJoCo envs in the style of ``promp.envs.locomotion.MujocoMetaE
 ``MjData`` and drawn with a camera tracking the root body.
 
 Offscreen OpenGL without a GPU: MuJoCo picks its GL back end from ``MUJOCO_GL`` when ``mujoco``
-is first imported; this module (and the ``promp`` command) default it to ``egl`` when libEGL is
-installed, which works with Mesa's software rasteriser (llvmpipe) from the Debian packages
+is first imported; ``default_offscreen_gl`` (called by ``promp rollout`` before it makes an env, and by
+this module before it imports MuJoCo) defaults it to ``egl`` when libEGL is installed, which works with Mesa's software rasteriser (llvmpipe) from the Debian packages
 ``libegl1`` and ``libegl-mesa0``.
 ``MUJOCO_GL=osmesa`` needs ``libosmesa6`` instead. MP4 encoding needs the optional extra
 ``pip install 'promp[video]'`` (imageio + imageio-ffmpeg, which ships its own ffmpeg binary).
@@ -22,6 +22,13 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .atomic import atomic_path
 
 
 def default_offscreen_gl() -> str | None:
@@ -35,12 +42,12 @@ def default_offscreen_gl() -> str | None:
     return os.environ.get("MUJOCO_GL")
 
 
-default_offscreen_gl()
+def _mujoco() -> Any:
+    """The ``mujoco`` module (heavy, so imported on first use), with ``MUJOCO_GL`` defaulted first."""
+    default_offscreen_gl()
+    import mujoco
 
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable, Sequence  # noqa: E402
-
-import numpy as np  # noqa: E402
+    return mujoco
 
 
 class RenderError(RuntimeError):
@@ -54,8 +61,7 @@ def can_render(env: Any) -> bool:
     """Whether ``frame_source`` supports ``env`` (a ``render_frame`` hook or a batched MuJoCo env)."""
     if callable(getattr(env, "render_frame", None)):
         return True
-    import mujoco
-
+    mujoco = _mujoco()
     return isinstance(getattr(env, "model", None), mujoco.MjModel) and hasattr(env, "sim")
 
 
@@ -66,8 +72,7 @@ def frame_source(env: Any, width: int = 320, height: int = 240) -> tuple[FrameFn
         return (lambda i: np.asarray(hook(i, width, height), dtype=np.uint8)), (lambda: None)
     if not can_render(env) or not hasattr(getattr(env, "sim", None), "qpos"):
         raise RenderError(f"{type(env).__name__} cannot be rendered: define render_frame(copy_index, width, height) on it")
-    import mujoco
-
+    mujoco = _mujoco()
     model = env.model
     try:
         renderer = mujoco.Renderer(model, height, width)
@@ -97,8 +102,7 @@ def frame_source(env: Any, width: int = 320, height: int = 240) -> tuple[FrameFn
 
 def _camera_distance(model: Any, data: Any) -> float:
     """A distance that shows the whole robot: 3x its radius around the root body (floor planes excluded)."""
-    import mujoco
-
+    mujoco = _mujoco()
     mujoco.mj_forward(model, data)
     own = model.geom_bodyid > 0
     if model.nbody < 2 or not own.any():
@@ -165,10 +169,6 @@ def write_mp4(frames: Sequence[np.ndarray], path: Path, fps: float) -> Path:
         import imageio.v2 as imageio
     except ImportError:
         raise RenderError("writing MP4 needs the optional extra: pip install 'promp[video]' (imageio, imageio-ffmpeg)") from None
-    import warnings
-
-    from .atomic import atomic_path
-
     try:
         with atomic_path(path, keep_suffix=True) as tmp, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")  # ffmpeg is fork+exec'd

@@ -7,8 +7,8 @@ from typing import Any
 import jax
 
 from ..objectives import emaml_loss
-from ..policy import Params, params_log_prob
-from ..processing import Batch
+from ..policy import params_log_prob
+from ..types import Batch, Params
 
 
 def emaml_task_term(params: Params, pre: Batch, post: Batch) -> jax.Array:

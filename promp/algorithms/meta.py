@@ -19,8 +19,8 @@ from ..objectives import (
     masked_mean,
     padded_log_likelihood_loss,
 )
-from ..policy import Params, distribution, kl_divergence, log_prob, params_log_prob
-from ..processing import Batch
+from ..policy import distribution, kl_divergence, log_prob, params_log_prob
+from ..types import Batch, Params
 from .emaml import emaml_task_term
 
 TaskSurrogate = Callable[[Params, Batch, bool], jax.Array]

@@ -17,8 +17,8 @@ import optax
 
 from ..adaptation import InnerLoss, inner_step
 from ..objectives import clipped_surrogate_loss, masked_mean
-from ..policy import Params, distribution, kl_divergence, log_prob, params_log_prob
-from ..processing import Batch
+from ..policy import distribution, kl_divergence, log_prob, params_log_prob
+from ..types import Batch, Params
 from .base import OuterUpdate
 from .emaml import emaml_coefficient, emaml_task_term
 from .guard import guard_update, scan_replay

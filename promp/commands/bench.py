@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Optional
 
+from rich.console import Console
+from rich.table import Table
+
+from ..envs import get_env_spec
 from . import CommandError
 
 
@@ -35,7 +39,6 @@ def bench_command(
         json_output: print one JSON document instead of the table.
     """
     from ..bench import compare, iteration_timing, policy_sampler_throughput, thread_settings
-    from ..envs import get_env_spec
     from ..envs.locomotion import MujocoMetaEnv
 
     try:
@@ -47,7 +50,8 @@ def bench_command(
     if threads is not None and not 1 <= threads <= 4096:
         raise CommandError(f"--threads must be between 1 and 4096, got {threads}")
     report: dict = {"env": env, "threads": thread_settings()}
-    is_mujoco = isinstance(spec.factory, type) and issubclass(spec.factory, MujocoMetaEnv)
+    factory = spec.load_factory()
+    is_mujoco = isinstance(factory, type) and issubclass(factory, MujocoMetaEnv)
     if is_mujoco:
         report["throughput"] = compare(env, copies, steps, threads, repeats)
         per_task = 20 if copies % 20 == 0 else 1
@@ -63,9 +67,6 @@ def bench_command(
 
 
 def _print_report(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console()
     t = report["threads"]
     console.print(

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..config import ConfigError, validate_config
+from ..rundir import RunDir
 from . import CommandError
 
 
@@ -28,10 +30,8 @@ def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrid
     ``overrides`` replace config fields (e.g. ``rollouts_per_task``) for the learner that is
     returned; they do not change the policy's shape.
     """
-    from ..config import ConfigError, validate_config
     from ..checkpoint import restore_state
     from ..learner import MetaLearner
-    from ..rundir import RunDir
 
     run = RunDir(run_dir)
     run_dir = run.path

@@ -7,8 +7,15 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import tyro
+from rich.console import Console
+from rich.table import Table
 
+from ..atomic import atomic_write_text
+from ..rundir import check_output_dir
+from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
+from ..validation import check_seed
 from . import CommandError
+from .common import load_run, parse_task
 
 
 def eval_command(
@@ -46,22 +53,14 @@ def eval_command(
         raise CommandError(f"--confidence must be in (0, 1), got {confidence}")
     if task is not None and tasks is not None:
         raise CommandError("give either --task (one given task) or --tasks N (sampled tasks), not both")
-    from ..validation import check_seed
 
     if seed is not None:
         check_seed(seed)
     if out is not None:
-        from ..rundir import check_output_dir
-
         check_output_dir(Path(out))
 
-    from rich.console import Console
-    from rich.table import Table
-
-    from ..atomic import atomic_write_text
     from ..evaluation import eval_rng, meta_test, report
     from ..plotting import plot_adaptation_curve, save_figure_atomically
-    from .common import load_run, parse_task
 
     run = load_run(run_dir, checkpoint, rollouts_per_task=rollouts)
     cfg, learner = run.cfg, run.learner
@@ -97,8 +96,6 @@ def eval_command(
     for s in record["steps"]:
         table.add_row(str(s["step"]), f"{s['mean']:.4g}", f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]", f"{s['std']:.3g}", f"{s['mean'] - base:+.4g}")
     Console().print(table)
-
-    from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
 
     json_path, png_path = out_dir / "eval.json", out_dir / "eval.png"
     with hold_directory_lock(out_dir, "promp eval", EVAL_LOCK_NAME):  # one eval writing into out_dir at a time

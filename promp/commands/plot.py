@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import tyro
 
+from ..compare import aggregate, group_runs
+from ..rundir import RunDir, RunDirError
 from . import CommandError
 
 
@@ -24,9 +26,7 @@ def plot_command(
 ) -> None:
     """Plot the learning curves of several runs in one PNG; runs whose config.json differ only by
     seed (and length) are drawn as their mean with a shaded band."""
-    from ..compare import aggregate, group_runs
     from ..plotting import plot_curves, save_figure_atomically
-    from ..rundir import RunDir, RunDirError
 
     if not run_dirs:
         raise CommandError("give at least one run directory")

@@ -10,9 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import numpy as np
 import tyro
 
+from ..envs.point import CORNERS, PointCorner, PointMomentum, PointNav
+from ..validation import check_seed
+from ..video import FrameRecorder, RenderError, can_render, default_offscreen_gl, frame_source, side_by_side, write_mp4
 from . import CommandError
+from .common import load_run, parse_task
 
 
 def rollout_command(
@@ -34,8 +39,6 @@ def rollout_command(
         help_behavior_hint="")] = None,
 ) -> None:
     """Adapt the trained policy to one task and show its behaviour before and after the update."""
-    from ..video import default_offscreen_gl
-
     default_offscreen_gl()  # effective only if MuJoCo is not imported yet (see promp.video)
     if paths < 1:
         raise CommandError(f"--paths must be >= 1, got {paths}")
@@ -43,23 +46,16 @@ def rollout_command(
         raise CommandError(f"--adapt-steps must be >= 0, got {adapt_steps}")
     if width < 16 or height < 16:
         raise CommandError("--width and --height must be >= 16")
-    from ..validation import check_seed
-
     check_seed(seed)
 
-    from ..envs.point import PointCorner, PointMomentum, PointNav
-    from ..evaluation import eval_rng
-    from .common import load_run, parse_task
+    from ..evaluation import eval_rng  # JAX: loaded once the arguments are known to be good
 
     run = load_run(run_dir, checkpoint)
     cfg, learner, env = run.cfg, run.learner, run.learner.env
     try:
         is_point = isinstance(env, (PointCorner, PointMomentum, PointNav))
-        if not is_point:
-            from ..video import can_render
-
-            if not can_render(env):
-                raise CommandError(f"rollout supports the point tasks and MuJoCo envs; {cfg.env} has no render_frame hook")
+        if not is_point and not can_render(env):
+            raise CommandError(f"rollout supports the point tasks and MuJoCo envs; {cfg.env} has no render_frame hook")
         suffix = ".png" if is_point else ".mp4"
         out_path = Path(out) if out else run.run_dir / f"rollout{suffix}"
         if out_path.suffix.lower() != suffix:
@@ -73,8 +69,6 @@ def rollout_command(
         if is_point:
             _point_png(env, the_task, res, paths, k, returns, out_path, f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}")
         else:
-            from ..video import RenderError
-
             try:
                 _mujoco_mp4(learner, res.params[0], res.params[-1], the_task, rng, width, height, out_path)
             except RenderError as exc:
@@ -86,8 +80,6 @@ def rollout_command(
 
 
 def _point_png(env: Any, task: dict, res: Any, paths: int, k: int, returns: list[float], out_path: Path, title: str) -> None:
-    import numpy as np
-
     from ..plotting import plot_point_trajectories, save_figure_atomically
 
     def xy(traj: Any) -> np.ndarray:
@@ -111,9 +103,6 @@ def draw_point_task(ax: Any, env: Any, task: dict) -> None:
     the goals (reward max(r - distance, 0)); point-nav: the goal with its stopping tolerance.
     """
     import matplotlib.patches as mpatches
-    import numpy as np
-
-    from ..envs.point import CORNERS, PointCorner, PointMomentum
 
     goal = np.asarray(task["goal"], dtype=float)
     if isinstance(env, (PointCorner, PointMomentum)):
@@ -140,7 +129,6 @@ def _mujoco_mp4(learner: Any, params_pre: Any, params_post: Any, task: dict, rng
     import jax
 
     from ..sampling import sample_trajectories
-    from ..video import FrameRecorder, frame_source, side_by_side, write_mp4
 
     env, cfg = learner.env, learner.cfg
     env.set_tasks([task], 1)

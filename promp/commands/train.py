@@ -13,20 +13,19 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import tyro
+from rich.console import Console
+from rich.markup import escape
 
-from ..config import FIELD_HELP, ConfigError, TrainConfig
+from ..config import FIELD_HELP, ConfigError, TrainConfig, resolve_config, validate_config
+from ..presets import ALGORITHMS
+from ..rundir import RunDir, RunDirError
+from ..rundir_lock import hold_directory_lock
+from ..validation import check_memory
 from . import CommandError
-
-if typing.TYPE_CHECKING:
-    from rich.console import Console
-
-    from ..rundir import RunDir
 
 
 def _algo_help() -> str:
     """The ``--algo`` help: one line per algorithm preset."""
-    from ..algorithms import ALGORITHMS
-
     lines = [f"  {a.id}: {a.description}" for a in ALGORITHMS.values()]
     return "\n".join(["algorithm preset (default promp):", *lines])
 
@@ -69,8 +68,6 @@ TrainArgs = _make_train_args()
 
 def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  # type: ignore[valid-type]
     """Train a meta-policy; writes config.json, progress.csv, checkpoints/, tb/ and learning_curve.png."""
-    from ..config import resolve_config, validate_config
-
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None}
     if args.resume:
         if args.out:
@@ -79,7 +76,6 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
         if extra:
             raise CommandError(f"only --iterations can be changed when resuming (got --{extra[0].replace('_', '-')})")
         run_dir = Path(args.resume)
-        from ..rundir import RunDir
 
         cfg = RunDir(run_dir).read_config()
         if "iterations" in given:
@@ -117,14 +113,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
     A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's checkpoint
     and is re-raised.
     """
-    from rich.console import Console
-
-    from ..config import validate_config
     from ..learner import MetaLearner
-    from ..rundir import RunDir
-    from ..rundir_lock import hold_directory_lock
     from ..trainer import run_training
-    from ..validation import check_memory
 
     console = console or Console(stderr=True)
     run = RunDir(run_dir)
@@ -152,10 +142,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
 def _resume_state(learner: Any, run: RunDir, console: Console) -> Any:
     """Check that ``run`` can be resumed with ``learner.cfg``, update its ``config.json`` and return
     the state of its last checkpoint (the initial state if it has none yet)."""
-    from rich.markup import escape
-
     from ..checkpoint import restore_state
-    from ..rundir import RunDirError
 
     cfg, run_dir = learner.cfg, run.path
     checkpoints = run.checkpoints()

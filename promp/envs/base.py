@@ -18,12 +18,12 @@ Subclasses implement ``_step`` with actions already in env units.
 from __future__ import annotations
 
 import abc
-from typing import Any, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
-Task = dict[str, Any]
-"""A task is a JSON-able dict, e.g. ``{"goal": [2.0, -2.0]}`` or ``{"direction": -1.0}``."""
+from ..types import Task
+
 
 POLICY_ACTION_BOUND = 10.0
 

@@ -13,7 +13,9 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from .base import POLICY_ACTION_BOUND, Task
+from ..types import Task
+from .base import POLICY_ACTION_BOUND
+from .registry import GYM_ENTRY_POINT as ENTRY_POINT, get_env_spec, make_env, register_gym_id
 
 
 class SingleTaskEnv(gymnasium.Env):
@@ -22,8 +24,6 @@ class SingleTaskEnv(gymnasium.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, env_id: str, task: Task | None = None, **env_kwargs: Any) -> None:
-        from .registry import make_env
-
         self.meta_env = make_env(env_id, **env_kwargs)
         self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (self.meta_env.obs_dim,), np.float64)
         bound = np.full(self.meta_env.act_dim, POLICY_ACTION_BOUND)
@@ -63,18 +63,8 @@ class SingleTaskEnv(gymnasium.Env):
 def make_single_task_env(env_id: str, **kwargs: Any) -> gymnasium.Env:
     """The gymnasium entry point of ``promp/<env_id>-v0``: a ``SingleTaskEnv`` whose episodes are
     truncated at the env's preset horizon (``defaults["horizon"]``, else 100), as in training."""
-    from .registry import get_env_spec
-
     horizon = int(get_env_spec(env_id).defaults.get("horizon", 100))
     return gymnasium.wrappers.TimeLimit(SingleTaskEnv(env_id, **kwargs), max_episode_steps=horizon)
 
 
-ENTRY_POINT = "promp.envs.gym_wrapper:make_single_task_env"
-
-
-def register_gym_id(env_id: str) -> str:
-    """Register ``promp/<env_id>-v0`` with gymnasium (idempotent) and return the gymnasium id."""
-    gym_id = f"promp/{env_id}-v0"
-    if gym_id not in gymnasium.registry:
-        gymnasium.register(id=gym_id, entry_point=ENTRY_POINT, kwargs={"env_id": env_id})
-    return gym_id
+__all__ = ["ENTRY_POINT", "SingleTaskEnv", "make_single_task_env", "register_gym_id"]

@@ -25,6 +25,7 @@ import os
 import warnings
 from typing import Iterable
 
+import gymnasium
 import mujoco
 import mujoco.batch
 import numpy as np
@@ -34,8 +35,6 @@ RNE_POST_SITE = "_promp_rnepost"
 
 def asset_path(xml_name: str) -> str:
     """Path of one of gymnasium's MuJoCo model files, e.g. ``asset_path("ant.xml")``."""
-    import gymnasium
-
     path = os.path.join(os.path.dirname(gymnasium.__file__), "envs", "mujoco", "assets", xml_name)
     if not os.path.exists(path):
         raise FileNotFoundError(f"gymnasium MuJoCo asset {xml_name!r} not found at {path}")

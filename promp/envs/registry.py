@@ -1,8 +1,10 @@
-"""Meta-environment registry: ids -> factories and per-environment hyper-parameter presets.
+"""Meta-environment registry: ids -> factories (a class, a callable or a lazy ``"module:attr"`` path).
 
-Built-in ids are registered on import of ``promp.envs``. A user registers their own class with
+Built-in ids are registered on import of ``promp.envs``; the MuJoCo ones by path, so that MuJoCo is
+imported only when such an env is made. A user registers their own class with
 ``register_env("my-env", MyMetaEnv)`` (no package edits), or names it on the command line as
-``--env my_package.my_module:MyMetaEnv``.
+``--env my_package.my_module:MyMetaEnv``. Hyper-parameter presets live in ``promp.presets``;
+``register_env(..., defaults=..., algo_defaults=...)`` writes the env's rows there.
 """
 
 from __future__ import annotations
@@ -13,44 +15,79 @@ import os
 import sys
 from typing import Any, Callable
 
+import gymnasium
+
+from .. import presets
 from .base import MetaEnv
+
+Factory = Callable[..., MetaEnv]
+
+GYM_ENTRY_POINT = "promp.envs.gym_wrapper:make_single_task_env"
+"""gymnasium's entry point of every ``promp/<id>-v0``: a path, so registering imports no env."""
 
 
 @dataclasses.dataclass(frozen=True)
 class EnvSpec:
     """A registered meta-environment.
 
-    ``defaults`` are config-field overrides for every algorithm on this env (e.g. horizon,
-    inner steps, hidden sizes); ``algo_defaults`` maps an algorithm family (``"promp"``, ``"trpo"``,
-    ``"vpg"``, ``"dice"``) to further overrides (docs/algorithms.md §6.2).
+    ``factory`` is a class or callable, or a ``"module:attr"`` path imported by ``load_factory``
+    on first use. ``defaults`` and ``algo_defaults`` are the env's rows of ``promp.presets``:
+    config-field overrides for every algorithm, and per algorithm family (docs/algorithms.md §6.2).
     """
 
     id: str
-    factory: Callable[..., MetaEnv]
+    factory: Factory | str
     description: str = ""
-    defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
-    algo_defaults: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Config overrides for every algorithm on this env (``promp.presets.ENV_PRESETS``)."""
+        return presets.env_presets(self.id)
+
+    @property
+    def algo_defaults(self) -> dict[str, dict[str, Any]]:
+        """Per-family config overrides on this env (``promp.presets.FAMILY_PRESETS``)."""
+        return presets.family_presets(self.id)
+
+    def load_factory(self) -> Factory:
+        """The factory itself, importing its module if it was registered as ``"module:attr"``."""
+        if not isinstance(self.factory, str):
+            return self.factory
+        module_name, _, attr = self.factory.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
 
 
 _REGISTRY: dict[str, EnvSpec] = {}
 
 
+def register_gym_id(env_id: str) -> str:
+    """Register ``promp/<env_id>-v0`` with gymnasium (idempotent) and return the gymnasium id."""
+    gym_id = f"promp/{env_id}-v0"
+    if gym_id not in gymnasium.registry:
+        gymnasium.register(id=gym_id, entry_point=GYM_ENTRY_POINT, kwargs={"env_id": env_id})
+    return gym_id
+
+
+def add_env_spec(spec: EnvSpec, gym: bool = True) -> EnvSpec:
+    """Put ``spec`` in the registry (and ``promp/<id>-v0`` in gymnasium's) without touching its presets."""
+    _REGISTRY[spec.id] = spec
+    if gym:
+        register_gym_id(spec.id)
+    return spec
+
+
 def register_env(
     env_id: str,
-    factory: Callable[..., MetaEnv],
+    factory: Factory | str,
     description: str = "",
     defaults: dict[str, Any] | None = None,
     algo_defaults: dict[str, dict[str, Any]] | None = None,
     gym: bool = True,
 ) -> EnvSpec:
-    """Register a meta-env under ``env_id`` (and as gymnasium id ``promp/<env_id>-v0`` if ``gym``)."""
-    spec = EnvSpec(env_id, factory, description, dict(defaults or {}), dict(algo_defaults or {}))
-    _REGISTRY[env_id] = spec
-    if gym:
-        from .gym_wrapper import register_gym_id
-
-        register_gym_id(env_id)
-    return spec
+    """Register a meta-env under ``env_id`` (and as gymnasium id ``promp/<env_id>-v0`` if ``gym``);
+    ``defaults`` and ``algo_defaults`` (``{family: overrides}``) become its rows in ``promp.presets``."""
+    presets.set_env_presets(env_id, defaults, algo_defaults)
+    return add_env_spec(EnvSpec(env_id, factory, description), gym)
 
 
 def env_ids() -> list[str]:
@@ -92,7 +129,7 @@ def _import_user_module(module_name: str) -> Any:
 
 def make_env(env_id: str, **kwargs: Any) -> MetaEnv:
     """Construct the meta-env registered as ``env_id``; bad constructor arguments raise ``ValueError``."""
-    factory = get_env_spec(env_id).factory
+    factory = get_env_spec(env_id).load_factory()
     try:
         return factory(**kwargs)
     except (TypeError, ValueError) as exc:

@@ -2,7 +2,8 @@
 
 Layout: ``base.py`` (``MujocoMetaEnv`` on ``mujoco_batch``), ``tasks.py`` (task distributions), one
 module per robot composing a robot class with a task distribution (``HalfCheetahRandDirec =
-Direction1DTasks + _HalfCheetah``), and here the registry ids and their presets.
+Direction1DTasks + _HalfCheetah``), and here the classes by registry id. ``promp.envs`` registers the
+ids by module path (this package, and MuJoCo, load when such an env is made); the presets are in ``promp.presets``.
 
 Every class steps all ``tasks x copies_per_task`` copies together with ``mujoco.batch.Batch``
 (see ``mujoco_batch.py``) on gymnasium's model files, with the original code's task
@@ -35,8 +36,6 @@ What differs from the original and why (also in each class docstring):
 
 from __future__ import annotations
 
-from typing import Any
-
 from .ant import AntRandDirec, AntRandDirec2D, AntRandGoal
 from .base import MujocoMetaEnv
 from .halfcheetah import HalfCheetahRandDirec, HalfCheetahRandVel
@@ -60,46 +59,3 @@ ENV_CLASSES: dict[str, type[MujocoMetaEnv]] = {
     "swimmer-vel": SwimmerRandVel,
 }
 """Registry ids of the MuJoCo meta-envs and their classes."""
-
-_H200: dict[str, Any] = {"horizon": 200}
-_RAND_PARAMS_PROMP: dict[str, Any] = {"ppo_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
-# docs/algorithms.md §6.2: the DiCE sweep used H 100, alpha 0.1 and (64, 64) on every env.
-_DICE_H100: dict[str, Any] = {"horizon": 100}
-
-PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, dict[str, Any]]]] = {
-    # id: (description, defaults for every algorithm, per-family overrides), as in
-    # docs/algorithms.md §6.2: ProMP, TRPO and VPG variants (same H, K, alpha and hidden sizes), DiCE.
-    "halfcheetah-fwd-back": ("HalfCheetah, run forward or backward (HalfCheetahRandDirec)", {}, {}),
-    "halfcheetah-vel": ("HalfCheetah, goal velocity U(0, 3) (HalfCheetahRandVel)", dict(_H200), {"dice": dict(_DICE_H100)}),
-    "ant-fwd-back": ("Ant, run forward or backward (AntRandDirec)", {}, {}),
-    "ant-dir-2d": ("Ant, run in a random 2-D direction (AntRandDirec2D)", {}, {}),
-    "ant-goal": (
-        "Ant, reach a goal in the radius-3 disc (AntRandGoal)",
-        {"horizon": 200, "inner_steps": 2},
-        {"dice": dict(_DICE_H100)},
-    ),
-    "walker-fwd-back": ("Walker2D, walk forward or backward (Walker2DRandDirec)", dict(_H200), {"dice": dict(_DICE_H100)}),
-    "walker-vel": ("Walker2D, goal velocity U(0, 10) (Walker2DRandVel)", dict(_H200), {"dice": dict(_DICE_H100)}),
-    "walker-rand-params": (
-        "Walker2D with randomised physics (Walker2DRandParams)",
-        {"horizon": 200, "inner_lr": 0.05},
-        {"promp": dict(_RAND_PARAMS_PROMP), "dice": {"horizon": 100, "inner_lr": 0.1}},
-    ),
-    "hopper-rand-params": (
-        "Hopper with randomised physics (HopperRandParams)",
-        {"horizon": 200, "inner_lr": 0.05},
-        {"promp": dict(_RAND_PARAMS_PROMP), "dice": {"horizon": 100, "inner_lr": 0.1}},
-    ),
-    "humanoid-fwd-back": (
-        "Humanoid, run forward or backward (HumanoidRandDirec)",
-        {"horizon": 200, "hidden": (128, 128)},
-        {"dice": {"horizon": 100, "hidden": (64, 64)}},
-    ),
-    "humanoid-dir-2d": (
-        "Humanoid, run in a random 2-D direction (HumanoidRandDirec2D)",
-        {"horizon": 200, "hidden": (128, 128)},
-        {"dice": {"horizon": 100, "hidden": (64, 64)}},
-    ),
-    "swimmer-vel": ("Swimmer, goal velocity U(0.1, 0.2), reward sign fixed (SwimmerRandVel; unused in the paper)", {}, {}),
-}
-"""Per-id description and hyper-parameter differences from ``TrainConfig``'s defaults (docs/algorithms.md §6.2)."""
