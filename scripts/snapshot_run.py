@@ -11,36 +11,32 @@ read it. Files are copied atomically one by one; the destination's old checkpoin
 from __future__ import annotations
 
 import argparse
-import json
-import re
-import shutil
 from pathlib import Path
 
-NAME = re.compile(r"^itr_(\d+)\.json$")
+from promp.atomic import atomic_write_bytes
+from promp.rundir import RunDir
 
 
-def snapshot(src: Path, dst: Path) -> list[str]:
-    """Copy config, progress and the latest + best checkpoints of ``src`` into ``dst``; returns the files copied."""
-    ckpts = sorted(int(m.group(1)) for p in (src / "checkpoints").iterdir() if (m := NAME.match(p.name)))
+def snapshot(src: Path, dst: Path) -> list[Path]:
+    """Copy config, progress and the latest + best checkpoints of ``src`` into ``dst``; returns the files written."""
+    run, out = RunDir(src), RunDir(dst)
+    ckpts = run.checkpoints()
     if not ckpts:
         raise SystemExit(f"{src} has no checkpoint yet")
-    keep = {ckpts[-1]}
-    best = src / "checkpoints" / "best.json"
-    if best.exists():
-        keep.add(int(json.loads(best.read_text())["checkpoint"]))
-    files = ["config.json", "progress.csv"] + [f"checkpoints/itr_{i:05d}{ext}" for i in sorted(keep)
-                                               for ext in (".safetensors", ".json")]
-    if best.exists():
-        files.append("checkpoints/best.json")
-    (dst / "checkpoints").mkdir(parents=True, exist_ok=True)
-    for old in (dst / "checkpoints").glob("itr_*"):
-        if f"checkpoints/{old.name}" not in files:
-            old.unlink()
-    for name in files:
-        tmp = dst / (name + ".tmp")
-        shutil.copyfile(src / name, tmp)
-        tmp.replace(dst / name)
-    return files
+    best = run.best_checkpoint()
+    keep = sorted({ckpts[-1]} | ({best} if best is not None else set()))
+    pairs = [(run.config_path, out.config_path), (run.progress_path, out.progress_path)]
+    pairs += [(run.checkpoint_path(i, ext), out.checkpoint_path(i, ext)) for i in keep for ext in (".safetensors", ".json")]
+    if best is not None:
+        pairs.append((run.best_path, out.best_path))
+    out.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    for old in out.checkpoints():
+        if old not in keep:
+            for ext in (".safetensors", ".json"):
+                out.checkpoint_path(old, ext).unlink(missing_ok=True)
+    for source, target in pairs:
+        atomic_write_bytes(target, source.read_bytes())
+    return [target for _, target in pairs]
 
 
 def main() -> None:
@@ -49,8 +45,8 @@ def main() -> None:
     parser.add_argument("src", type=Path)
     parser.add_argument("dst", type=Path)
     args = parser.parse_args()
-    for name in snapshot(args.src, args.dst):
-        print(args.dst / name)
+    for path in snapshot(args.src, args.dst):
+        print(path)
 
 
 if __name__ == "__main__":
