@@ -11,6 +11,7 @@ alone only covers Eigen's matrix kernels, which is why a setting of 1 used to ke
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -39,19 +40,23 @@ def configure_compilation_cache() -> str | None:
 
     Directory: ``PROMP_COMPILATION_CACHE`` (``off`` disables), default ``~/.cache/promp/jax``.
     Returns the directory in use, or ``None``. Cached executables are the same programs, so numbers
-    do not change.
+    do not change. Before JAX is imported this only sets JAX's own environment variables, so commands
+    that never compile (``promp envs``, ``--help``) do not pay for importing JAX.
     """
     setting = os.environ.get("PROMP_COMPILATION_CACHE", str(Path.home() / ".cache" / "promp" / "jax"))
     if setting.lower() in {"off", "0", "none", ""}:
         return None
-    import jax
-
     try:
         Path(setting).mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # an unwritable cache location only costs compile time
-    jax.config.update("jax_compilation_cache_dir", setting)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    values = {"jax_compilation_cache_dir": setting, "jax_persistent_cache_min_compile_time_secs": 0.5}
+    if "jax" in sys.modules:
+        for name, value in values.items():
+            sys.modules["jax"].config.update(name, value)
+    else:
+        for name, value in values.items():
+            os.environ.setdefault(name.upper(), str(value))
     return setting
 
 
