@@ -34,7 +34,7 @@ from ..policy import distribution
 from ..processing import Batch
 from .base import OuterUpdate
 from .emaml import emaml_coefficient, emaml_task_term
-from .meta import adapted_params, per_task, post_update_kl, ratio_surrogate
+from .meta import adapted_params, post_update_kl, ratio_surrogate
 
 
 def line_search_step(
@@ -182,6 +182,23 @@ def kl_curvature(theta: Any, j: Callable, j_transpose: Callable, post: Batch, fl
     return hvp
 
 
+def meta_loss_and_kl(params: Any, batches: Sequence[Batch], alpha: float, inner_loss: InnerLoss,
+                     emaml_coef: float = 0.0) -> tuple[jax.Array, jax.Array]:
+    """TRPO's meta-loss (§5.2's surrogate plus the optional E-MAML term) and the mean post-update KL,
+    both from one adaptation per task."""
+    floor = len(batches) == 1
+
+    def task(tb):
+        theta = adapted_params(params, tb, alpha, inner_loss)
+        value = ratio_surrogate(theta, tb[-1], floor)
+        if emaml_coef:
+            value = value + emaml_coef * emaml_task_term(params, tb[0], tb[-1])
+        return value, post_update_kl(theta, tb[-1], floor)
+
+    values, kls = jax.vmap(task)(tuple(batches))
+    return values.mean(), kls.mean()
+
+
 def meta_trpo_step(
     params: Any,
     batches: Sequence[Batch],
@@ -225,15 +242,7 @@ def meta_trpo_step(
     kl_hvp = kl_curvature(theta, j, j_transpose, post, floor, f)
 
     def evaluate(x):
-        def task(tb):
-            th = adapted_params(unravel(x), tb, alpha, inner_loss)
-            value = ratio_surrogate(th, tb[-1], floor)
-            if emaml_coef:
-                value = value + emaml_coef * emaml_task_term(unravel(x), tb[0], tb[-1])
-            return value, post_update_kl(th, tb[-1], floor)
-
-        values, kls = jax.vmap(task)(batches)
-        return values.mean(), kls.mean()
+        return meta_loss_and_kl(unravel(x), batches, alpha, inner_loss, emaml_coef)
 
     hvp = lambda v: kl_hvp(v) + cg_damping * v  # noqa: E731
     new_flat, stats = line_search_step(flat, loss_before, grad, hvp, evaluate, max_kl, cg_iters, cg_tol)
@@ -246,8 +255,7 @@ def make_trpo_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
     cg = dict(cg_iters=cfg.cg_iters, cg_damping=cfg.cg_damping, cg_tol=cfg.cg_tol, hvp_subsample=cfg.hvp_subsample)
 
     def loss_fn(params, batches, eta=None):
-        loss = per_task(params, batches, alpha, inner_loss, ratio_surrogate, coef).mean()
-        kl = per_task(params, batches, alpha, inner_loss, post_update_kl).mean()
+        loss, kl = meta_loss_and_kl(params, batches, alpha, inner_loss, coef)
         return loss, {"kl_post": kl}
 
     @jax.jit
