@@ -98,14 +98,14 @@ def adapt_kl_coef(eta: np.ndarray, kl: np.ndarray, target: float) -> np.ndarray:
 
 
 def make_promp_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
-    """Build ProMP's outer update: ``cfg.ppo_steps`` Adam steps (lr ``cfg.outer_lr``, one jitted function), moments persist.
+    """Build ProMP's outer update: ``cfg.outer_steps`` Adam steps (lr ``cfg.outer_lr``, one jitted function), moments persist.
 
     With ``cfg.guard_kl > 0`` (bound on ``kl_pre``; plus ``cfg.guard_kl_post`` on ``kl_post`` unless that
     is 0) the update is guarded (``promp.algorithms.guard.guard_update``); ``guard_kl = 0`` gives the original. Either way the stats add ``adam_steps``, ``guard_fired``, ``clip_fraction``
     and ``kl_post`` (computed after the update, outside its jitted function).
     """
     optimizer = optax.adam(cfg.outer_lr)
-    alpha, clip_eps, n_steps = cfg.inner_lr, cfg.clip_eps, cfg.ppo_steps
+    alpha, clip_eps, n_steps = cfg.inner_lr, cfg.clip_eps, cfg.outer_steps
     coef = emaml_coefficient(cfg)
 
     def loss_fn(params, batches, eta):
