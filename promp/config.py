@@ -30,12 +30,14 @@ def _algo_help() -> str:
 
 
 def _inner_losses() -> Any:
+    """The inner estimator ids (``--inner-estimator``)."""
     from .adaptation import INNER_LOSSES  # JAX: loaded when a config is validated, not for --help
 
     return INNER_LOSSES
 
 
 def _outer_updates() -> Any:
+    """The outer update ids (``--outer``)."""
     from .algorithms import OUTER_UPDATES  # JAX, as above
 
     return OUTER_UPDATES

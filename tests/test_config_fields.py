@@ -159,3 +159,12 @@ def test_declared_checks_give_one_line(tmp_path, capsys, flags, expected):
     err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("warning:")]
     assert len(err) == 1 and err[0].startswith("promp: error: ") and expected in err[0], err
     assert not (tmp_path / "r").exists()
+
+
+def test_an_old_run_groups_with_a_new_run_of_the_same_config():
+    from promp.compare import group_runs
+
+    old = RunDir(OLD_RUN).read_config_dict()
+    assert old["outer_steps"] == 5 and "ppo_steps" not in old
+    new = json.loads(TrainConfig.from_dict({**old, "seed": 3}).to_json())
+    assert len(group_runs([("old", old), ("new", new)])) == 1
