@@ -182,11 +182,27 @@ def policy_sampler_throughput(
     return result
 
 
-def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, overrides: dict[str, Any] | None = None,
+                     workers: int | None = None, ray_address: str | None = None) -> dict[str, Any]:
     """Median seconds per meta-iteration split into sampling / processing / adaptation / update
-    (iterations 2..N; the first compiles), plus the outer update's first call (compile + one run)."""
+    (iterations 2..N; the first compiles), plus the outer update's first call (compile + one run).
+
+    ``workers``: sample with that many Ray actors (``promp.distributed``) instead of in this process;
+    ``sampling_steps_per_s`` is the env steps of an iteration over its sampling time."""
     cfg = resolve_config(env_id, algo, dict(overrides or {}, iterations=max(2, iterations)))
     learner = MetaLearner(cfg)
+    if workers is not None:
+        from .distributed import make_ray_sampler
+
+        learner.sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, workers, ray_address)
+    try:
+        return _time_iterations(learner, cfg, env_id, algo, workers)
+    finally:
+        learner.sampler.close()
+        learner.env.close()
+
+
+def _time_iterations(learner: MetaLearner, cfg: Any, env_id: str, algo: str, workers: int | None) -> dict[str, Any]:
     state = learner.init_state()
     rng = np.random.default_rng(12345)
     res = learner.sample_adapted(state.params, learner.env.sample_tasks(rng, cfg.meta_batch_size), rng)
@@ -197,12 +213,13 @@ def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, over
     for _ in range(cfg.iterations):
         state, row = learner.iteration(state)
         rows.append(row)
-    learner.env.close()
     keys = ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]
+    steps = rows[-1]["env_steps"] - rows[-2]["env_steps"]
     return {
-        "env": env_id, "algo": algo, "meta_batch_size": cfg.meta_batch_size, "rollouts_per_task": cfg.rollouts_per_task,
+        "env": env_id, "algo": algo, "workers": workers, "meta_batch_size": cfg.meta_batch_size, "rollouts_per_task": cfg.rollouts_per_task,
         "horizon": cfg.horizon, "inner_steps": cfg.inner_steps, "iterations": cfg.iterations,
         "env_steps_per_iteration": rows[-1]["env_steps"] - rows[-2]["env_steps"], "update_compile_s": compile_s,
         **{k: statistics.median(r[k] for r in rows[1:]) for k in keys},
         "return_post_last": rows[-1]["return_post"],
+        "sampling_steps_per_s": steps / statistics.median(r["time_sampling"] for r in rows[1:]),
     }

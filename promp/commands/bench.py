@@ -22,6 +22,8 @@ def bench_command(
     iterations: int = 3,
     skip_iteration: bool = False,
     json_output: bool = False,
+    workers: int = 0,
+    ray_address: Optional[str] = None,
 ) -> None:
     """Measure, in one run: the mj_step limit (C-level stepping of the env's model, no Python or
     policy), the batched env loop's and the full sampler's env steps/s and their ratios to the
@@ -37,6 +39,9 @@ def bench_command(
         iterations: meta-iterations to time (the first, which compiles, is excluded from the medians).
         skip_iteration: only measure throughput.
         json_output: print one JSON document instead of the table.
+        workers: also time the iteration with 1..N Ray sampler actors next to the in-process sampler
+            (needs pip install 'promp[ray]'; a local runtime with max(N, cores) CPUs unless --ray-address).
+        ray_address: time the workers on the Ray cluster at this address (auto or HOST:PORT).
     """
     from ..bench import compare, iteration_timing, policy_sampler_throughput, thread_settings
     from ..envs.locomotion import MujocoMetaEnv
@@ -58,7 +63,23 @@ def bench_command(
         full = policy_sampler_throughput(env, copies // per_task, per_task, steps, threads)
         full["ratio"] = full["steps_per_s"] / report["throughput"]["limit"]["steps_per_s"]
         report["sampler_with_policy"] = full
-    if not skip_iteration:
+    if workers < 0:
+        raise CommandError(f"--workers must be >= 0, got {workers}")
+    if workers:
+        from ..distributed import DistributedError, import_ray, start_ray
+        from ..envs.mujoco_batch import available_cores
+
+        try:
+            owns = start_ray(ray_address, max(workers, available_cores()))
+        except DistributedError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            report["workers"] = [iteration_timing(env, algo, iterations, workers=n, ray_address=ray_address)
+                                 for n in [None, *range(1, workers + 1)]]
+        finally:
+            if owns:
+                import_ray().shutdown()
+    elif not skip_iteration:
         report["iteration"] = iteration_timing(env, algo, iterations)
     if json_output:
         print(json.dumps(report, indent=2, default=str))
@@ -93,4 +114,21 @@ def _print_report(report: dict) -> None:
             f"{it['algo']} iteration: {it['meta_batch_size']} tasks x {it['rollouts_per_task']} rollouts x H {it['horizon']}, "
             f"K={it['inner_steps']}, {it['env_steps_per_iteration']:,} env steps (medians of iterations 2..{it['iterations']})"
         )
+        console.print(table)
+    if "workers" in report:
+        rows = report["workers"]
+        base = rows[0]
+        console.print(
+            f"{base['algo']} iteration: {base['meta_batch_size']} tasks x {base['rollouts_per_task']} rollouts x H {base['horizon']}, "
+            f"K={base['inner_steps']}, {base['env_steps_per_iteration']:,} env steps (medians of iterations 2..{base['iterations']}); "
+            "each sampler actor steps with 1 MuJoCo thread and 1 XLA thread"
+        )
+        table = Table("sampler", "sampling env steps/s", "sampling s", "processing s", "adapt s", "update s", "iteration s",
+                      "iteration / in-process")
+        for r in rows:
+            n = r["workers"]
+            name = "in-process" if n is None else f"{n} worker{'s' if n > 1 else ''}"
+            table.add_row(name, f"{r['sampling_steps_per_s']:,.0f}", f"{r['time_sampling']:.3f}", f"{r['time_processing']:.3f}",
+                          f"{r['time_adapt']:.3f}", f"{r['time_update']:.3f}", f"{r['time_iteration']:.3f}",
+                          f"{r['time_iteration'] / base['time_iteration']:.3f}")
         console.print(table)
