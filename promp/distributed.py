@@ -109,8 +109,9 @@ class SamplerWorker:
         return os.getpid()
 
     def sample(self, tasks: list[Task], copies_per_task: int, params_t: Params, first: int, horizon: int,
-               seeds: np.ndarray, floor_log_std: bool) -> Trajectories:
-        """Sample tasks ``first .. first + len(tasks) - 1`` of a round (``promp.sampling.sample_with_seeds``)."""
+               seeds: np.ndarray, floor_log_std: bool, shared: bool = False) -> Trajectories:
+        """Sample tasks ``first .. first + len(tasks) - 1`` of a round (``promp.sampling.sample_with_seeds``)
+        with their rows of the per-task ``params_t`` (or, ``shared``, one policy for all tasks)."""
         from .sampling import sample_with_seeds
 
         if self._tasks != (tasks, copies_per_task):
@@ -119,7 +120,10 @@ class SamplerWorker:
         import jax
 
         end = first + len(tasks)
-        mine = jax.tree_util.tree_map(lambda x: x[first:end], params_t)
+        if shared:
+            mine = jax.tree_util.tree_map(lambda x: np.broadcast_to(x, (end - first, *x.shape)), params_t)
+        else:
+            mine = jax.tree_util.tree_map(lambda x: x[first:end], params_t)
         traj = sample_with_seeds(self.env, mine, horizon, seeds, floor_log_std, first=first)
         return traj
 
@@ -216,13 +220,15 @@ class RaySampler:
         if not tasks:
             raise RuntimeError("RaySampler.sample before set_tasks")
         seeds = task_seeds(rng, len(tasks))
-        params_ref = ray.put(jax.tree_util.tree_map(np.asarray, jax.device_get(params_t)))
+        host = jax.tree_util.tree_map(np.asarray, jax.device_get(params_t))
+        shared = all(bool(np.all(x == x[:1])) for x in jax.tree_util.tree_leaves(host))  # pre-update round: one policy
+        params_ref = ray.put(jax.tree_util.tree_map(lambda x: x[0], host) if shared else host)  # once per round
         slices = split_tasks(len(tasks), self.num_workers)
 
         def submit(i: int) -> Any:
             first, end = slices[i]
             return self.actors[i].sample.remote(tasks[first:end], self._copies, params_ref, first, horizon, seeds,
-                                                bool(floor_log_std))
+                                                bool(floor_log_std), shared)
 
         refs = {submit(i): i for i in range(len(slices))}
         if self.on_dispatch is not None:
