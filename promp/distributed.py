@@ -18,6 +18,7 @@ Ray is an optional dependency (``pip install 'promp[ray]'``), imported when a ``
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 import warnings
@@ -29,6 +30,7 @@ from .types import Params, Task, Trajectories
 
 START_TIMEOUT_S = 120.0  # an actor must import JAX and build its env within this
 SAMPLE_TIMEOUT_S = 600.0  # one sampling round of one slice
+CONNECT_TIMEOUT_S = 10.0  # opening a connection to a cluster's head
 MAX_REPLACEMENTS = 3  # actor deaths tolerated per sampling round
 
 # Thread settings of an actor: one core each (MuJoCo, XLA, BLAS), the policy on the CPU.
@@ -67,6 +69,8 @@ def start_ray(address: str | None, num_cpus: int) -> bool:
     kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=True, configure_logging=False)
     if address is None:
         kwargs["num_cpus"] = int(num_cpus)
+    elif address != "auto":
+        check_reachable(address)  # ray.init waits for minutes on an address where nothing listens
     try:
         with warnings.catch_warnings():  # Ray starts its processes with fork+exec, which is safe
             warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")
@@ -75,6 +79,18 @@ def start_ray(address: str | None, num_cpus: int) -> bool:
         where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
         raise DistributedError(f"cannot start or join {where}: {type(exc).__name__}: {exc}") from None
     return True
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise ``DistributedError`` unless a TCP connection to ``HOST:PORT`` (a Ray head's GCS) opens within ``timeout``."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise DistributedError(f"--ray-address must be auto or HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise DistributedError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc} (is `ray start --head` "
+                               f"running there, and is the port open?)") from None
 
 
 def split_tasks(num_tasks: int, num_workers: int) -> list[tuple[int, int]]:

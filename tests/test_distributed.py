@@ -230,3 +230,14 @@ def test_sigterm_stops_actors_checkpoints_and_resumes_in_process(tmp_path):
     total = logged + 2
     reference = _train("point-corner", POINT, tmp_path / "reference", total, None)
     assert _train("point-corner", POINT, run, total, None, resume=True) == reference
+
+
+def test_an_unreachable_cluster_is_one_clear_error_at_once():
+    from promp.distributed import check_reachable
+
+    t0 = time.monotonic()
+    with pytest.raises(DistributedError, match=r"cannot reach the Ray cluster at 127\.0\.0\.1:1: .*ray start --head"):
+        check_reachable("127.0.0.1:1")
+    assert time.monotonic() - t0 < 15
+    with pytest.raises(DistributedError, match="--ray-address must be auto or HOST:PORT"):
+        check_reachable("my-head-node")
