@@ -59,6 +59,18 @@ def import_ray() -> Any:
     return ray
 
 
+def actor_environment() -> dict[str, str]:
+    """Environment variables of an actor process: ``ACTOR_ENV`` and a ``PYTHONPATH`` that starts with
+    the driver's working directory and its import path outside the Python installation (a user's env
+    module next to the command is found)."""
+    prefixes = tuple({os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)})
+    paths = [os.getcwd(), *[p for p in sys.path if p and os.path.isdir(p) and not os.path.realpath(p).startswith(prefixes)]]
+    extra = os.environ.get("PYTHONPATH")
+    if extra:
+        paths.append(extra)
+    return {**ACTOR_ENV, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+
+
 def start_ray(address: str | None, num_cpus: int) -> bool:
     """Join the Ray cluster at ``address`` (``"auto"``, ``"HOST:PORT"``), or start a local runtime with
     ``num_cpus`` CPUs when ``address`` is ``None``; nothing if this process is connected already.
@@ -103,20 +115,12 @@ def split_tasks(num_tasks: int, num_workers: int) -> list[tuple[int, int]]:
 class SamplerWorker:
     """The body of a sampler actor: a batched meta-env and a jitted CPU policy for a slice of the tasks.
 
-    Runs in its own process. ``factory_bytes`` is the env factory pickled by the driver (so an env
-    registered in a script or named ``module:Class`` works too); ``sys_path`` is prepended to the
-    actor's import path so that modules next to the driver are found.
+    Runs in its own process, started with ``actor_environment`` (thread settings before JAX is
+    imported, the driver's directory on the import path). ``factory`` is the env factory itself, sent
+    by Ray, so an env registered in a script or named ``module:Class`` works too.
     """
 
-    def __init__(self, factory_bytes: bytes, env_kwargs: dict[str, Any], sys_path: Sequence[str]) -> None:
-        for key, value in ACTOR_ENV.items():  # before JAX is imported in this process
-            os.environ[key] = value
-        for path in reversed(list(sys_path)):
-            if path not in sys.path:
-                sys.path.insert(0, path)
-        import cloudpickle
-
-        factory = cloudpickle.loads(factory_bytes)
+    def __init__(self, factory: Callable[..., Any], env_kwargs: dict[str, Any]) -> None:
         self.env = factory(**env_kwargs)
         self._tasks: tuple[list[Task], int] | None = None
 
@@ -170,12 +174,9 @@ class RaySampler:
         self.on_dispatch = on_dispatch
         self.replacements = 0  # actors replaced so far (all rounds)
         self._owns_runtime = start_ray(address, self.num_workers)
-        import cloudpickle
-
-        self._factory_bytes = cloudpickle.dumps(factory)
+        self._factory = factory
         self._env_kwargs = dict(env_kwargs)
-        self._sys_path = [os.getcwd(), *[p for p in sys.path if p]]
-        self._remote_cls = ray.remote(num_cpus=1, max_restarts=0)(SamplerWorker)
+        self._remote_cls = ray.remote(num_cpus=1, max_restarts=0, runtime_env={"env_vars": actor_environment()})(SamplerWorker)
         self.actors: list[Any] = []
         self.actor_pids: list[int] = [0] * self.num_workers  # process ids at start-up (kept current on replacement)
         self._tasks: list[Task] = []
@@ -189,7 +190,7 @@ class RaySampler:
 
     # ------------------------------------------------------------------------------ actors
     def _new_actor(self) -> Any:
-        return self._remote_cls.remote(self._factory_bytes, self._env_kwargs, self._sys_path)
+        return self._remote_cls.remote(self._factory, self._env_kwargs)
 
     def _wait_started(self, indices: list[int]) -> None:
         """Wait until the actors ``indices`` answer (their env is built), or raise ``DistributedError``."""

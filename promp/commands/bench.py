@@ -39,8 +39,8 @@ def bench_command(
         iterations: meta-iterations to time (the first, which compiles, is excluded from the medians).
         skip_iteration: only measure throughput.
         json_output: print one JSON document instead of the table.
-        workers: also time the iteration with 1..N Ray sampler actors next to the in-process sampler
-            (needs pip install 'promp[ray]'; a local runtime with max(N, cores) CPUs unless --ray-address).
+        workers: time the iteration with the in-process sampler and with 1..N Ray sampler actors,
+            alternating between them (needs pip install 'promp[ray]'; a local runtime unless --ray-address).
         ray_address: time the workers on the Ray cluster at this address (auto or HOST:PORT).
     """
     from ..bench import compare, iteration_timing, policy_sampler_throughput, thread_settings
@@ -66,19 +66,18 @@ def bench_command(
     if workers < 0:
         raise CommandError(f"--workers must be >= 0, got {workers}")
     if workers:
+        from ..bench import workers_timing
         from ..distributed import DistributedError, import_ray, start_ray
-        from ..envs.mujoco_batch import available_cores
 
         try:
-            owns = start_ray(ray_address, max(workers, available_cores()))
+            owns = start_ray(ray_address, workers * (workers + 1) // 2)  # every sampler's actors exist at once
+            try:
+                report["workers"] = workers_timing(env, algo, iterations, workers, ray_address)
+            finally:
+                if owns:
+                    import_ray().shutdown()
         except DistributedError as exc:
             raise CommandError(str(exc)) from None
-        try:
-            report["workers"] = [iteration_timing(env, algo, iterations, workers=n, ray_address=ray_address)
-                                 for n in [None, *range(1, workers + 1)]]
-        finally:
-            if owns:
-                import_ray().shutdown()
     elif not skip_iteration:
         report["iteration"] = iteration_timing(env, algo, iterations)
     if json_output:
@@ -118,13 +117,15 @@ def _print_report(report: dict) -> None:
     if "workers" in report:
         rows = report["workers"]
         base = rows[0]
+        if not all(r["same_numbers"] for r in rows):
+            console.print("[red]the samplers gave different numbers[/]")
         console.print(
             f"{base['algo']} iteration: {base['meta_batch_size']} tasks x {base['rollouts_per_task']} rollouts x H {base['horizon']}, "
             f"K={base['inner_steps']}, {base['env_steps_per_iteration']:,} env steps (medians of iterations 2..{base['iterations']}); "
-            "each sampler actor steps with 1 MuJoCo thread and 1 XLA thread"
+            "iterations alternated between the samplers; each actor steps with 1 MuJoCo and 1 XLA thread"
         )
-        table = Table("sampler", "sampling env steps/s", "sampling s", "processing s", "adapt s", "update s", "iteration s",
-                      "iteration / in-process")
+        table = Table("sampler", "env steps/s", "sampling", "processing", "adapt", "update", "iteration", "vs in-process",
+                      title="seconds per iteration (env steps/s: of the sampling phase)")
         for r in rows:
             n = r["workers"]
             name = "in-process" if n is None else f"{n} worker{'s' if n > 1 else ''}"
