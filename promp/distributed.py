@@ -89,7 +89,8 @@ def start_ray(address: str | None, num_cpus: int) -> bool:
             ray.init(address=address, **kwargs)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError: one line
         where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
-        raise DistributedError(f"cannot start or join {where}: {type(exc).__name__}: {exc}") from None
+        cause = f" ({type(exc.__cause__).__name__}: {_cause(exc.__cause__)})" if exc.__cause__ is not None else ""
+        raise DistributedError(f"cannot start or join {where}: {type(exc).__name__}: {_cause(exc)}{cause}") from None
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Optional
 
 from rich.console import Console
@@ -87,7 +88,7 @@ def bench_command(
 
 
 def _print_report(report: dict) -> None:
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=120)  # a file or pipe gets whole table rows
     t = report["threads"]
     console.print(
         f"[bold]{report['env']}[/]  threads: cores {t['available_cores']}, MuJoCo default {t['mujoco_default_threads']}, "
