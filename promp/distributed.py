@@ -80,6 +80,7 @@ def start_ray(address: str | None, num_cpus: int) -> bool:
         return False
     kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=True, configure_logging=False)
     if address is None:
+        address = "local"  # a new runtime of this process, not a cluster someone started on this machine
         kwargs["num_cpus"] = int(num_cpus)
     elif address != "auto":
         check_reachable(address)  # ray.init waits for minutes on an address where nothing listens
@@ -88,7 +89,7 @@ def start_ray(address: str | None, num_cpus: int) -> bool:
             warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")
             ray.init(address=address, **kwargs)
     except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError: one line
-        where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
+        where = "a local Ray runtime" if address == "local" else f"the Ray cluster at {address}"
         cause = f" ({type(exc.__cause__).__name__}: {_cause(exc.__cause__)})" if exc.__cause__ is not None else ""
         raise DistributedError(f"cannot start or join {where}: {type(exc).__name__}: {_cause(exc)}{cause}") from None
     return True

@@ -38,7 +38,7 @@ ENV = {**os.environ, "PROMP_XLA_THREADS": "1", "PROMP_MUJOCO_THREADS": "1"}
 @pytest.fixture(scope="module", autouse=True)
 def ray_runtime():
     """One local runtime for the module (2 CPUs: 2 actors of 1 CPU)."""
-    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
     yield
     ray.shutdown()
 
