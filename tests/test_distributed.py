@@ -37,8 +37,8 @@ ENV = {**os.environ, "PROMP_XLA_THREADS": "1", "PROMP_MUJOCO_THREADS": "1"}
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_runtime():
-    """One local runtime for the module (2 CPUs: 2 actors of 1 CPU)."""
-    ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
+    """One local runtime for the module (3 logical CPUs: the bench test holds 1 + 2 actors at once)."""
+    ray.init(address="local", num_cpus=3, include_dashboard=False, configure_logging=False)
     yield
     ray.shutdown()
 
@@ -241,3 +241,13 @@ def test_an_unreachable_cluster_is_one_clear_error_at_once():
     assert time.monotonic() - t0 < 15
     with pytest.raises(DistributedError, match="--ray-address must be auto or HOST:PORT"):
         check_reachable("my-head-node")
+
+
+def test_bench_workers_timing_alternates_samplers_with_the_same_numbers():
+    from promp.bench import workers_timing
+
+    rows = workers_timing("point-corner", "promp", iterations=2, max_workers=2,
+                          overrides={k: v for k, v in POINT.items() if k != "seed"})
+    assert [r["workers"] for r in rows] == [None, 1, 2]
+    assert all(r["same_numbers"] for r in rows)
+    assert all(r["sampling_steps_per_s"] > 0 and r["time_iteration"] > 0 for r in rows)
