@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from promp.checkpoint import list_checkpoints
 from promp.config import resolve_config
 from promp.commands.train import train
 from promp.envs.point import PointCorner
@@ -197,10 +198,11 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
-def test_sigterm_stops_actors_checkpoints_and_resumes_in_process(tmp_path):
-    """SIGTERM to `promp train --workers 2`: exit 143 with the usual line, every logged iteration
-    checkpointed, Ray's processes (runtime and actors) gone; resumed without Ray it gives the numbers
-    of the uninterrupted in-process run."""
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
+def test_stop_signal_stops_actors_checkpoints_and_resumes_in_process(tmp_path, signum, code, word):
+    """SIGTERM or SIGINT to `promp train --workers 2`: exit 128 + signum with the usual line, every
+    logged iteration checkpointed, Ray's processes (runtime and actors) gone; resumed without Ray it
+    gives the numbers of the uninterrupted in-process run."""
     run = tmp_path / "run"
     flags = ["--env", "point-corner", "--seed", "4", "--meta-batch-size", "5", "--rollouts-per-task", "4", "--horizon", "20",
              "--env-kwargs", '{"reward_type": "dense"}']
@@ -214,19 +216,21 @@ def test_sigterm_stops_actors_checkpoints_and_resumes_in_process(tmp_path):
             time.sleep(0.02)
         ray_processes = _descendants(proc.pid)
         assert ray_processes, "no Ray processes under the driver"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 143, err
-    assert err.strip().splitlines()[-1].startswith("promp: terminated:") and "Traceback" not in err
+    assert proc.returncode == code, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"promp: {word}:") and f"promp train --resume {run}" in last and "Traceback" not in err
     t0 = time.monotonic()
     while _alive(ray_processes) and time.monotonic() - t0 < 30:
         time.sleep(0.2)
     assert not _alive(ray_processes), "Ray processes outlived the run"
     logged = len(_rows(run))
     assert 2 <= logged < 400
+    assert list_checkpoints(run / "checkpoints")[-1] == logged - 1  # every logged iteration is checkpointed
     total = logged + 2
     reference = _train("point-corner", POINT, tmp_path / "reference", total, None)
     assert _train("point-corner", POINT, run, total, None, resume=True) == reference
