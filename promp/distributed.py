@@ -22,7 +22,7 @@ import socket
 import sys
 import time
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
