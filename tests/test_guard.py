@@ -102,7 +102,7 @@ def test_forced_spike_guarded_run_survives_unguarded_run_blows_up(tmp_path):
         cfg = resolve_config("point-nav", "promp", dict(base, guard_kl=bound))
         rows[name] = train(cfg, tmp_path / name, console=quiet(), progress=False)
     g, u = rows["guarded"], rows["unguarded"]
-    assert max(r["kl_pre"] for r in u) > 10.0  # the spike the guard is for
+    assert max(r["kl_pre"] for r in u) > 5.0  # the spike the guard is for (10x its bound)
     assert max(r["kl_pre"] for r in g) <= 0.5
     assert all(r["guard_fired"] == 1 and r["adam_steps"] < 5 for r in g)
     assert all(r["guard_fired"] == 0 and r["adam_steps"] == 5 for r in u)

@@ -54,6 +54,14 @@ def make_train_args(config_cls: type = TrainConfig) -> type:
     fields: list[tuple[str, Any]] = [
         (name, Annotated[Optional[str], tyro.conf.arg(help=text, metavar="DIR", help_behavior_hint="")])
         for name, text in _RUN_FLAGS
+    ] + [
+        ("workers", Annotated[Optional[int], tyro.conf.arg(
+            help="sample with N Ray actors, each stepping a slice of the tasks (needs pip install 'promp[ray]'); "
+                 "the numbers are the same for any N and without it, so a run may be resumed with another N",
+            metavar="N", help_behavior_hint="(default: sample in this process)")]),
+        ("ray_address", Annotated[Optional[str], tyro.conf.arg(
+            help="join a running Ray cluster (auto, or HOST:PORT of its head) instead of starting a local runtime; "
+                 "--workers defaults to 1 there", metavar="ADDRESS", help_behavior_hint="")]),
     ]
     for f in dataclasses.fields(config_cls):
         typ = str if typing.get_origin(hints[f.name]) is dict else hints[f.name]
@@ -125,7 +133,10 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
         env, algo = given.pop("env", defaults.env), given.pop("algo", defaults.algo)
         cfg = resolve_config(env, algo, given)
         run_dir = Path(args.out)
-    rows = train(cfg, run_dir, resume=bool(args.resume))
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be >= 1, got {args.workers}")
+    workers = args.workers if args.workers is not None else (1 if args.ray_address else None)
+    rows = train(cfg, run_dir, resume=bool(args.resume), workers=workers, ray_address=args.ray_address)
     first, last = rows[0], rows[-1]
     print(
         f"{cfg.algo} on {cfg.env}: return_post {first['return_post']:.3f} (iteration {int(first['iteration'])}) -> "
@@ -135,14 +146,17 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
     print(f"run directory: {run_dir}  (learning curve: {run_dir / 'learning_curve.png'})")
 
 
-def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True) -> list[dict]:
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True,
+          workers: int | None = None, ray_address: str | None = None) -> list[dict]:
     """Train (or, with ``resume``, continue) the run in ``run_dir``; returns all progress rows.
 
     Everything that can fail on bad input (env construction, checkpoint loading, the memory
     estimate, an unwritable ``run_dir``) happens before the first file is written. The run
     directory is locked for the whole call (``promp.rundir_lock``: a second writer is refused).
     A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's checkpoint
-    and is re-raised.
+    and is re-raised. ``workers`` samples with that many Ray actors (``promp.distributed``; same
+    numbers as without), on a local runtime or the cluster at ``ray_address``; the actors are shut
+    down however training ends. The worker count is not part of the run's config.
     """
     from ..learner import MetaLearner
     from ..trainer import run_training
@@ -158,6 +172,10 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
         raise ConfigError(str(exc)) from None
     try:
         check_memory(cfg, learner.env.obs_dim, learner.env.act_dim)
+        if workers is not None:
+            from ..distributed import make_ray_sampler
+
+            learner.sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, workers, ray_address)
         with hold_directory_lock(run.path, "promp train"):
             run.remove_stale_temp_files()
             if resume:
@@ -167,6 +185,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
                 run.create(cfg)
             return run_training(learner, state, run, console, progress)
     finally:
+        learner.sampler.close()
         learner.env.close()
 
 
