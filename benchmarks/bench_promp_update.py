@@ -21,7 +21,6 @@ from promp.threads import configure_threads
 configure_threads()
 
 import jax  # noqa: E402
-import numpy as np  # noqa: E402
 
 from promp.algorithms import make_outer_update  # noqa: E402
 from promp.config import resolve_config  # noqa: E402
@@ -42,19 +41,18 @@ def main() -> None:
     tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
     batches = tuple(learner.sample_adapted(state.params, tasks, state.rng).batches)
     learner.env.close()
-    eta = np.asarray(state.eta, np.float32)
     updates = {n: make_outer_update(dataclasses.replace(cfg, ppo_steps=n)) for n in (1, args.steps)}
     first = {}
     for n, outer in updates.items():
         t0 = time.perf_counter()
-        jax.block_until_ready(outer.update(state.params, outer.init(state.params), batches, eta))
+        jax.block_until_ready(outer.update(state.params, outer.init(state.params), batches))
         first[n] = time.perf_counter() - t0
     times: dict[int, list[float]] = {n: [] for n in updates}
     for _ in range(args.repeats):
         for n, outer in updates.items():
             opt = outer.init(state.params)
             t0 = time.perf_counter()
-            jax.block_until_ready(outer.update(state.params, opt, batches, eta))
+            jax.block_until_ready(outer.update(state.params, opt, batches))
             times[n].append(time.perf_counter() - t0)
     med = {n: statistics.median(ts) for n, ts in times.items()}
     per_step = (med[args.steps] - med[1]) / (args.steps - 1)
