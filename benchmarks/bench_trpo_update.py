@@ -28,7 +28,7 @@ from jax.flatten_util import ravel_pytree  # noqa: E402
 from promp.algorithms import trpo  # noqa: E402
 from promp.adaptation import adapt  # noqa: E402
 from promp.algorithms.objective import MetaObjective  # noqa: E402
-from promp.losses import likelihood_ratio  # noqa: E402
+from promp.losses import at, likelihood_ratio  # noqa: E402
 from promp.config import resolve_config  # noqa: E402
 from promp.learner import MetaLearner  # noqa: E402
 from promp.optim import conjugate_gradient  # noqa: E402
@@ -49,7 +49,7 @@ def variants(params, batches, cfg, inner_loss):
         adapt = lambda s: jax.vmap(lambda q, tb: adapt(q, tb, alpha, inner_loss)[0])(s, b)  # noqa: E731
         x = ravel_pytree(p)[0]
         theta, j, jt = trpo.linearize_adaptation(adapt, x, f, True)
-        grads = jax.vmap(jax.grad(lambda th, bb: likelihood_ratio(th, bb, False)))(theta, b[-1])
+        grads = jax.vmap(jax.grad(lambda th, bb: at(likelihood_ratio, th, bb, False)))(theta, b[-1])
         return theta, j, jt, jt(f.rows(grads) / n_tasks)
 
     def cg_part(p, b):

@@ -13,7 +13,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from .losses import INNER_LOSSES, TaskLoss, sampling_kl
+from .losses import INNER_LOSSES, TaskLoss, at, sampling_kl
 from .types import Batch, Params
 
 __all__ = ["INNER_LOSSES", "adapt", "adapt_tasks", "inner_step"]  # INNER_LOSSES (promp.losses) also by its old path
@@ -21,7 +21,7 @@ __all__ = ["INNER_LOSSES", "adapt", "adapt_tasks", "inner_step"]  # INNER_LOSSES
 
 def inner_step(params: Params, batch: Batch, alpha: float, inner_loss: TaskLoss, floor_log_std: bool = False) -> Params:
     """One differentiable inner policy-gradient step on one task's batch (docs/algorithms.md §4.1)."""
-    grads = jax.grad(inner_loss)(params, batch, floor_log_std)
+    grads = jax.grad(lambda p: at(inner_loss, p, batch, floor_log_std))(params)
     return jax.tree_util.tree_map(lambda p, g: p - alpha * g, params, grads)
 
 
@@ -32,7 +32,7 @@ def adapt(params: Params, task_batches: Sequence[Batch], alpha: float, inner_los
     eq. 13 per inner step (docs/algorithms.md §5.1). Step 0 floors the log-std as the sampler did."""
     theta, kls = params, []
     for k, batch in enumerate(task_batches[:-1]):
-        kls.append(sampling_kl(theta, batch, k == 0))
+        kls.append(at(sampling_kl, theta, batch, k == 0))
         theta = inner_step(theta, batch, alpha, inner_loss, k == 0)
     return theta, jnp.stack(kls) if kls else jnp.zeros((0,))
 

@@ -46,17 +46,17 @@ def check_finite_samples(env: MetaEnv, obs: np.ndarray, rewards: np.ndarray, act
 
 
 @functools.partial(jax.jit, static_argnames="floor_log_std")
-def _act(params_t: Params, obs: jax.Array, noise: jax.Array, floor_log_std: bool):
+def _act(params_per_task: Params, obs: jax.Array, noise: jax.Array, floor_log_std: bool):
     """Actions for ``obs[T, R, obs_dim]`` with per-task params (leading axis T)."""
-    mean, log_std = jax.vmap(lambda p, o: distribution(p, o, floor_log_std))(params_t, obs)
+    mean, log_std = jax.vmap(lambda p, o: distribution(p, o, floor_log_std))(params_per_task, obs)
     return sample_action(mean, log_std, noise), mean, log_std
 
 
-def host_params(params_t: Params) -> Params:
-    """``params_t`` on the host CPU: the per-step policy call stays off an accelerator, where each
+def host_params(params_per_task: Params) -> Params:
+    """``params_per_task`` on the host CPU: the per-step policy call stays off an accelerator, where each
     step's host round trip would cost more than the tiny MLP (the learner still uses the accelerator)."""
     cpu = jax.devices("cpu")[0]
-    return jax.device_put(params_t, cpu)
+    return jax.device_put(params_per_task, cpu)
 
 
 def broadcast_params(params: Params, num_tasks: int) -> Params:
@@ -66,14 +66,14 @@ def broadcast_params(params: Params, num_tasks: int) -> Params:
 
 def sample_trajectories(
     env: MetaEnv,
-    params_t: Params,
+    params_per_task: Params,
     horizon: int,
     rng: np.random.Generator,
     floor_log_std: bool = False,
 ) -> Trajectories:
     """Run every copy of ``env`` (tasks already set) for ``horizon`` steps with per-task params.
 
-    ``params_t`` has a leading task axis matching ``env.tasks``; action noise and reset noise come
+    ``params_per_task`` has a leading task axis matching ``env.tasks``; action noise and reset noise come
     from ``rng``, so a run is reproducible from the generator's state.
     """
     T, R = len(env.tasks), env.copies_per_task
@@ -85,11 +85,11 @@ def sample_trajectories(
     rew_buf = np.zeros((horizon, B), np.float64)
     mask_buf = np.zeros((horizon, B), np.float32)
     alive = np.ones(B, dtype=bool)
-    params_t = host_params(params_t)
+    params_per_task = host_params(params_per_task)
     obs = env.reset(rng)
     for t in range(horizon):
         noise = rng.standard_normal((T, R, act_dim)).astype(np.float32)
-        action, mean, log_std = _act(params_t, obs.reshape(T, R, -1).astype(np.float32), noise, floor_log_std)
+        action, mean, log_std = _act(params_per_task, obs.reshape(T, R, -1).astype(np.float32), noise, floor_log_std)
         action = np.asarray(action).reshape(B, act_dim)
         obs_buf[t], act_buf[t] = obs, action
         mean_buf[t] = np.asarray(mean).reshape(B, act_dim)

@@ -50,7 +50,7 @@ def main() -> None:
     from promp.algorithms.guard import scan_replay
     from promp.algorithms.objective import meta_objective
     from promp.algorithms.promp import promp_loss, update_stats
-    from promp.losses import clip_fraction, clipped
+    from promp.losses import at, clip_fraction, clipped
     from promp.learner import MetaLearner
     from promp.objectives import masked_mean
     from promp.policy import distribution, kl_divergence, log_prob
@@ -87,7 +87,7 @@ def main() -> None:
         pre, post = batches[0], batches[-1]
 
         def task(b0, b1):
-            g = jax.grad(inner_loss)(p, b0, True)
+            g = jax.grad(lambda q: at(inner_loss, q, b0, True))(p)
             theta, _ = adapt(p, (b0, b1), alpha, inner_loss)
             m0, s0 = distribution(p, b1.obs, True)
             m1, s1 = distribution(theta, b1.obs, False)

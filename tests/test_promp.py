@@ -13,7 +13,7 @@ from promp.adaptation import adapt, adapt_tasks, inner_step
 from promp.algorithms.base import PenaltyState
 from promp.algorithms.objective import meta_objective
 from promp.algorithms.promp import adapt_kl_coef, make_promp_update, promp_loss
-from promp.losses import INNER_LOSSES, clipped
+from promp.losses import INNER_LOSSES, at, clipped
 from promp.config import resolve_config
 from promp.learner import MetaLearner
 from promp.objectives import masked_mean
@@ -99,7 +99,7 @@ def test_meta_gradient_matches_finite_differences_through_the_inner_step(sampled
             return promp_loss(objective, p, batches, kl_coef)[0]
 
         def first_order_loss(p):  # same outer loss, but the inner step's gradient held constant
-            g = jax.lax.stop_gradient(jax.vmap(lambda b: jax.grad(LR)(p, b, True))(batches[0]))
+            g = jax.lax.stop_gradient(jax.vmap(lambda b: jax.grad(lambda q: at(LR, q, b, True))(p))(batches[0]))
 
             def task(b_post, g_i):
                 theta = jax.tree_util.tree_map(lambda x, gi: x - cfg.inner_lr * gi, p, g_i)

@@ -16,11 +16,12 @@ from typing import Any, Callable, NamedTuple, Sequence
 import jax
 
 from ..adaptation import adapt
-from ..losses import INNER_LOSSES, TaskLoss, emaml_term, sampling_kl
+from ..losses import INNER_LOSSES, Outputs, TaskLoss, emaml_term, sampling_kl
+from ..policy import distribution
 from ..types import Batch, Params
 
-PostTerm = Callable[[Params, Batch, bool], jax.Array]
-"""A per-task statistic of the adapted parameters on the post-update batch (e.g. a clip fraction)."""
+PostTerm = Callable[[Outputs, Batch], jax.Array]
+"""A per-task statistic of the adapted policy's outputs on the post-update batch (e.g. a clip fraction)."""
 
 
 class MetaObjective(NamedTuple):
@@ -35,16 +36,17 @@ class MetaObjective(NamedTuple):
     def per_task(self, params: Params, batches: Sequence[Batch], **post_terms: PostTerm) -> dict[str, jax.Array]:
         """One adaptation per task (``batches``: the K+1 rounds, leaves ``[T, R, H, ...]``); returns
         ``value`` ``[T]`` (surrogate plus E-MAML term), ``kl_pre`` ``[T, K]``, ``kl_post`` ``[T]`` and
-        each ``post_terms[name](theta'_i, post_i, floor)`` ``[T]``."""
+        each ``post_terms[name](outputs of theta'_i on post_i, post_i)`` ``[T]``."""
 
         def task(task_batches):
             theta, kl_pre = adapt(params, task_batches, self.alpha, self.inner_loss)
-            post, floor = task_batches[-1], len(task_batches) == 1
-            value = self.surrogate(theta, post, floor)
+            post = task_batches[-1]
+            outputs = distribution(theta, post.obs, len(task_batches) == 1)
+            value = self.surrogate(outputs, post)
             if self.emaml_coef:
                 value = value + self.emaml_coef * emaml_term(params, task_batches[0], post)
-            extra = {name: fn(theta, post, floor) for name, fn in post_terms.items()}
-            return {"value": value, "kl_pre": kl_pre, "kl_post": sampling_kl(theta, post, floor), **extra}
+            extra = {name: fn(outputs, post) for name, fn in post_terms.items()}
+            return {"value": value, "kl_pre": kl_pre, "kl_post": sampling_kl(outputs, post), **extra}
 
         return jax.vmap(task)(tuple(batches))
 

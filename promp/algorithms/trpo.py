@@ -29,7 +29,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from ..adaptation import adapt
-from ..losses import emaml_term, likelihood_ratio
+from ..losses import at, emaml_term, likelihood_ratio
 from ..optim import conjugate_gradient, hessian_vector_product
 from ..policy import distribution
 from ..types import Batch
@@ -207,7 +207,7 @@ def meta_trpo_step(
         return lambda stacked: jax.vmap(lambda p, tb: adapt(p, tb, alpha, inner_loss)[0])(stacked, data)
 
     theta, j, j_transpose = linearize_adaptation(adapter(batches), flat, f, symmetric)
-    surr, surr_grads = jax.vmap(jax.value_and_grad(lambda th, b: objective.surrogate(th, b, floor)))(theta, post)
+    surr, surr_grads = jax.vmap(jax.value_and_grad(lambda th, b: at(objective.surrogate, th, b, floor)))(theta, post)
     grad = j_transpose(f.rows(surr_grads) / n_tasks)
     loss_before = surr.mean()
     if emaml_coef:
