@@ -64,7 +64,7 @@ def test_a_field_added_only_on_the_dataclass_is_a_flag_with_its_help_and_check(h
 def test_every_field_is_documented_once_and_is_a_flag(help_of):
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     assert all(field_help(f).strip() for f in dataclasses.fields(TrainConfig)), "a field without help"
-    assert [f.name for f in dataclasses.fields(TrainArgs)] == ["out", "resume", *_with_aliases(names)]
+    assert [f.name for f in dataclasses.fields(TrainArgs)] == ["out", "resume", "workers", "ray_address", *_with_aliases(names)]
     text = help_of(TrainArgs)
     for f in dataclasses.fields(TrainConfig):
         assert "--" + f.name.replace("_", "-") in text
