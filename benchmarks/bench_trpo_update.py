@@ -26,7 +26,9 @@ import jax  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
 from promp.algorithms import trpo  # noqa: E402
-from promp.algorithms.meta import adapted_params, per_task, post_update_kl, ratio_surrogate  # noqa: E402
+from promp.adaptation import adapt  # noqa: E402
+from promp.algorithms.objective import MetaObjective  # noqa: E402
+from promp.losses import at, likelihood_ratio  # noqa: E402
 from promp.config import resolve_config  # noqa: E402
 from promp.learner import MetaLearner  # noqa: E402
 from promp.optim import conjugate_gradient  # noqa: E402
@@ -41,12 +43,13 @@ def variants(params, batches, cfg, inner_loss):
     n_tasks = cfg.meta_batch_size
     flat, unravel = ravel_pytree(params)
     f = trpo.TaskStack(unravel, n_tasks)
+    objective = MetaObjective(alpha, inner_loss, likelihood_ratio)
 
     def gradient_part(p, b):
-        adapt = lambda s: jax.vmap(lambda q, tb: adapted_params(q, tb, alpha, inner_loss))(s, b)  # noqa: E731
+        adapt = lambda s: jax.vmap(lambda q, tb: adapt(q, tb, alpha, inner_loss)[0])(s, b)  # noqa: E731
         x = ravel_pytree(p)[0]
         theta, j, jt = trpo.linearize_adaptation(adapt, x, f, True)
-        grads = jax.vmap(jax.grad(lambda th, bb: ratio_surrogate(th, bb, False)))(theta, b[-1])
+        grads = jax.vmap(jax.grad(lambda th, bb: at(likelihood_ratio, th, bb, False)))(theta, b[-1])
         return theta, j, jt, jt(f.rows(grads) / n_tasks)
 
     def cg_part(p, b):
@@ -55,11 +58,10 @@ def variants(params, batches, cfg, inner_loss):
         return conjugate_gradient(lambda v: hvp0(v) + cfg.cg_damping * v, g, cfg.cg_iters, cfg.cg_tol).x
 
     def textbook(p, b):
-        return trpo.trpo_step(lambda q: per_task(q, b, alpha, inner_loss, ratio_surrogate).mean(),
-                              lambda q: per_task(q, b, alpha, inner_loss, post_update_kl).mean(), p, max_kl)
+        return trpo.trpo_step(lambda q: objective(q, b)[0], lambda q: objective(q, b)[1]["kl_post"], p, max_kl)
 
     def ours(**kw):
-        return lambda p, b: trpo.meta_trpo_step(p, b, alpha, inner_loss, max_kl, 0.0, cfg.cg_iters,
+        return lambda p, b: trpo.meta_trpo_step(p, b, objective, max_kl, cfg.cg_iters,
                                                 **{"cg_damping": cfg.cg_damping, "cg_tol": cfg.cg_tol, **kw})
 
     return {

@@ -1,58 +1,42 @@
 """Inner adaptation: ``theta' = theta - alpha * grad L_inner(theta)``, differentiable and vmapped over tasks.
 
-The same ``inner_step`` is used to compute the post-update sampling policies and inside the
-meta-objective, so the two agree exactly (docs/algorithms.md §8 item 10, §9 fact 20). Alpha applies to every
-parameter, log-std included (docs/algorithms.md §2, §4.1).
+The same ``inner_step`` computes the post-update sampling policies (``adapt_tasks``, between
+sampling rounds) and the adapted parameters inside every meta-objective (``adapt``), so the two agree
+exactly (docs/algorithms.md §8 item 10, §9 fact 20). Alpha applies to every parameter, log-std
+included (docs/algorithms.md §2, §4.1). Inner losses are the ``TaskLoss``es of ``promp.losses``.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Sequence
 
 import jax
+import jax.numpy as jnp
 
-from .objectives import dice_loss, likelihood_ratio_loss, log_likelihood_loss
-from .policy import log_prob, params_log_prob
+from .losses import INNER_LOSSES, TaskLoss, at, sampling_kl
 from .types import Batch, Params
 
-InnerLoss = Callable[[Params, Batch, bool], jax.Array]
-"""``inner_loss(params, task_batch, floor_log_std) -> scalar`` on one task's batch (leaves ``[R, H, ...]``)."""
+__all__ = ["INNER_LOSSES", "adapt", "adapt_tasks", "inner_step"]  # INNER_LOSSES (promp.losses) also by its old path
 
 
-def likelihood_ratio_inner_loss(params: Params, batch: Batch, floor_log_std: bool = False) -> jax.Array:
-    """ProMP's / LVC's inner loss: negative ``J^LR`` against the recorded sampling distribution (eq. 12)."""
-    logp = params_log_prob(params, batch.obs, batch.actions, floor_log_std)
-    logp_old = log_prob(batch.means, batch.log_stds, batch.actions)
-    return likelihood_ratio_loss(logp, logp_old, batch.advantages, batch.mask)
-
-
-def log_likelihood_inner_loss(params: Params, batch: Batch, floor_log_std: bool = False) -> jax.Array:
-    """The original MAML inner loss ``-mean log pi * A`` (docs/algorithms.md §4.3): same step, Hessian H2 only."""
-    logp = params_log_prob(params, batch.obs, batch.actions, floor_log_std)
-    return log_likelihood_loss(logp, batch.advantages, batch.mask)
-
-
-def dice_inner_loss(params: Params, batch: Batch, floor_log_std: bool = False) -> jax.Array:
-    """DiCE inner loss (docs/algorithms.md §4.4; ProMP eqs. 7-8): magic box over cumulative log-probs times
-    adjusted rewards."""
-    logp = params_log_prob(params, batch.obs, batch.actions, floor_log_std)
-    return dice_loss(logp, batch.dice_rewards, batch.mask)
-
-
-INNER_LOSSES: dict[str, InnerLoss] = {
-    "likelihood-ratio": likelihood_ratio_inner_loss,
-    "log-likelihood": log_likelihood_inner_loss,
-    "dice": dice_inner_loss,
-}
-"""Inner estimators by name. Adding an estimator = adding one function here."""
-
-
-def inner_step(params: Params, batch: Batch, alpha: float, inner_loss: InnerLoss, floor_log_std: bool = False) -> Params:
-    """One differentiable inner policy-gradient step on one task's batch."""
-    grads = jax.grad(inner_loss)(params, batch, floor_log_std)
+def inner_step(params: Params, batch: Batch, alpha: float, inner_loss: TaskLoss, floor_log_std: bool = False) -> Params:
+    """One differentiable inner policy-gradient step on one task's batch (docs/algorithms.md §4.1)."""
+    grads = jax.grad(lambda p: at(inner_loss, p, batch, floor_log_std))(params)
     return jax.tree_util.tree_map(lambda p, g: p - alpha * g, params, grads)
 
 
-def adapt_tasks(params_t: Params, batch_t: Batch, alpha: float, inner_loss: InnerLoss, floor_log_std: bool = False) -> Params:
+def adapt(params: Params, task_batches: Sequence[Batch], alpha: float, inner_loss: TaskLoss) -> tuple[Params, jax.Array]:
+    """One task's K inner steps on rounds ``0..K-1`` of ``task_batches`` (the K+1 rounds; the last, the
+    post-update round, is not used). Returns ``(theta_K, kls)``: ``kls[k]`` is
+    ``KL(recorded sampling dist of round k || pi_theta_k)`` on round k's data, the KL term of ProMP
+    eq. 13 per inner step (docs/algorithms.md §5.1). Step 0 floors the log-std as the sampler did."""
+    theta, kls = params, []
+    for k, batch in enumerate(task_batches[:-1]):
+        kls.append(at(sampling_kl, theta, batch, k == 0))
+        theta = inner_step(theta, batch, alpha, inner_loss, k == 0)
+    return theta, jnp.stack(kls) if kls else jnp.zeros((0,))
+
+
+def adapt_tasks(params_per_task: Params, batches: Batch, alpha: float, inner_loss: TaskLoss, floor_log_std: bool = False) -> Params:
     """``inner_step`` for every task: per-task params and batches with a leading task axis."""
-    return jax.vmap(lambda p, b: inner_step(p, b, alpha, inner_loss, floor_log_std))(params_t, batch_t)
+    return jax.vmap(lambda p, b: inner_step(p, b, alpha, inner_loss, floor_log_std))(params_per_task, batches)

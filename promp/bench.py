@@ -191,7 +191,7 @@ def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, over
     rng = np.random.default_rng(12345)
     res = learner.sample_adapted(state.params, learner.env.sample_tasks(rng, cfg.meta_batch_size), rng)
     t0 = time.perf_counter()  # the first call compiles (the update may be a guarded Python wrapper around jitted parts)
-    jax.block_until_ready(learner.outer.update(state.params, state.opt_state, tuple(res.batches), np.asarray(state.eta, np.float32)))
+    jax.block_until_ready(learner.outer.update(state.params, state.opt_state, tuple(res.batches)))
     compile_s = time.perf_counter() - t0
     rows = []
     for _ in range(cfg.iterations):

@@ -18,6 +18,7 @@ from safetensors.numpy import load_file, save
 
 from . import __version__
 from .atomic import atomic_write_bytes, atomic_write_text
+from .algorithms.base import PenaltyState
 from .learner import RunState
 from .rundir import RunDir, checkpoint_name, intact_checkpoint_hint, list_checkpoints
 
@@ -34,7 +35,7 @@ def _flatten(prefix: str, tree: Any) -> dict[str, np.ndarray]:
 
 
 def save_checkpoint(ckpt_dir: Path, iteration: int, params: dict, opt_state: Any, meta: dict[str, Any]) -> Path:
-    """Save the state after ``iteration`` (0-based); ``meta`` is JSON-able (RNG state, eta, counters)."""
+    """Save the state after ``iteration`` (0-based); ``meta`` is JSON-able (RNG state, counters)."""
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     arrays = {f"params/{k}": np.asarray(v) for k, v in params.items()}
     arrays.update(_flatten("opt", opt_state))
@@ -92,6 +93,9 @@ def load_checkpoint(ckpt_dir: Path, params_template: dict, opt_template: Any, it
         if value is None or value.shape != np.shape(template):
             raise CheckpointError(f"checkpoint {tensors_path} does not match the policy (parameter {name})")
         params[name] = value
+    legacy = isinstance(opt_template, PenaltyState) and "eta" in meta
+    if legacy:  # written before the KL coefficients moved from the JSON into the optimiser state
+        opt_template = opt_template.optimizer
     leaves, treedef = jax.tree_util.tree_flatten(opt_template)
     restored = []
     for i, leaf in enumerate(leaves):
@@ -99,7 +103,10 @@ def load_checkpoint(ckpt_dir: Path, params_template: dict, opt_template: Any, it
         if value is None or value.shape != np.shape(leaf):
             raise CheckpointError(f"checkpoint {tensors_path} does not match the optimiser state (leaf {i})")
         restored.append(value)
-    return params, jax.tree_util.tree_unflatten(treedef, restored), meta
+    opt_state = jax.tree_util.tree_unflatten(treedef, restored)
+    if legacy:
+        opt_state = PenaltyState(opt_state, np.asarray(meta["eta"], dtype=np.float64))
+    return params, opt_state, meta
 
 
 def checkpoint_meta(cfg: Any, state: Any) -> dict[str, Any]:
@@ -109,7 +116,6 @@ def checkpoint_meta(cfg: Any, state: Any) -> dict[str, Any]:
         "env": cfg.env,
         "algo": cfg.algo,
         "env_steps": state.env_steps,
-        "eta": [float(e) for e in state.eta],
         "nonfinite_streak": state.nonfinite_streak,
         "rng": state.rng.bit_generator.state,
     }
@@ -133,7 +139,6 @@ def restore_state(learner: Any, run_dir: Path, iteration: int | None = None):
     rng = np.random.Generator(np.random.PCG64())
     try:
         rng.bit_generator.state = meta["rng"]
-        eta = np.asarray(meta["eta"], dtype=np.float64)
-        return RunState(params, opt_state, rng, eta, int(meta["iteration"]) + 1, int(meta["env_steps"]), int(meta.get("nonfinite_streak", 0)))
+        return RunState(params, opt_state, rng, int(meta["iteration"]) + 1, int(meta["env_steps"]), int(meta.get("nonfinite_streak", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint in {run_dir} has invalid metadata ({exc})") from None

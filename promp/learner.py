@@ -13,12 +13,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from .adaptation import INNER_LOSSES, adapt_tasks
+from .adaptation import adapt_tasks
 from .algorithms import make_outer_update
-from .algorithms.promp import adapt_kl_coef
+from .algorithms.base import PenaltyState
 from .config import TrainConfig
 from .envs import MetaEnv, make_env
 from .envs.check import check_env
+from .losses import INNER_LOSSES
 from .policy import init_policy
 from .processing import average_return, process_samples
 from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params
@@ -38,9 +39,8 @@ class RunState:
     """Everything that changes between iterations (what a checkpoint holds)."""
 
     params: Params
-    opt_state: Any
+    opt_state: Any  # the outer update's own state (ProMP: Adam moments and KL coefficients)
     rng: np.random.Generator
-    eta: np.ndarray  # KL coefficient per inner step, [K]
     iteration: int = 0  # iterations completed
     env_steps: int = 0
     nonfinite_streak: int = 0
@@ -77,14 +77,13 @@ class MetaLearner:
         self.sampler: Any = LocalSampler(self.env)  # or a promp.distributed.RaySampler (--workers)
 
     def init_state(self) -> RunState:
-        """Fresh policy, optimiser state, RNG and KL coefficients from the config's seed."""
+        """Fresh policy, optimiser state and RNG from the config's seed."""
         cfg = self.cfg
         params = init_policy(jax.random.PRNGKey(cfg.seed), self.env.obs_dim, self.env.act_dim, cfg.hidden, cfg.init_std)
         return RunState(
             params=params,
             opt_state=self.outer.init(params),
             rng=np.random.Generator(np.random.PCG64(cfg.seed)),
-            eta=np.full(cfg.inner_steps, cfg.kl_coef, dtype=np.float64),
         )
 
     def sample_adapted(self, params: Params, tasks: list[Task], rng: np.random.Generator, steps: int | None = None) -> AdaptationResult:
@@ -92,21 +91,21 @@ class MetaLearner:
         cfg = self.cfg
         steps = cfg.inner_steps if steps is None else steps
         self.sampler.set_tasks(tasks, cfg.rollouts_per_task)
-        params_t = broadcast_params(params, len(tasks))
+        params_per_task = broadcast_params(params, len(tasks))
         out = AdaptationResult([], [], [], [], 0.0, 0.0, 0.0)
         for k in range(steps + 1):
             t0 = time.perf_counter()
-            traj = self.sampler.sample(params_t, cfg.horizon, rng, floor_log_std=(k == 0))
+            traj = self.sampler.sample(params_per_task, cfg.horizon, rng, floor_log_std=(k == 0))
             t1 = time.perf_counter()
             batch = process_samples(traj, cfg.gamma, cfg.gae_lambda, cfg.normalize_adv)
             t2 = time.perf_counter()
             out.trajectories.append(traj)
             out.batches.append(batch)
-            out.params.append(params_t)
+            out.params.append(params_per_task)
             out.returns.append(average_return(traj))
             if k < steps:
-                params_t = self._adapt(params_t, batch, cfg.inner_lr, self.inner_loss, k == 0)
-                jax.block_until_ready(params_t)
+                params_per_task = self._adapt(params_per_task, batch, cfg.inner_lr, self.inner_loss, k == 0)
+                jax.block_until_ready(params_per_task)
             out.time_sampling += t1 - t0
             out.time_processing += t2 - t1
             out.time_adapt += time.perf_counter() - t2
@@ -115,18 +114,18 @@ class MetaLearner:
     skip_reason: str | None = None  # why the last iteration's update was skipped (None: see the row)
 
     def _skip_nonfinite_samples(self, state: RunState, exc: Exception, t_start: float) -> tuple[RunState, dict[str, float]]:
-        """The iteration whose samples held NaN/inf: parameters, optimiser state and KL coefficients
+        """The iteration whose samples held NaN/inf: parameters and optimiser state
         stay, the row records ``update_skipped = 1`` (``nonfinite_stop`` tells when to stop)."""
         cfg = self.cfg
         streak = state.nonfinite_streak + 1
         self.skip_reason = f"{exc} (env {cfg.env!r}, iteration {state.iteration}); samples discarded"
-        new_state = RunState(state.params, state.opt_state, state.rng, state.eta, state.iteration + 1, state.env_steps, streak)
+        new_state = RunState(state.params, state.opt_state, state.rng, state.iteration + 1, state.env_steps, streak)
         nan = float("nan")
         row: dict[str, float] = {"iteration": state.iteration, "env_steps": state.env_steps, "return_pre": nan, "return_post": nan}
         if cfg.inner_steps > 1:
             row.update({f"return_step_{k}": nan for k in range(cfg.inner_steps + 1)})
         row.update(time_sampling=nan, time_processing=nan, time_adapt=nan, time_update=0.0,
-                   time_iteration=time.perf_counter() - t_start, update_skipped=1, eta=float(np.mean(state.eta)))
+                   time_iteration=time.perf_counter() - t_start, update_skipped=1, eta=self.kl_coef(state))
         return new_state, row
 
     def nonfinite_stop(self, state: RunState) -> str | None:
@@ -152,20 +151,16 @@ class MetaLearner:
             return self._skip_nonfinite_samples(state, exc, t_start)
         self.skip_reason = None
         t0 = time.perf_counter()
-        params, opt_state, stats = self.outer.update(state.params, state.opt_state, tuple(res.batches), np.asarray(state.eta, np.float32))
+        params, opt_state, stats = self.outer.update(state.params, state.opt_state, tuple(res.batches))
         jax.block_until_ready(params)
         time_update = time.perf_counter() - t0
         stats = {k: np.asarray(v) for k, v in stats.items()}
         finite = _all_finite(params) and all(np.all(np.isfinite(v)) for v in stats.values())
         env_steps = state.env_steps + sum(t.env_steps for t in res.trajectories)
-        if finite:
-            streak = 0
-            eta = state.eta
-            if cfg.adaptive_kl and "kl_pre" in stats:
-                eta = adapt_kl_coef(state.eta, stats["kl_pre"], cfg.kl_target)
-        else:
-            params, opt_state, eta, streak = state.params, state.opt_state, state.eta, state.nonfinite_streak + 1
-        new_state = RunState(params, opt_state, state.rng, eta, state.iteration + 1, env_steps, streak)
+        streak = 0 if finite else state.nonfinite_streak + 1
+        if not finite:
+            params, opt_state = state.params, state.opt_state
+        new_state = RunState(params, opt_state, state.rng, state.iteration + 1, env_steps, streak)
         row: dict[str, float] = {
             "iteration": state.iteration,
             "env_steps": env_steps,
@@ -184,5 +179,13 @@ class MetaLearner:
         )
         for key, value in stats.items():
             row[key] = int(value) if value.dtype.kind in "iub" else float(np.mean(value))
-        row["eta"] = float(np.mean(eta))
+        row["eta"] = self.kl_coef(new_state)
         return new_state, row
+
+    def kl_coef(self, state: RunState) -> float:
+        """The progress column ``eta``: ProMP's KL coefficient (paper's eta, config ``kl_coef``) after the
+        update, mean over inner steps; the configured ``kl_coef`` for updates without a penalty (the
+        column is kept for every algorithm so that all runs share it)."""
+        if isinstance(state.opt_state, PenaltyState):
+            return float(np.mean(state.opt_state.kl_coef))
+        return float(self.cfg.kl_coef)

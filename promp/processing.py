@@ -120,7 +120,7 @@ def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float =
     raw_adv = gae_advantages(traj.rewards, values, mask, gamma, gae_lambda)
     adv = standardize_per_task(raw_adv, mask) if normalize_adv else raw_adv
     dice_rewards = dice_adjusted_rewards(traj.rewards, mask, gamma, normalize_adv)
-    dice_adv = standardize_padded(raw_adv, mask) if normalize_adv else raw_adv
+    padded_adv = standardize_padded(raw_adv, mask) if normalize_adv else raw_adv
     valid = traj.rewards[mask > 0]
     adj = (traj.rewards - valid.mean()) / (valid.std() + 1e-8) * mask
     f32 = lambda x: jnp.asarray(x, dtype=jnp.float32)  # noqa: E731
@@ -134,7 +134,7 @@ def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float =
         rewards=f32(traj.rewards),
         adj_avg_rewards=f32(adj),
         dice_rewards=f32(dice_rewards),
-        dice_advantages=f32(dice_adv),
+        padded_advantages=f32(padded_adv),
     )
 
 

@@ -52,17 +52,17 @@ def _check_finite(env_name: str, tasks: list, copies_per_task: int, obs: np.ndar
 
 
 @functools.partial(jax.jit, static_argnames="floor_log_std")
-def _act(params_t: Params, obs: jax.Array, noise: jax.Array, floor_log_std: bool):
+def _act(params_per_task: Params, obs: jax.Array, noise: jax.Array, floor_log_std: bool):
     """Actions for ``obs[T, R, obs_dim]`` with per-task params (leading axis T)."""
-    mean, log_std = jax.vmap(lambda p, o: distribution(p, o, floor_log_std))(params_t, obs)
+    mean, log_std = jax.vmap(lambda p, o: distribution(p, o, floor_log_std))(params_per_task, obs)
     return sample_action(mean, log_std, noise), mean, log_std
 
 
-def host_params(params_t: Params) -> Params:
-    """``params_t`` on the host CPU: the per-step policy call stays off an accelerator, where each
+def host_params(params_per_task: Params) -> Params:
+    """``params_per_task`` on the host CPU: the per-step policy call stays off an accelerator, where each
     step's host round trip would cost more than the tiny MLP (the learner still uses the accelerator)."""
     cpu = jax.devices("cpu")[0]
-    return jax.device_put(params_t, cpu)
+    return jax.device_put(params_per_task, cpu)
 
 
 def broadcast_params(params: Params, num_tasks: int) -> Params:
@@ -72,34 +72,34 @@ def broadcast_params(params: Params, num_tasks: int) -> Params:
 
 def sample_trajectories(
     env: MetaEnv,
-    params_t: Params,
+    params_per_task: Params,
     horizon: int,
     rng: np.random.Generator,
     floor_log_std: bool = False,
 ) -> Trajectories:
     """Run every copy of ``env`` (tasks already set) for ``horizon`` steps with per-task params.
 
-    ``params_t`` has a leading task axis matching ``env.tasks``. One seed per task is drawn from
+    ``params_per_task`` has a leading task axis matching ``env.tasks``. One seed per task is drawn from
     ``rng`` (``promp.streams.task_seeds``) and each task's reset and action noise come from its own
     stream, so a run is reproducible from the generator's state and the numbers do not depend on
     how the tasks are split between processes (``sample_with_seeds``).
     """
     seeds = task_seeds(rng, len(env.tasks))
-    traj = sample_with_seeds(env, params_t, horizon, seeds, floor_log_std)
+    traj = sample_with_seeds(env, params_per_task, horizon, seeds, floor_log_std)
     check_finite_trajectories(type(env).__name__, env.tasks, traj)
     return traj
 
 
 def sample_with_seeds(
     env: MetaEnv,
-    params_t: Params,
+    params_per_task: Params,
     horizon: int,
     seeds: np.ndarray,
     floor_log_std: bool = False,
     first: int = 0,
 ) -> Trajectories:
     """Sample the tasks ``env.tasks`` (tasks ``first, first + 1, ...`` of a round whose per-task seeds
-    are ``seeds``) with per-task params ``params_t``; no finiteness check (the caller's).
+    are ``seeds``) with per-task params ``params_per_task``; no finiteness check (the caller's).
 
     Task ``i`` of the round draws its copies' reset noise, then its action noise for the whole
     horizon (``[horizon, copies_per_task, act_dim]``), from ``task_streams(seeds)[i]``; draws that
@@ -120,11 +120,11 @@ def sample_with_seeds(
     rew_buf = np.zeros((horizon, B), np.float64)
     mask_buf = np.zeros((horizon, B), np.float32)
     alive = np.ones(B, dtype=bool)
-    params_t = host_params(params_t)
+    params_per_task = host_params(params_per_task)
     obs = env.reset(TaskStreams(streams, R, shared))
     noise_all = np.stack([s.standard_normal((horizon, R, act_dim)).astype(np.float32) for s in streams], axis=1)  # [H, T, R, A]
     for t in range(horizon):
-        action, mean, log_std = _act(params_t, obs.reshape(T, R, -1).astype(np.float32), noise_all[t], floor_log_std)
+        action, mean, log_std = _act(params_per_task, obs.reshape(T, R, -1).astype(np.float32), noise_all[t], floor_log_std)
         action = np.asarray(action).reshape(B, act_dim)
         obs_buf[t], act_buf[t] = obs, action
         mean_buf[t] = np.asarray(mean).reshape(B, act_dim)
@@ -165,7 +165,7 @@ def check_finite_trajectories(env_name: str, tasks: list, traj: Trajectories) ->
 class LocalSampler:
     """The in-process sampler: every copy stepped in this process (``sample_trajectories``).
 
-    A sampler has ``set_tasks(tasks, copies_per_task)``, ``sample(params_t, horizon, rng,
+    A sampler has ``set_tasks(tasks, copies_per_task)``, ``sample(params_per_task, horizon, rng,
     floor_log_std) -> Trajectories`` and ``close()``; ``promp.distributed.RaySampler`` is the other.
     """
 
@@ -176,9 +176,9 @@ class LocalSampler:
         """Give the env the round's tasks (copy ``j`` runs task ``j // copies_per_task``)."""
         self.env.set_tasks(tasks, copies_per_task)
 
-    def sample(self, params_t: Params, horizon: int, rng: np.random.Generator, floor_log_std: bool = False) -> Trajectories:
+    def sample(self, params_per_task: Params, horizon: int, rng: np.random.Generator, floor_log_std: bool = False) -> Trajectories:
         """One sampling round of the tasks set last (see ``sample_trajectories``)."""
-        return sample_trajectories(self.env, params_t, horizon, rng, floor_log_std)
+        return sample_trajectories(self.env, params_per_task, horizon, rng, floor_log_std)
 
     def close(self) -> None:
         """Nothing to release (the env belongs to the learner)."""

@@ -41,7 +41,7 @@ class Batch(NamedTuple):
 
     ``means``/``log_stds`` are the recorded sampling distribution (constants in every objective).
     ``adj_avg_rewards`` are per-step rewards standardised over all tasks (E-MAML, docs/algorithms.md §3 step 7).
-    ``dice_rewards`` are DiCE's adjusted rewards and ``dice_advantages`` the GAE advantages
+    ``dice_rewards`` are DiCE's adjusted rewards and ``padded_advantages`` the GAE advantages
     standardised over the padded array (docs/algorithms.md §3 steps 5-6); both 0 where masked.
     """
 
@@ -54,4 +54,4 @@ class Batch(NamedTuple):
     rewards: jax.Array
     adj_avg_rewards: jax.Array
     dice_rewards: jax.Array | None = None
-    dice_advantages: jax.Array | None = None
+    padded_advantages: jax.Array | None = None

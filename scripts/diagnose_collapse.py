@@ -43,9 +43,14 @@ def main() -> None:
     from promp.threads import configure_threads
 
     configure_threads()
-    from promp.adaptation import INNER_LOSSES
+    from functools import partial
+
+    from promp.adaptation import adapt
+    from promp.losses import INNER_LOSSES
     from promp.algorithms.guard import scan_replay
-    from promp.algorithms.promp import adapted_chain, promp_diagnostics, promp_loss
+    from promp.algorithms.objective import meta_objective
+    from promp.algorithms.promp import promp_loss, update_stats
+    from promp.losses import at, clip_fraction, clipped
     from promp.learner import MetaLearner
     from promp.objectives import masked_mean
     from promp.policy import distribution, kl_divergence, log_prob
@@ -56,11 +61,12 @@ def main() -> None:
     cfg = RunDir(run_dir).read_config()
     learner = MetaLearner(cfg)
     inner_loss = INNER_LOSSES[cfg.inner_estimator]
-    eta = jnp.full(cfg.inner_steps, cfg.kl_coef, jnp.float32)
+    kl_coef = jnp.full(cfg.inner_steps, cfg.kl_coef, jnp.float32)
     alpha, eps = cfg.inner_lr, cfg.clip_eps
+    objective = meta_objective(cfg, clipped(eps))
 
-    def loss_fn(p, batches):
-        return promp_loss(p, batches, eta, alpha, eps, inner_loss)
+    def loss_fn(p, batches):  # aux: kl_pre, kl_post, clip_fraction of the same adaptation
+        return promp_loss(objective, p, batches, kl_coef, clip_fraction=partial(clip_fraction, clip_eps=eps))
 
     def make_step(lr):
         opt = optax.adam(lr)
@@ -75,15 +81,14 @@ def main() -> None:
 
     steps = {"lr": make_step(cfg.outer_lr), "lr/10": make_step(cfg.outer_lr / 10)}
     loss_j = jax.jit(loss_fn)
-    diag_j = jax.jit(lambda p, b: promp_diagnostics(p, b, alpha, eps, inner_loss))
 
     @jax.jit
     def inner_stats(p, batches):
         pre, post = batches[0], batches[-1]
 
         def task(b0, b1):
-            g = jax.grad(inner_loss)(p, b0, True)
-            theta, _ = adapted_chain(p, (b0, b1), alpha, inner_loss)
+            g = jax.grad(lambda q: at(inner_loss, q, b0, True))(p)
+            theta, _ = adapt(p, (b0, b1), alpha, inner_loss)
             m0, s0 = distribution(p, b1.obs, True)
             m1, s1 = distribution(theta, b1.obs, False)
             kl = masked_mean(kl_divergence(m0, s0, m1, s1), b1.mask)
@@ -94,15 +99,14 @@ def main() -> None:
     @jax.jit
     def log_ratios(p, batches):
         def task(tb):
-            theta, _ = adapted_chain(p, tb, alpha, inner_loss)
+            theta, _ = adapt(p, tb, alpha, inner_loss)
             post = tb[-1]
             m, s = distribution(theta, post.obs, False)
             return log_prob(m, s, post.actions) - log_prob(post.means, post.log_stds, post.actions), post.mask
 
         return jax.vmap(task)(tuple(batches))
 
-    guard_j = scan_replay(lambda p, b, e: loss_fn(p, b), optax.adam(cfg.outer_lr), cfg.outer_steps, GUARD,
-                          lambda p, b: promp_diagnostics(p, b, alpha, eps, inner_loss))
+    guard_j = scan_replay(loss_fn, optax.adam(cfg.outer_lr), cfg.outer_steps, GUARD, update_stats)
 
     results = []
     for it in args.checkpoints:
@@ -113,7 +117,7 @@ def main() -> None:
         res = learner.sample_adapted(params, tasks, state.rng)
         batches = tuple(res.batches)
         gnorm, g_logstd, kl_inner, adapted_log_std = (np.asarray(x) for x in inner_stats(params, batches))
-        adam = state.opt_state[0]
+        adam = state.opt_state.optimizer[0]
         count = int(adam.count)
         b1, b2 = 0.9, 0.999
         mu = jnp.concatenate([x.ravel() for x in jax.tree_util.tree_leaves(adam.mu)])
@@ -139,7 +143,7 @@ def main() -> None:
             "adam_step_over_lr_p99": float(np.quantile(step_rel, 0.99)),
         }
         fresh = optax.adam(cfg.outer_lr).init(params)
-        for name, step, s0 in [("lr", steps["lr"], state.opt_state), ("lr/10", steps["lr/10"], state.opt_state),
+        for name, step, s0 in [("lr", steps["lr"], state.opt_state.optimizer), ("lr/10", steps["lr/10"], state.opt_state.optimizer),
                                ("fresh Adam, lr", steps["lr"], fresh), ("fresh Adam, lr/10", steps["lr/10"], fresh)]:
             p, s = params, s0
             trace = []
@@ -149,7 +153,7 @@ def main() -> None:
                 else:
                     loss, aux = loss_j(p, batches)
                     g = None
-                d = diag_j(p, batches)
+                d = aux
                 entry = {"step": j, "loss": float(loss), "kl_pre": float(aux["kl_pre"].max()),
                          "clip_fraction": float(d["clip_fraction"]), "kl_post": float(d["kl_post"])}
                 if g is not None:
@@ -168,7 +172,7 @@ def main() -> None:
                 lr_ = np.nan_to_num(lr_, nan=-1e9, posinf=1e9, neginf=-1e9)
                 rec["log_ratio_quantiles"] = {q: float(np.quantile(lr_, float(q))) for q in ("0.01", "0.1", "0.5", "0.9", "0.99")}
                 rec["log_ratio_hist"] = np.histogram(np.clip(lr_, -4, 4), bins=80, range=(-4, 4))[0].tolist()
-        _, _, gstats, gsteps = guard_j(params, state.opt_state, batches, None)
+        _, _, gstats, gsteps = guard_j(params, state.opt_state.optimizer, batches)
         rec["guard"] = {"adam_steps": int(gsteps), "kl_pre": float(gstats["kl_pre"].max()), "kl_post": float(gstats["kl_post"]),
                         "loss": float(gstats["loss_after"])}
         rec["seconds"] = time.perf_counter() - t0

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from promp.algorithms import ALGORITHMS, OUTER_UPDATES, make_outer_update
-from promp.algorithms.emaml import emaml_coefficient
+from promp.algorithms.objective import emaml_coefficient
 from promp.algorithms.trpo import trpo_step
 from promp.config import ConfigError, resolve_config
 from promp.optim import conjugate_gradient, hessian_vector_product
@@ -140,16 +140,17 @@ def test_trpo_update_respects_the_kl_bound_and_improves(point_nav_rounds, algo):
     cfg, params, batches = point_nav_rounds
     cfg = dataclasses.replace(cfg, **ALGORITHMS[algo].settings())
     outer = make_outer_update(cfg)
-    new, _, stats = outer.update(params, outer.init(params), batches, np.zeros(1, np.float32))
-    loss_before, aux_before = outer.loss(params, batches)
-    loss_after, aux_after = outer.loss(new, batches)
+    state = outer.init(params)
+    new, _, stats = outer.update(params, state, batches)
+    loss_before, aux_before = outer.loss(params, state, batches)
+    loss_after, aux_after = outer.loss(new, state, batches)
     assert float(stats["step_accepted"]) == 1.0
     assert float(aux_before["kl_post"]) < 1e-6  # the recorded post-update distribution is theta'(theta_o)
     assert 0.0 < float(aux_after["kl_post"]) <= cfg.max_kl
     assert float(loss_after) < float(loss_before)
     # with all advantages zero no step can improve the loss: the update is rejected
     zero = tuple(b._replace(advantages=jnp.zeros_like(b.advantages), adj_avg_rewards=jnp.zeros_like(b.adj_avg_rewards)) for b in batches)
-    same, _, stats = outer.update(params, outer.init(params), zero, np.zeros(1, np.float32))
+    same, _, stats = outer.update(params, outer.init(params), zero)
     assert float(stats["step_accepted"]) == 0.0
     for k in params:
         np.testing.assert_array_equal(np.asarray(same[k]), np.asarray(params[k]))
@@ -165,7 +166,8 @@ def test_emaml_term_changes_only_the_pre_update_gradient(point_nav_rounds):
     for name, over in {"maml": dict(emaml=False), "emaml": dict(emaml=True),
                        "scaled": dict(emaml=True, emaml_alpha_scaled=True)}.items():
         c = dataclasses.replace(cfg, outer="vpg", inner_estimator="log-likelihood", **over)
-        grads[name] = jax.grad(lambda p: make_outer_update(c).loss(p, batches)[0])(params)
+        outer = make_outer_update(c)
+        grads[name] = jax.grad(lambda p: outer.loss(p, outer.init(p), batches)[0])(params)
     pre, post = batches
 
     def reinforce(p):  # mean over tasks of -mean(adj post) * mean_t log pi(pre), written out by hand
@@ -204,7 +206,7 @@ def test_dice_adjusted_rewards_fit_a_time_cubic_and_normalise_over_padding():
 
 
 def test_presets_compose_the_registered_pieces():
-    from promp.adaptation import INNER_LOSSES
+    from promp.losses import INNER_LOSSES
 
     expected = {"promp", "maml-trpo", "emaml-trpo", "lvc-trpo", "maml-vpg", "emaml-vpg", "lvc-vpg", "dice-vpg", "vpg-dice"}
     assert expected <= set(ALGORITHMS)

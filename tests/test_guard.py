@@ -17,10 +17,11 @@ import optax
 import pytest
 from rich.console import Console
 
-from promp.adaptation import INNER_LOSSES
+from promp.algorithms import make_outer_update
 from promp.algorithms.guard import guarded_adam_steps
+from promp.algorithms.objective import meta_objective
 from promp.algorithms.promp import make_promp_update, promp_loss
-from promp.algorithms.vpg import make_vpg_update
+from promp.losses import clipped
 from promp.checkpoint import list_checkpoints
 from promp.cli import main
 from promp.config import ConfigError, resolve_config
@@ -29,7 +30,6 @@ from promp.commands.train import train
 from promp.monitor import ReturnMonitor
 from promp.rundir import RunDir, read_progress
 
-LR = INNER_LOSSES["likelihood-ratio"]
 TINY = dict(meta_batch_size=4, rollouts_per_task=3, horizon=15, hidden=(16, 16), seed=1)
 TIME_COLUMNS = {"time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"}
 
@@ -54,11 +54,10 @@ def tree_equal(a, b):
 
 def test_guard_that_does_not_fire_is_bit_identical_to_no_guard(sampled):
     cfg, state, batches = sampled
-    eta = jnp.full(1, cfg.kl_coef, jnp.float32)
     results = []
     for bound in (0.5, 0.0):
-        outer = make_promp_update(dataclasses.replace(cfg, guard_kl=bound, guard_kl_post=4 * bound), LR)
-        results.append(outer.update(state.params, outer.init(state.params), batches, eta))
+        outer = make_promp_update(dataclasses.replace(cfg, guard_kl=bound, guard_kl_post=4 * bound))
+        results.append(outer.update(state.params, outer.init(state.params), batches))
     (p1, s1, st1), (p0, s0, st0) = results
     assert tree_equal(p1, p0) and tree_equal(s1, s0)
     assert st1.keys() == st0.keys() >= {"adam_steps", "guard_fired", "clip_fraction", "kl_post", "kl_pre", "loss_after"}
@@ -70,11 +69,12 @@ def test_guard_that_does_not_fire_is_bit_identical_to_no_guard(sampled):
 
 def test_guarded_steps_stop_before_the_step_that_crosses_the_bound(sampled):
     cfg, state, batches = sampled
-    eta = jnp.full(1, cfg.kl_coef, jnp.float32)
+    kl_coef = jnp.full(1, cfg.kl_coef, jnp.float32)
     opt = optax.adam(0.01)
+    objective = meta_objective(cfg, clipped(cfg.clip_eps))
 
     def loss_fn(p):
-        return promp_loss(p, batches, eta, cfg.inner_lr, cfg.clip_eps, LR)
+        return promp_loss(objective, p, batches, kl_coef)
 
     # KL after j unguarded steps, j = 1, 2
     p, s, kls, snapshots = state.params, opt.init(state.params), [], []
@@ -118,7 +118,7 @@ def test_vpg_guard_rejects_a_step_beyond_the_bound(sampled):
     cfg, state, batches = sampled
     for algo, lr, bound, fired in (("lvc-vpg", 1.0, 0.5, 1), ("lvc-vpg", 1e-3, 0.5, 0)):
         vcfg = resolve_config("point-nav", algo, dict(TINY, hidden=(8, 8), outer_lr=lr, guard_kl=bound))
-        outer = make_vpg_update(vcfg, LR)
+        outer = make_outer_update(vcfg)
         s0 = outer.init(state.params)
         p, s, stats = outer.update(state.params, s0, batches)
         assert int(stats["guard_fired"]) == fired and int(stats["adam_steps"]) == 1 - fired
@@ -180,14 +180,13 @@ def test_resume_keeps_the_monitor_and_best_pointer_exact(tmp_path):
 
 def test_post_update_kl_bound_stops_the_steps(sampled):
     cfg, state, batches = sampled
-    eta = jnp.full(1, cfg.kl_coef, jnp.float32)
-    free = make_promp_update(dataclasses.replace(cfg, guard_kl=0.0), LR)
-    kl_post_free = float(free.update(state.params, free.init(state.params), batches, eta)[2]["kl_post"])
+    free = make_promp_update(dataclasses.replace(cfg, guard_kl=0.0))
+    kl_post_free = float(free.update(state.params, free.init(state.params), batches)[2]["kl_post"])
     bound = 0.3 * kl_post_free
-    outer = make_promp_update(dataclasses.replace(cfg, guard_kl=100.0, guard_kl_post=bound), LR)  # kl_pre bound never reached
-    p, s, stats = outer.update(state.params, outer.init(state.params), batches, eta)
+    outer = make_promp_update(dataclasses.replace(cfg, guard_kl=100.0, guard_kl_post=bound))  # kl_pre bound never reached
+    p, s, stats = outer.update(state.params, outer.init(state.params), batches)
     assert int(stats["guard_fired"]) == 1 and int(stats["adam_steps"]) < cfg.outer_steps
-    assert int(s[0].count) == int(stats["adam_steps"])
+    assert int(s.optimizer[0].count) == int(stats["adam_steps"])
     assert float(stats["kl_post"]) <= bound
 
 

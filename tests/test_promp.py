@@ -9,8 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from promp.adaptation import INNER_LOSSES, adapt_tasks, inner_step
-from promp.algorithms.promp import adapt_kl_coef, adapted_chain, make_promp_update, promp_loss
+from promp.adaptation import adapt, adapt_tasks, inner_step
+from promp.algorithms.base import PenaltyState
+from promp.algorithms.objective import meta_objective
+from promp.algorithms.promp import adapt_kl_coef, make_promp_update, promp_loss
+from promp.losses import INNER_LOSSES, at, clipped
 from promp.config import resolve_config
 from promp.learner import MetaLearner
 from promp.objectives import masked_mean
@@ -56,7 +59,7 @@ def test_likelihood_ratio_is_one_at_sampling_params(sampled):  # §9 fact 9
 
 def test_sampling_adaptation_equals_the_meta_graph(sampled):  # §9 fact 20
     cfg, _, state, res = sampled
-    in_graph = jax.vmap(lambda tb: adapted_chain(state.params, tb, cfg.inner_lr, LR)[0])(tuple(res.batches))
+    in_graph = jax.vmap(lambda tb: adapt(state.params, tb, cfg.inner_lr, LR)[0])(tuple(res.batches))
     for k in in_graph:
         np.testing.assert_allclose(in_graph[k], res.params[1][k], rtol=1e-5, atol=1e-6)
     # and the step moved the parameters
@@ -66,7 +69,8 @@ def test_sampling_adaptation_equals_the_meta_graph(sampled):  # §9 fact 20
 def test_first_promp_step_gradient_equals_lvc_vpg_meta_gradient(sampled):  # §9 fact 10
     cfg, _, state, res = sampled
     batches = tuple(res.batches)
-    eta = jnp.full(1, 0.37)  # any eta: KL and its gradient vanish at the sampling params
+    kl_coef = jnp.full(1, 0.37)  # any coefficient: KL and its gradient vanish at the sampling params
+    objective = meta_objective(cfg, clipped(cfg.clip_eps))
 
     def lvc_vpg_loss(params):
         def task(tb):
@@ -76,7 +80,7 @@ def test_first_promp_step_gradient_equals_lvc_vpg_meta_gradient(sampled):  # §9
 
         return jax.vmap(task)(batches).mean()
 
-    (loss, aux), g_promp = jax.value_and_grad(promp_loss, has_aux=True)(state.params, batches, eta, cfg.inner_lr, cfg.clip_eps, LR)
+    (loss, aux), g_promp = jax.value_and_grad(lambda p: promp_loss(objective, p, batches, kl_coef), has_aux=True)(state.params)
     g_vpg = jax.grad(lvc_vpg_loss)(state.params)
     assert float(aux["kl_pre"][0]) == pytest.approx(0.0, abs=1e-6)
     for k in g_vpg:
@@ -88,13 +92,14 @@ def test_meta_gradient_matches_finite_differences_through_the_inner_step(sampled
     cfg, _, state, res = sampled
     with jax.enable_x64(True):
         params, batches = to64(state.params), to64(tuple(res.batches))
-        eta = jnp.zeros(1)
+        kl_coef = jnp.zeros(1)
+        objective = meta_objective(cfg, clipped(cfg.clip_eps))
 
         def loss(p):
-            return promp_loss(p, batches, eta, cfg.inner_lr, cfg.clip_eps, LR)[0]
+            return promp_loss(objective, p, batches, kl_coef)[0]
 
         def first_order_loss(p):  # same outer loss, but the inner step's gradient held constant
-            g = jax.lax.stop_gradient(jax.vmap(lambda b: jax.grad(LR)(p, b, True))(batches[0]))
+            g = jax.lax.stop_gradient(jax.vmap(lambda b: jax.grad(lambda q: at(LR, q, b, True))(p))(batches[0]))
 
             def task(b_post, g_i):
                 theta = jax.tree_util.tree_map(lambda x, gi: x - cfg.inner_lr * gi, p, g_i)
@@ -122,16 +127,16 @@ def test_meta_gradient_matches_finite_differences_through_the_inner_step(sampled
 
 def test_adaptive_kl_rule():  # §9 fact 14
     target = 0.01
-    eta = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
+    kl_coef = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
     kl = np.array([target / 1.5 - 1e-9, target / 1.5 + 1e-9, target, 1.5 * target - 1e-9, 1.5 * target + 1e-9])
-    np.testing.assert_array_equal(adapt_kl_coef(eta, kl, target), [0.5, 1.0, 1.0, 1.0, 2.0])
+    np.testing.assert_array_equal(adapt_kl_coef(kl_coef, kl, target), [0.5, 1.0, 1.0, 1.0, 2.0])
 
 
 def test_outer_update_takes_n_adam_steps_and_keeps_kl_small(sampled):
     cfg, _, state, res = sampled
-    update = make_promp_update(cfg, LR)
-    params, opt_state, stats = update.update(state.params, update.init(state.params), tuple(res.batches), jnp.full(1, cfg.kl_coef, jnp.float32))
-    assert int(opt_state[0].count) == cfg.outer_steps  # N Adam steps, moments kept in the state
+    update = make_promp_update(cfg)
+    params, opt_state, stats = update.update(state.params, update.init(state.params), tuple(res.batches))
+    assert int(opt_state.optimizer[0].count) == cfg.outer_steps  # N Adam steps, moments kept in the state
     assert float(stats["loss_after"]) < float(stats["loss_before"])
     assert 0.0 < float(stats["kl_pre"][0]) < 0.05
     changed = [k for k in params if not np.allclose(params[k], state.params[k])]
@@ -146,13 +151,30 @@ def test_multi_step_adaptation_chain_matches_sampling(tmp_path):
     tasks = learner.env.sample_tasks(state.rng, 2)
     res = learner.sample_adapted(state.params, tasks, state.rng)
     assert len(res.batches) == 4
-    theta, kls = jax.vmap(lambda tb: adapted_chain(state.params, tb, cfg.inner_lr, LR))(tuple(res.batches))
+    theta, kls = jax.vmap(lambda tb: adapt(state.params, tb, cfg.inner_lr, LR))(tuple(res.batches))
     for k in theta:
         np.testing.assert_allclose(theta[k], res.params[3][k], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(kls, 0.0, atol=1e-6)  # every step's KL is 0 at its own sampling params
-    # adapt_tasks applied step by step gives the same as the chain
+    # adapt_tasks applied step by step gives the same as adapt
     p = res.params[0]
     for k in range(3):
         p = adapt_tasks(p, res.batches[k], cfg.inner_lr, LR, k == 0)
     for k in theta:
         np.testing.assert_allclose(p[k], theta[k], rtol=1e-5, atol=1e-6)
+
+
+def test_adaptive_kl_coefficient_lives_in_the_optimiser_state(sampled):
+    """The KL coefficients are ProMP's optimiser state: initialised from ``kl_coef``, adapted by the
+    update itself when ``adaptive_kl`` is set (from the update's own ``kl_pre``), untouched otherwise."""
+    import dataclasses
+
+    cfg, _, state, res = sampled
+    for adaptive in (False, True):
+        c = dataclasses.replace(cfg, adaptive_kl=adaptive, kl_target=1e-9, kl_coef=0.25)
+        outer = make_promp_update(c)
+        s0 = outer.init(state.params)
+        assert isinstance(s0, PenaltyState) and s0.kl_coef.tolist() == [0.25]
+        _, s1, stats = outer.update(state.params, s0, tuple(res.batches))
+        expected = adapt_kl_coef(s0.kl_coef, stats["kl_pre"], c.kl_target) if adaptive else s0.kl_coef
+        np.testing.assert_array_equal(s1.kl_coef, expected)
+        assert s1.kl_coef.tolist() == ([0.5] if adaptive else [0.25])  # KL far above the tiny target: doubled

@@ -75,11 +75,10 @@ def test_variance_iteration_samples_fresh_tasks_every_round_and_updates_on_the_l
     new, row = gv.variance_iteration(learner, state, 4, grad_fn)
     assert len(draws) == len(batches) == 4
     assert len({json.dumps(d) for d in draws}) == 4  # fresh draws (continuous goals)
-    expected, _, _ = learner.outer.update(state.params, state.opt_state, batches[-1],
-                                          np.asarray(state.eta, np.float32))
+    expected, _, _ = learner.outer.update(state.params, state.opt_state, batches[-1])
     for a, b in zip(jax.tree_util.tree_leaves(new.params), jax.tree_util.tree_leaves(expected)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
-    grads = np.stack([grad_fn(state.params, b, state.eta) for b in batches])
+    grads = np.stack([grad_fn(state.params, state.opt_state, b) for b in batches])
     assert row["rel_std"] == pytest.approx(gv.relative_std(grads), rel=1e-6)
     assert row["rel_std"] > 0 and new.iteration == 1
     # every round is counted (point-nav episodes can end early, so rounds may differ in length)

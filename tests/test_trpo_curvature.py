@@ -13,7 +13,9 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from promp.algorithms import trpo
-from promp.algorithms.meta import adapted_params, per_task, post_update_kl, ratio_surrogate
+from promp.adaptation import adapt as adapt_task
+from promp.algorithms.objective import MetaObjective
+from promp.losses import likelihood_ratio, sampling_kl
 from promp.config import resolve_config
 from promp.learner import MetaLearner
 from promp.optim import hessian_vector_product
@@ -40,7 +42,7 @@ def as_f64_at_current_point(cfg, inner_loss, params, batches):
     KL's gradient in ``theta'`` vanishes, as it does up to float32 round-off in training)."""
     to64 = lambda t: jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), t)  # noqa: E731
     params, batches = to64(params), tuple(to64(b) for b in batches)
-    theta = jax.vmap(lambda tb: adapted_params(params, tb, cfg.inner_lr, inner_loss))(batches)
+    theta = jax.vmap(lambda tb: adapt_task(params, tb, cfg.inner_lr, inner_loss)[0])(batches)
     floor = len(batches) == 1
     means, log_stds = jax.vmap(lambda p, o: distribution(p, o, floor))(theta, batches[-1].obs)
     return params, (*batches[:-1], batches[-1]._replace(means=means, log_stds=log_stds))
@@ -55,7 +57,7 @@ def ours(cfg, inner_loss, params, batches, hvp_subsample=1.0):
         batches = tuple(trpo.first_rollouts(b, hvp_subsample) for b in batches)
 
     def adapt(stacked):
-        return jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(stacked, batches)
+        return jax.vmap(lambda p, tb: adapt_task(p, tb, cfg.inner_lr, inner_loss)[0])(stacked, batches)
 
     theta, j, jt = trpo.linearize_adaptation(adapt, flat, f, symmetric=len(batches) == 2)
     return trpo.kl_curvature(theta, j, jt, batches[-1], len(batches) == 1, f)
@@ -64,7 +66,8 @@ def ours(cfg, inner_loss, params, batches, hvp_subsample=1.0):
 def exact_kl(cfg, inner_loss, params, batches):
     """The mean post-update KL as a function of the flat pre-update parameters."""
     flat, unravel = ravel_pytree(params)
-    return flat, lambda x: per_task(unravel(x), batches, cfg.inner_lr, inner_loss, post_update_kl).mean()
+    objective = MetaObjective(cfg.inner_lr, inner_loss, sampling_kl)
+    return flat, lambda x: objective(unravel(x), batches)[0]
 
 
 CASES = [("point-nav", "maml-trpo", 1), ("point-nav", "lvc-trpo", 1), ("point-nav", "dice-vpg", 1),
@@ -107,13 +110,13 @@ def test_subsampled_curvature_equals_dense_gauss_newton_on_the_subsample():
         sub = tuple(trpo.first_rollouts(b, 0.5) for b in batches)
         assert sub[0].obs.shape[1] == 2
         post = sub[-1]
-        theta_full = [adapted_params(params, jax.tree_util.tree_map(lambda x: x[i], batches), cfg.inner_lr, inner_loss)
+        theta_full = [adapt_task(params, jax.tree_util.tree_map(lambda x: x[i], batches), cfg.inner_lr, inner_loss)[0]
                       for i in range(3)]
         dense = np.zeros((flat.size, flat.size))
         for i in range(3):
             task_sub = jax.tree_util.tree_map(lambda x: x[i], sub)
-            jac = np.asarray(jax.jacfwd(lambda x: ravel_pytree(adapted_params(unravel(x), task_sub, cfg.inner_lr,
-                                                                              inner_loss))[0])(flat))
+            jac = np.asarray(jax.jacfwd(lambda x: ravel_pytree(adapt_task(unravel(x), task_sub, cfg.inner_lr,
+                                                                          inner_loss)[0])[0])(flat))
             th_flat, th_unravel = ravel_pytree(theta_full[i])
 
             def outputs(x):
@@ -132,8 +135,8 @@ def test_subsampled_curvature_equals_dense_gauss_newton_on_the_subsample():
             n_tasks = 3
             f = trpo.TaskStack(unravel, n_tasks)
             data = tuple(trpo.first_rollouts(b, hvp_subsample) for b in batches)
-            adapt_full = lambda s: jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(s, batches)  # noqa: E731
-            adapt_sub = lambda s: jax.vmap(lambda p, tb: adapted_params(p, tb, cfg.inner_lr, inner_loss))(s, data)  # noqa: E731
+            adapt_full = lambda s: jax.vmap(lambda p, tb: adapt_task(p, tb, cfg.inner_lr, inner_loss)[0])(s, batches)  # noqa: E731
+            adapt_sub = lambda s: jax.vmap(lambda p, tb: adapt_task(p, tb, cfg.inner_lr, inner_loss)[0])(s, data)  # noqa: E731
             theta, _, _ = trpo.linearize_adaptation(adapt_full, flat, f, True)
             _, j, jt = trpo.linearize_adaptation(adapt_sub, flat, f, True)
             return np.asarray(trpo.kl_curvature(theta, j, jt, data[-1], False, f)(jnp.asarray(v)))
@@ -152,14 +155,13 @@ def test_undamped_step_matches_the_textbook_trpo_step(k):
     depends on the sample (0.2% to 16% of the step on point-nav seeds 1-3 with the per-task noise
     streams), while in float64 the two steps agree to ~2e-5 here."""
     cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", k)
-    a = cfg.inner_lr
     to64 = lambda t: jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), t)  # noqa: E731
     with jax.enable_x64(True):
         params, batches = to64(params), tuple(to64(b) for b in batches)
+        objective = MetaObjective(cfg.inner_lr, inner_loss, likelihood_ratio)
         ref, ref_stats = jax.jit(lambda p: trpo.trpo_step(
-            lambda q: per_task(q, batches, a, inner_loss, ratio_surrogate).mean(),
-            lambda q: per_task(q, batches, a, inner_loss, post_update_kl).mean(), p, cfg.max_kl))(params)
-        new, stats = jax.jit(lambda p: trpo.meta_trpo_step(p, batches, a, inner_loss, cfg.max_kl, cg_damping=0.0,
+            lambda q: objective(q, batches)[0], lambda q: objective(q, batches)[1]["kl_post"], p, cfg.max_kl))(params)
+        new, stats = jax.jit(lambda p: trpo.meta_trpo_step(p, batches, objective, cfg.max_kl, cg_damping=0.0,
                                                            cg_tol=0.0))(params)
         x0, x_ref, x_new = (ravel_pytree(t)[0] for t in (params, ref, new))
     assert float(ref_stats["step_accepted"]) == 1.0
@@ -172,16 +174,16 @@ def test_large_damping_turns_the_step_into_a_scaled_gradient_step():
     """CG on ``H + lambda I`` with ``lambda >> ||H||`` solves to ``g / lambda``: the first tried step is
     then along the negative meta-gradient (a closed form for what the damping flag does)."""
     cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", 1)
-    a = cfg.inner_lr
+    objective = MetaObjective(cfg.inner_lr, inner_loss, likelihood_ratio)
     flat, unravel = ravel_pytree(params)
-    grad = jax.grad(lambda x: per_task(unravel(x), batches, a, inner_loss, ratio_surrogate).mean())(flat)
+    grad = jax.grad(lambda x: objective(unravel(x), batches)[0])(flat)
     cfg = dataclasses.replace(cfg, max_kl=1e-6)  # small bound: the step stays where the loss is linear
     # lambda = 1e3 dominates ||H|| here while the step stays far above float32 resolution of the params
-    new, stats = trpo.meta_trpo_step(params, batches, a, inner_loss, cfg.max_kl, cg_damping=1e3, cg_tol=0.0)
+    new, stats = trpo.meta_trpo_step(params, batches, objective, cfg.max_kl, cg_damping=1e3, cg_tol=0.0)
     step = ravel_pytree(new)[0] - flat
     cos = float(-(step @ grad) / (jnp.linalg.norm(step) * jnp.linalg.norm(grad)))
     assert float(stats["step_accepted"]) == 1.0
     assert cos > 0.9999
-    undamped, _ = trpo.meta_trpo_step(params, batches, a, inner_loss, cfg.max_kl, cg_damping=0.0, cg_tol=0.0)
+    undamped, _ = trpo.meta_trpo_step(params, batches, objective, cfg.max_kl, cg_damping=0.0, cg_tol=0.0)
     step0 = ravel_pytree(undamped)[0] - flat
     assert float(-(step0 @ grad) / (jnp.linalg.norm(step0) * jnp.linalg.norm(grad))) < 0.99  # natural != plain

@@ -1,7 +1,7 @@
 """The outer-update guard: a KL trust bound on the pre-update policy, checked inside the jitted update.
 
-ProMP takes N full-batch Adam steps per iteration on the clipped surrogate + eta * KL (paper eq. 13).
-The KL penalty is soft (eta = 5e-4 by default), so nothing stops one iteration from moving the
+ProMP takes N full-batch Adam steps per iteration on the clipped surrogate + kl_coef * KL (paper eq. 13, eta there).
+The KL penalty is soft (kl_coef = 5e-4 by default), so nothing stops one iteration from moving the
 pre-update policy far from the policy that sampled the data; a run at paper scale on
 halfcheetah-fwd-back collapsed after such a jump (docs/results.md, "Late collapse of ProMP on
 HalfCheetah"). The guard is the hard counterpart of that penalty, in the spirit of the target-KL
@@ -97,28 +97,22 @@ def guard_update(
     replay: Callable[..., tuple[Any, Any, dict, jax.Array]],
     bounds: dict[str, float],
     n_steps: int,
-    kl_fn: Callable[[Any, Any], jax.Array] | None = None,
-    diagnostics: Callable[[Any, Any], dict] | None = None,
 ) -> Callable[..., tuple[Any, Any, dict]]:
-    """Wrap an outer ``update(params, opt_state, batches, eta) -> (params, opt_state, stats)`` with the guard.
+    """Wrap an outer ``update(params, opt_state, batches, *args) -> (params, opt_state, stats)`` with the guard.
 
-    The original ``update`` always runs first, unchanged. Only if a statistic of its result exceeds its
-    bound (``exceeds(stats, bounds)``; ``kl_pre`` from ``stats``, or ``kl_fn(params, batches)`` where the
-    update does not report it; ``diagnostics(params, batches)`` such as ``kl_post``) is its result discarded and ``replay(params, opt_state, batches, eta) -> (params, opt_state, stats,
-    steps)`` run instead: the guarded steps from the same starting point. So where the guard does not
-    fire, every number is the original's. Bounds ``<= 0`` are off. Adds ``adam_steps`` and
+    The original ``update`` always runs first, unchanged, and reports the statistics the bounds name
+    (``kl_pre``, ``kl_post``) at its result. Only if one exceeds its bound (``exceeds(stats, bounds)``)
+    is its result discarded and ``replay(params, opt_state, batches, *args) -> (params, opt_state,
+    stats, steps)`` run instead: the guarded steps from the same starting point. So where the guard
+    does not fire, every number is the original's. Bounds ``<= 0`` are off. Adds ``adam_steps`` and
     ``guard_fired`` to the stats.
     """
 
-    def guarded(params, opt_state, batches, eta=None):
-        new_params, new_state, stats = update(params, opt_state, batches, eta)
-        if kl_fn is not None and "kl_pre" not in stats:
-            stats = {**stats, "kl_pre": kl_fn(new_params, batches)}
-        if diagnostics is not None:
-            stats = {**stats, **diagnostics(new_params, batches)}
+    def guarded(params, opt_state, batches, *args):
+        new_params, new_state, stats = update(params, opt_state, batches, *args)
         steps, fired = n_steps, False
         if bool(exceeds(stats, bounds)):
-            new_params, new_state, stats, steps = replay(params, opt_state, batches, eta)
+            new_params, new_state, stats, steps = replay(params, opt_state, batches, *args)
             fired = True
         stats = {**stats, "adam_steps": np.int32(steps), "guard_fired": np.int32(fired)}
         return new_params, new_state, stats
@@ -126,32 +120,25 @@ def guard_update(
     return guarded
 
 
-def rejecting_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], kl_fn: Callable[[Any, Any], jax.Array]):
-    """The replay of a one-step update: reject the step (parameters and optimiser state unchanged)."""
+def rejecting_replay(evaluate: Callable[[Any, Any], dict]):
+    """The replay of a one-step update: reject the step (parameters and optimiser state unchanged);
+    ``evaluate(params, batches)`` gives the statistics at the unchanged parameters."""
 
-    def replay(params, opt_state, batches, eta=None):
-        loss = loss_fn(params, batches)[0]
-        stats = {"loss_before": loss, "loss_after": loss, "grad_norm": jnp.asarray(jnp.nan), "kl_pre": kl_fn(params, batches)}
-        return params, opt_state, stats, 0
+    def replay(params, opt_state, batches, *args):
+        return params, opt_state, evaluate(params, batches), 0
 
     return replay
 
 
 def scan_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax.GradientTransformation, n_steps: int,
-                bounds: dict[str, float], diagnostics: Callable[[Any, Any], dict] | None = None):
-    """The replay of an N-Adam-step update: ``guarded_adam_steps`` on ``loss_fn(params, batches, eta)``
-    (its ``aux`` extended by ``diagnostics(params, batches)``, not differentiated), jitted."""
-
-    def with_diagnostics(q, batches, eta):
-        loss, aux = loss_fn(q, batches, eta)
-        if diagnostics is not None:
-            aux = {**aux, **diagnostics(jax.lax.stop_gradient(q), batches)}
-        return loss, aux
+                bounds: dict[str, float], stats_fn: Callable[..., dict]):
+    """The replay of an N-Adam-step update: ``guarded_adam_steps`` on ``loss_fn(params, batches, *args)``
+    (whose ``aux`` holds the bounded statistics), jitted; ``stats_fn(loss_before, loss_after,
+    grad_norm, aux)`` arranges the statistics."""
 
     @jax.jit
-    def replay(params, opt_state, batches, eta):
-        p, s, info = guarded_adam_steps(lambda q: with_diagnostics(q, batches, eta), optimizer, params, opt_state, n_steps, bounds)
-        stats = {"loss_before": info["loss_before"], "loss_after": info["loss"], "grad_norm": info["grad_norm"], **info["aux"]}
-        return p, s, stats, info["steps"]
+    def replay(params, opt_state, batches, *args):
+        p, s, info = guarded_adam_steps(lambda q: loss_fn(q, batches, *args), optimizer, params, opt_state, n_steps, bounds)
+        return p, s, stats_fn(info["loss_before"], info["loss"], info["grad_norm"], info["aux"]), info["steps"]
 
     return replay

@@ -28,13 +28,13 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ..adaptation import InnerLoss
+from ..adaptation import adapt
+from ..losses import at, emaml_term, likelihood_ratio
 from ..optim import conjugate_gradient, hessian_vector_product
 from ..policy import distribution
-from ..processing import Batch
+from ..types import Batch
 from .base import OuterUpdate
-from .emaml import emaml_coefficient, emaml_task_term
-from .meta import adapted_params, post_update_kl, ratio_surrogate
+from .objective import MetaObjective, meta_objective
 
 
 def line_search_step(
@@ -182,37 +182,18 @@ def kl_curvature(theta: Any, j: Callable, j_transpose: Callable, post: Batch, fl
     return hvp
 
 
-def meta_loss_and_kl(params: Any, batches: Sequence[Batch], alpha: float, inner_loss: InnerLoss,
-                     emaml_coef: float = 0.0) -> tuple[jax.Array, jax.Array]:
-    """TRPO's meta-loss (§5.2's surrogate plus the optional E-MAML term) and the mean post-update KL,
-    both from one adaptation per task."""
-    floor = len(batches) == 1
-
-    def task(tb):
-        theta = adapted_params(params, tb, alpha, inner_loss)
-        value = ratio_surrogate(theta, tb[-1], floor)
-        if emaml_coef:
-            value = value + emaml_coef * emaml_task_term(params, tb[0], tb[-1])
-        return value, post_update_kl(theta, tb[-1], floor)
-
-    values, kls = jax.vmap(task)(tuple(batches))
-    return values.mean(), kls.mean()
-
-
 def meta_trpo_step(
     params: Any,
     batches: Sequence[Batch],
-    alpha: float,
-    inner_loss: InnerLoss,
+    objective: MetaObjective,
     max_kl: float,
-    emaml_coef: float = 0.0,
     cg_iters: int = 10,
     cg_damping: float = 1e-5,
     cg_tol: float = 1e-3,
     hvp_subsample: float = 1.0,
 ) -> tuple[Any, dict[str, jax.Array]]:
-    """TRPO step on the meta-objective (MAML, arXiv 1703.03400, Alg. 3 with TRPO as the outer
-    optimiser): loss gradient ``J^T grad L(theta')`` and curvature ``J^T F J`` from one linearisation
+    """TRPO step on ``objective`` (MAML, arXiv 1703.03400, Alg. 3 with TRPO as the outer optimiser;
+    constraint: its ``kl_post``): loss gradient ``J^T grad L(theta')`` and curvature ``J^T F J`` from one linearisation
     of the K inner steps. ``hvp_subsample < 1`` computes the curvature products on the first
     fraction of every task's rollouts (pre- and post-update), as rllab's subsampled HVPs."""
     batches = tuple(batches)
@@ -220,18 +201,19 @@ def meta_trpo_step(
     post, floor, symmetric = batches[-1], len(batches) == 1, len(batches) == 2
     n_tasks = post.mask.shape[0]
     f = TaskStack(unravel, n_tasks)
+    alpha, inner_loss, emaml_coef = objective.alpha, objective.inner_loss, objective.emaml_coef
 
     def adapter(data):
-        return lambda stacked: jax.vmap(lambda p, tb: adapted_params(p, tb, alpha, inner_loss))(stacked, data)
+        return lambda stacked: jax.vmap(lambda p, tb: adapt(p, tb, alpha, inner_loss)[0])(stacked, data)
 
     theta, j, j_transpose = linearize_adaptation(adapter(batches), flat, f, symmetric)
-    surr, surr_grads = jax.vmap(jax.value_and_grad(lambda th, b: ratio_surrogate(th, b, floor)))(theta, post)
+    surr, surr_grads = jax.vmap(jax.value_and_grad(lambda th, b: at(objective.surrogate, th, b, floor)))(theta, post)
     grad = j_transpose(f.rows(surr_grads) / n_tasks)
     loss_before = surr.mean()
     if emaml_coef:
         def emaml(x):
             p = unravel(x)
-            return jax.vmap(lambda pre, b: emaml_task_term(p, pre, b))(batches[0], post).mean()
+            return jax.vmap(lambda pre, b: emaml_term(p, pre, b))(batches[0], post).mean()
 
         term, term_grad = jax.value_and_grad(emaml)(flat)
         loss_before, grad = loss_before + emaml_coef * term, grad + emaml_coef * term_grad
@@ -242,25 +224,24 @@ def meta_trpo_step(
     kl_hvp = kl_curvature(theta, j, j_transpose, post, floor, f)
 
     def evaluate(x):
-        return meta_loss_and_kl(unravel(x), batches, alpha, inner_loss, emaml_coef)
+        loss, aux = objective(unravel(x), batches)
+        return loss, aux["kl_post"]
 
     hvp = lambda v: kl_hvp(v) + cg_damping * v  # noqa: E731
     new_flat, stats = line_search_step(flat, loss_before, grad, hvp, evaluate, max_kl, cg_iters, cg_tol)
     return unravel(new_flat), stats
 
 
-def make_trpo_update(cfg: Any, inner_loss: InnerLoss) -> OuterUpdate:
-    """Build the jitted TRPO meta-update (KL bound ``cfg.max_kl``, CG settings from ``cfg``); no optimiser state."""
-    alpha, max_kl, coef = cfg.inner_lr, cfg.max_kl, emaml_coefficient(cfg)
+def make_trpo_update(cfg: Any) -> OuterUpdate:
+    """The jitted TRPO meta-update on the likelihood-ratio surrogate (docs/algorithms.md §5.2; KL bound
+    ``cfg.max_kl``, CG settings from ``cfg``); no optimiser state."""
+    objective = meta_objective(cfg, likelihood_ratio)
     cg = dict(cg_iters=cfg.cg_iters, cg_damping=cfg.cg_damping, cg_tol=cfg.cg_tol, hvp_subsample=cfg.hvp_subsample)
 
-    def loss_fn(params, batches, eta=None):
-        loss, kl = meta_loss_and_kl(params, batches, alpha, inner_loss, coef)
-        return loss, {"kl_post": kl}
-
     @jax.jit
-    def update(params, state, batches, eta=None):
-        new_params, stats = meta_trpo_step(params, batches, alpha, inner_loss, max_kl, coef, **cg)
+    def update(params, state, batches):
+        new_params, stats = meta_trpo_step(params, batches, objective, cfg.max_kl, **cg)
         return new_params, state, stats
 
-    return OuterUpdate(init=lambda params: optax.EmptyState(), update=update, loss=jax.jit(loss_fn))
+    loss = jax.jit(lambda params, state, batches: objective(params, batches))
+    return OuterUpdate(init=lambda params: optax.EmptyState(), update=update, loss=loss)

@@ -107,19 +107,19 @@ def gradient_spread(grads: np.ndarray) -> dict[str, float]:
     }
 
 
-def meta_gradient_fn(learner: MetaLearner) -> Callable[[Any, tuple, np.ndarray], np.ndarray]:
-    """``(params, batches, eta) -> flat gradient`` of the learner's outer loss (the meta-gradient its
+def meta_gradient_fn(learner: MetaLearner) -> Callable[[Any, Any, tuple], np.ndarray]:
+    """``(params, opt_state, batches) -> flat gradient`` of the learner's outer loss (the meta-gradient its
     update follows, docs/algorithms.md §5), jitted."""
-    grad = jax.jit(jax.grad(lambda p, b, e: learner.outer.loss(p, b, e)[0]))
+    grad = jax.jit(jax.grad(lambda p, s, b: learner.outer.loss(p, s, b)[0]))
 
-    def flat(params, batches, eta):
-        return np.asarray(ravel_pytree(grad(params, tuple(batches), np.asarray(eta, np.float32)))[0])
+    def flat(params, opt_state, batches):
+        return np.asarray(ravel_pytree(grad(params, opt_state, tuple(batches)))[0])
 
     return flat
 
 
 def variance_iteration(learner: MetaLearner, state: RunState, rounds: int,
-                       grad_fn: Callable[[Any, tuple, np.ndarray], np.ndarray]) -> tuple[RunState, dict[str, float]]:
+                       grad_fn: Callable[[Any, Any, tuple], np.ndarray]) -> tuple[RunState, dict[str, float]]:
     """One iteration of the protocol of docs/algorithms.md §10.2: ``rounds`` sampling rounds at ``state.params``, each on
     freshly drawn tasks, one flat meta-gradient per round; the last round's batches make the update.
     Returns the new state and a row (spread statistics, returns of the last round and over rounds)."""
@@ -129,13 +129,12 @@ def variance_iteration(learner: MetaLearner, state: RunState, rounds: int,
     for _ in range(rounds):
         tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
         res = learner.sample_adapted(state.params, tasks, state.rng)
-        grads.append(grad_fn(state.params, tuple(res.batches), state.eta))
+        grads.append(grad_fn(state.params, state.opt_state, tuple(res.batches)))
         pre.append(res.returns[0])
         post.append(res.returns[-1])
         steps += sum(t.env_steps for t in res.trajectories)
     one_round = sum(t.env_steps for t in res.trajectories)
-    params, opt_state, _ = learner.outer.update(state.params, state.opt_state, tuple(res.batches),
-                                                np.asarray(state.eta, np.float32))
+    params, opt_state, _ = learner.outer.update(state.params, state.opt_state, tuple(res.batches))
     finite = all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree_util.tree_leaves(params))
     if not finite:
         params, opt_state = state.params, state.opt_state
@@ -145,7 +144,7 @@ def variance_iteration(learner: MetaLearner, state: RunState, rounds: int,
            "return_pre": pre[-1], "return_post": post[-1],
            "return_pre_rounds": float(np.mean(pre)), "return_post_rounds": float(np.mean(post)),
            "update_skipped": int(not finite), **gradient_spread(g)}
-    new = RunState(params, opt_state, state.rng, state.eta, state.iteration + 1, state.env_steps + steps,
+    new = RunState(params, opt_state, state.rng, state.iteration + 1, state.env_steps + steps,
                    state.nonfinite_streak)
     return new, row
 
