@@ -130,10 +130,10 @@ class SamplerWorker:
         """The actor's process id (to check on it, or to kill it in a test)."""
         return os.getpid()
 
-    def sample(self, tasks: list[Task], copies_per_task: int, params_t: Params, first: int, horizon: int,
+    def sample(self, tasks: list[Task], copies_per_task: int, params_per_task: Params, first: int, horizon: int,
                seeds: np.ndarray, floor_log_std: bool, shared: bool = False) -> Trajectories:
         """Sample tasks ``first .. first + len(tasks) - 1`` of a round (``promp.sampling.sample_with_seeds``)
-        with their rows of the per-task ``params_t`` (or, ``shared``, one policy for all tasks)."""
+        with their rows of the per-task ``params_per_task`` (or, ``shared``, one policy for all tasks)."""
         from .sampling import sample_with_seeds
 
         if self._tasks != (tasks, copies_per_task):
@@ -143,9 +143,9 @@ class SamplerWorker:
 
         end = first + len(tasks)
         if shared:
-            mine = jax.tree_util.tree_map(lambda x: np.broadcast_to(x, (end - first, *x.shape)), params_t)
+            mine = jax.tree_util.tree_map(lambda x: np.broadcast_to(x, (end - first, *x.shape)), params_per_task)
         else:
-            mine = jax.tree_util.tree_map(lambda x: x[first:end], params_t)
+            mine = jax.tree_util.tree_map(lambda x: x[first:end], params_per_task)
         traj = sample_with_seeds(self.env, mine, horizon, seeds, floor_log_std, first=first)
         return traj
 
@@ -227,7 +227,7 @@ class RaySampler:
             raise ValueError("set_tasks needs at least one task and one copy per task")
         self._tasks, self._copies = list(tasks), int(copies_per_task)
 
-    def sample(self, params_t: Params, horizon: int, rng: np.random.Generator, floor_log_std: bool = False) -> Trajectories:
+    def sample(self, params_per_task: Params, horizon: int, rng: np.random.Generator, floor_log_std: bool = False) -> Trajectories:
         """One sampling round over all actors; the same arrays as ``LocalSampler.sample`` with the same ``rng``."""
         import jax
 
@@ -239,7 +239,7 @@ class RaySampler:
         if not tasks:
             raise RuntimeError("RaySampler.sample before set_tasks")
         seeds = task_seeds(rng, len(tasks))
-        host = jax.tree_util.tree_map(np.asarray, jax.device_get(params_t))
+        host = jax.tree_util.tree_map(np.asarray, jax.device_get(params_per_task))
         shared = all(bool(np.all(x == x[:1])) for x in jax.tree_util.tree_leaves(host))  # pre-update round: one policy
         params_ref = ray.put(jax.tree_util.tree_map(lambda x: x[0], host) if shared else host)  # once per round
         slices = split_tasks(len(tasks), self.num_workers)
