@@ -9,7 +9,7 @@ DEMO_DIR ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev,video]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev,video,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)

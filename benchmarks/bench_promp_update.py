@@ -43,13 +43,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    cfg = resolve_config(args.env, "promp", {"ppo_steps": args.steps})
+    cfg = resolve_config(args.env, "promp", {"outer_steps": args.steps})
     learner = MetaLearner(cfg)
     state = learner.init_state()
     tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
     batches = tuple(learner.sample_adapted(state.params, tasks, state.rng).batches)
     learner.env.close()
-    updates = {n: make_outer_update(dataclasses.replace(cfg, ppo_steps=n)) for n in (1, args.steps)}
+    updates = {n: make_outer_update(dataclasses.replace(cfg, outer_steps=n)) for n in (1, args.steps)}
     first = {}
     for n, outer in updates.items():
         t0 = time.perf_counter()

@@ -198,11 +198,56 @@ def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, over
         state, row = learner.iteration(state)
         rows.append(row)
     learner.env.close()
-    keys = ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]
+    return {**_summary(cfg, rows), "update_compile_s": compile_s}
+
+
+PHASES = ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]
+
+
+def _summary(cfg: Any, rows: list[dict[str, float]]) -> dict[str, Any]:
+    """Medians of the phase times over ``rows[1:]`` (the first compiles) and the sampling rate."""
+    steps = rows[-1]["env_steps"] - rows[-2]["env_steps"]
+    medians = {k: statistics.median(r[k] for r in rows[1:]) for k in PHASES}
     return {
-        "env": env_id, "algo": algo, "meta_batch_size": cfg.meta_batch_size, "rollouts_per_task": cfg.rollouts_per_task,
+        "env": cfg.env, "algo": cfg.algo, "meta_batch_size": cfg.meta_batch_size, "rollouts_per_task": cfg.rollouts_per_task,
         "horizon": cfg.horizon, "inner_steps": cfg.inner_steps, "iterations": cfg.iterations,
-        "env_steps_per_iteration": rows[-1]["env_steps"] - rows[-2]["env_steps"], "update_compile_s": compile_s,
-        **{k: statistics.median(r[k] for r in rows[1:]) for k in keys},
+        "env_steps_per_iteration": steps, **medians, "sampling_steps_per_s": steps / medians["time_sampling"],
         "return_post_last": rows[-1]["return_post"],
     }
+
+
+def workers_timing(env_id: str, algo: str = "promp", iterations: int = 4, max_workers: int = 2,
+                   ray_address: str | None = None, overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Meta-iterations with the in-process sampler and with 1..``max_workers`` Ray sampler actors
+    (``promp.distributed``), at the preset's scale: one learner per sampler, all from the same seed,
+    their iterations alternated (in-process, 1, 2, ... workers, then again) so that a change of machine
+    load favours none. Returns one ``_summary`` per sampler (``workers``: ``None`` is in-process), with
+    ``same_numbers``: whether its progress rows (all but the times) equal the in-process ones.
+
+    Ray must be started by the caller (``promp.distributed.start_ray``) with at least
+    ``max_workers * (max_workers + 1) / 2`` CPUs: every sampler's actors exist at once."""
+    from .distributed import make_ray_sampler
+
+    cfg = resolve_config(env_id, algo, dict(overrides or {}, iterations=max(2, iterations)))
+    counts: list[int | None] = [None, *range(1, max_workers + 1)]
+    learners: dict[int | None, MetaLearner] = {}
+    try:
+        for n in counts:
+            learners[n] = MetaLearner(cfg)
+            if n is not None:
+                learners[n].sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, n, ray_address)
+        states = {n: learner.init_state() for n, learner in learners.items()}
+        rows: dict[int | None, list[dict[str, float]]] = {n: [] for n in counts}
+        for _ in range(cfg.iterations):
+            for n in counts:
+                states[n], row = learners[n].iteration(states[n])
+                rows[n].append(row)
+    finally:
+        for learner in learners.values():
+            learner.sampler.close()
+            learner.env.close()
+
+    def numbers(rs: list[dict[str, float]]) -> list[dict[str, float]]:
+        return [{k: v for k, v in r.items() if not k.startswith("time_")} for r in rs]
+
+    return [{**_summary(cfg, rows[n]), "workers": n, "same_numbers": numbers(rows[n]) == numbers(rows[None])} for n in counts]

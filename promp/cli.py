@@ -85,10 +85,11 @@ def main(argv: list[str] | None = None) -> None:
               "--rollouts-per-task or --horizon", file=sys.stderr)
         sys.exit(1)
     except Exception as exc:  # NonFiniteUpdateError and friends: one line, non-zero
+        from .distributed import DistributedError
         from .learner import NonFiniteUpdateError
         from .sampling import NonFiniteSampleError
 
-        if isinstance(exc, (NonFiniteUpdateError, NonFiniteSampleError)):
+        if isinstance(exc, (NonFiniteUpdateError, NonFiniteSampleError, DistributedError)):
             print(f"promp: error: {exc}", file=sys.stderr)
             sys.exit(1)
         raise

@@ -22,7 +22,7 @@ from .envs.check import check_env
 from .losses import INNER_LOSSES
 from .policy import init_policy
 from .processing import average_return, process_samples
-from .sampling import NonFiniteSampleError, broadcast_params, sample_trajectories
+from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params
 from .types import Batch, Params, Task, Trajectories
 
 
@@ -74,6 +74,7 @@ class MetaLearner:
         self.inner_loss = INNER_LOSSES[cfg.inner_estimator]
         self.outer = make_outer_update(cfg)
         self._adapt = jax.jit(adapt_tasks, static_argnames=("inner_loss", "floor_log_std"))
+        self.sampler: Any = LocalSampler(self.env)  # or a promp.distributed.RaySampler (--workers)
 
     def init_state(self) -> RunState:
         """Fresh policy, optimiser state and RNG from the config's seed."""
@@ -87,14 +88,14 @@ class MetaLearner:
 
     def sample_adapted(self, params: Params, tasks: list[Task], rng: np.random.Generator, steps: int | None = None) -> AdaptationResult:
         """Sample rounds 0..K on ``tasks``, adapting each task's params with the inner step in between."""
-        cfg, env = self.cfg, self.env
+        cfg = self.cfg
         steps = cfg.inner_steps if steps is None else steps
-        env.set_tasks(tasks, cfg.rollouts_per_task)
+        self.sampler.set_tasks(tasks, cfg.rollouts_per_task)
         params_per_task = broadcast_params(params, len(tasks))
         out = AdaptationResult([], [], [], [], 0.0, 0.0, 0.0)
         for k in range(steps + 1):
             t0 = time.perf_counter()
-            traj = sample_trajectories(env, params_per_task, cfg.horizon, rng, floor_log_std=(k == 0))
+            traj = self.sampler.sample(params_per_task, cfg.horizon, rng, floor_log_std=(k == 0))
             t1 = time.perf_counter()
             batch = process_samples(traj, cfg.gamma, cfg.gae_lambda, cfg.normalize_adv)
             t2 = time.perf_counter()

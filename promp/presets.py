@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any
 
 _H200: dict[str, Any] = {"horizon": 200}
-_RAND_PARAMS_PROMP: dict[str, Any] = {"ppo_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
+_RAND_PARAMS_PROMP: dict[str, Any] = {"outer_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
 # docs/algorithms.md §6.2: the DiCE sweep used H 100, alpha 0.1 and (64, 64) on every env.
 _DICE_H100: dict[str, Any] = {"horizon": 100}
 

@@ -26,6 +26,7 @@ import numpy as np
 from .atomic import atomic_write_text
 from .config import ConfigError, TrainConfig, validate_config
 from .rundir_lock import LOCK_NAMES
+from .settings import canonical_keys
 from .validation import check_config_types
 
 CONFIG_FILE = "config.json"
@@ -244,9 +245,11 @@ class RunDir:
         return config_from_json(data, self.config_path)
 
     def read_config_dict(self) -> dict:
-        """The saved ``config.json`` as loaded, unvalidated (for grouping runs); ``RunDirError`` if absent or unreadable."""
+        """The saved ``config.json`` as loaded, unvalidated (for grouping runs) but with deprecated key names
+        replaced by the current ones (``ppo_steps`` -> ``outer_steps``); ``RunDirError`` if absent or unreadable."""
         try:
-            return json.loads(self.config_path.read_text())
+            data = json.loads(self.config_path.read_text())
+            return canonical_keys(TrainConfig, data) if isinstance(data, dict) else data
         except FileNotFoundError:
             raise RunDirError(f"{self.path} is not a promp run directory (no config.json)") from None
         except (OSError, ValueError) as exc:

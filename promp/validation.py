@@ -1,88 +1,57 @@
-"""Checks shared by the command-line flags and a run's ``config.json``: types, finiteness, ranges,
-seeds, known ids, and a memory estimate made before anything is written.
-
-``validate_config`` (``promp.config``) calls ``check_values`` first, so a value is judged by the
-same code whether it came from ``--flag`` or from an edited ``config.json``; ``check_config_types``
-is the extra step for JSON, where nothing has converted the types yet.
+"""Checks of a run's config before anything is written: the JSON types of a ``config.json``, and a
+memory estimate. The value checks themselves are declared on ``TrainConfig``'s fields and run by
+``promp.config.validate_config``, so a value is judged by the same code whether it came from
+``--flag`` or from an edited ``config.json``; ``check_config_types`` is the extra step for JSON,
+where nothing has converted the types yet.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import typing
 from typing import Any
 
-from .config import ConfigError, TrainConfig
-from .envs import get_env_spec
-from .presets import ALGORITHMS
+from .config import TrainConfig
+from .settings import MAX_SEED, ConfigError, canonical_keys, check_seed, flag
 
-MAX_SEED = 2**32 - 1  # JAX keys keep only the low 32 bits of a seed: larger seeds would collide
-FLOAT32_MAX = 3.4028234663852886e38
+__all__ = ["MAX_SEED", "check_config_types", "check_memory", "check_seed", "estimate_sample_memory", "flag"]
+
 GIB = 1024**3
 
 
-def _error(message: str) -> Exception:
-    return ConfigError(message)
+def _json_type_ok(value: Any, typ: Any) -> tuple[bool, str] | None:
+    """Whether a JSON ``value`` fits the field type ``typ``, and what was wanted; ``None`` for a type
+    this check does not know (left to the dataclass)."""
+    if typ is bool:
+        return isinstance(value, bool), "true or false"
+    if typ is int:
+        return isinstance(value, int) and not isinstance(value, bool), "an integer"
+    if typ is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    if typ is str:
+        return isinstance(value, str), "a string"
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin is tuple and args[1:] == (Ellipsis,) and args[0] is int:
+        ok = isinstance(value, (list, tuple)) and all(isinstance(h, int) and not isinstance(h, bool) for h in value)
+        return ok, "a list of integers"
+    if origin is dict:
+        return isinstance(value, dict), "a JSON object"
+    return None
 
 
-def flag(name: str) -> str:
-    """The command-line spelling of a config field (``outer_lr`` -> ``--outer-lr``)."""
-    return "--" + name.replace("_", "-")
-
-
-def check_seed(seed: Any, name: str = "--seed") -> None:
-    """Raise ``ConfigError`` unless ``seed`` is an integer in ``[0, 2**32 - 1]``."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise _error(f"{name} must be an integer in [0, {MAX_SEED}], got {seed!r}")
-
-
-def check_config_types(data: dict[str, Any]) -> None:
+def check_config_types(data: dict[str, Any], cls: Any = TrainConfig) -> None:
     """Raise ``ConfigError`` naming the first field of a config dict (e.g. a loaded ``config.json``)
-    whose JSON type does not fit ``TrainConfig`` (``"gamma": "0.9"``, ``"horizon": 20.7``, ``null``)."""
-    hints = typing.get_type_hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
+    whose JSON type does not fit the dataclass ``cls`` (``"gamma": "0.9"``, ``"horizon": 20.7``, ``null``);
+    deprecated key names are checked as the field they stand for."""
+    data = canonical_keys(cls, data)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
         if f.name not in data:
             continue
-        value, typ = data[f.name], hints[f.name]
-        if typ is bool:
-            ok, want = isinstance(value, bool), "true or false"
-        elif typ is int:
-            ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
-        elif typ is float:
-            ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
-        elif typ is str:
-            ok, want = isinstance(value, str), "a string"
-        elif f.name == "hidden":
-            ok = isinstance(value, (list, tuple)) and all(isinstance(h, int) and not isinstance(h, bool) for h in value)
-            want = "a list of integers"
-        elif f.name == "env_kwargs":
-            ok, want = isinstance(value, dict), "a JSON object"
-        else:  # a field type this check does not know: leave it to TrainConfig
-            continue
-        if not ok:
-            raise _error(f"{f.name} must be {want}, got {value!r}")
-
-
-def check_values(cfg: Any) -> None:
-    """Raise ``ConfigError`` for values no run can use: non-finite or float32-overflowing numbers,
-    seeds outside ``[0, 2**32 - 1]``, unknown env or algorithm ids. (``validate_config`` checks the
-    ranges after this.)"""
-    check_seed(cfg.seed)
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        if isinstance(value, float) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise _error(f"{flag(f.name)} must be a finite number, got {value}")
-            if abs(value) > FLOAT32_MAX:
-                raise _error(f"{flag(f.name)} {value:g} overflows float32, the precision the policy is computed in")
-    if cfg.algo not in ALGORITHMS:
-        raise _error(f"unknown algo {cfg.algo!r}; known ids: {', '.join(sorted(ALGORITHMS))}")
-    try:
-        get_env_spec(cfg.env)
-    except KeyError as exc:
-        raise _error(exc.args[0]) from None
+        verdict = _json_type_ok(data[f.name], hints[f.name])
+        if verdict is not None and not verdict[0]:
+            raise ConfigError(f"{f.name} must be {verdict[1]}, got {data[f.name]!r}")
 
 
 def available_memory() -> int | None:
@@ -118,7 +87,7 @@ def check_memory(cfg: Any, obs_dim: int, act_dim: int) -> None:
     have = available_memory()
     if have is not None and need > have:
         steps = cfg.meta_batch_size * cfg.rollouts_per_task * cfg.horizon
-        raise _error(
+        raise ConfigError(
             f"this run needs at least {need / GIB:.3g} GiB of memory for its samples ({cfg.meta_batch_size} tasks x "
             f"{cfg.rollouts_per_task} rollouts x horizon {cfg.horizon} = {steps:,} env steps per round, "
             f"{cfg.inner_steps + 1} rounds); {have / GIB:.3g} GiB are available: reduce --meta-batch-size, "

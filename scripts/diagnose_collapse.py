@@ -106,7 +106,7 @@ def main() -> None:
 
         return jax.vmap(task)(tuple(batches))
 
-    guard_j = scan_replay(loss_fn, optax.adam(cfg.outer_lr), cfg.ppo_steps, GUARD, update_stats)
+    guard_j = scan_replay(loss_fn, optax.adam(cfg.outer_lr), cfg.outer_steps, GUARD, update_stats)
 
     results = []
     for it in args.checkpoints:
@@ -147,8 +147,8 @@ def main() -> None:
                                ("fresh Adam, lr", steps["lr"], fresh), ("fresh Adam, lr/10", steps["lr/10"], fresh)]:
             p, s = params, s0
             trace = []
-            for j in range(cfg.ppo_steps + 1):
-                if j < cfg.ppo_steps:
+            for j in range(cfg.outer_steps + 1):
+                if j < cfg.outer_steps:
                     p_next, s_next, loss, aux, g = step(p, s, batches)
                 else:
                     loss, aux = loss_j(p, batches)
@@ -162,7 +162,7 @@ def main() -> None:
                     if j == 0 and count:
                         entry["grad_over_sqrt_v_median"] = float(jnp.median(jnp.abs(gflat) / (jnp.sqrt(nu_hat) + 1e-8)))
                 trace.append(entry)
-                if j < cfg.ppo_steps:
+                if j < cfg.outer_steps:
                     p, s = p_next, s_next
             rec[f"trace[{name}]"] = trace
             if name == "lr":

@@ -63,7 +63,7 @@ def test_guard_that_does_not_fire_is_bit_identical_to_no_guard(sampled):
     assert st1.keys() == st0.keys() >= {"adam_steps", "guard_fired", "clip_fraction", "kl_post", "kl_pre", "loss_after"}
     for k in st0:
         np.testing.assert_array_equal(np.asarray(st1[k]), np.asarray(st0[k]))
-    assert int(st1["adam_steps"]) == cfg.ppo_steps and int(st1["guard_fired"]) == 0
+    assert int(st1["adam_steps"]) == cfg.outer_steps and int(st1["guard_fired"]) == 0
     assert 0.0 <= float(st1["clip_fraction"]) <= 1.0 and float(st1["kl_post"]) > 0.0
 
 
@@ -102,7 +102,7 @@ def test_forced_spike_guarded_run_survives_unguarded_run_blows_up(tmp_path):
         cfg = resolve_config("point-nav", "promp", dict(base, guard_kl=bound))
         rows[name] = train(cfg, tmp_path / name, console=quiet(), progress=False)
     g, u = rows["guarded"], rows["unguarded"]
-    assert max(r["kl_pre"] for r in u) > 10.0  # the spike the guard is for
+    assert max(r["kl_pre"] for r in u) > 5.0  # the spike the guard is for (10x its bound)
     assert max(r["kl_pre"] for r in g) <= 0.5
     assert all(r["guard_fired"] == 1 and r["adam_steps"] < 5 for r in g)
     assert all(r["guard_fired"] == 0 and r["adam_steps"] == 5 for r in u)
@@ -185,7 +185,7 @@ def test_post_update_kl_bound_stops_the_steps(sampled):
     bound = 0.3 * kl_post_free
     outer = make_promp_update(dataclasses.replace(cfg, guard_kl=100.0, guard_kl_post=bound))  # kl_pre bound never reached
     p, s, stats = outer.update(state.params, outer.init(state.params), batches)
-    assert int(stats["guard_fired"]) == 1 and int(stats["adam_steps"]) < cfg.ppo_steps
+    assert int(stats["guard_fired"]) == 1 and int(stats["adam_steps"]) < cfg.outer_steps
     assert int(s.optimizer[0].count) == int(stats["adam_steps"])
     assert float(stats["kl_post"]) <= bound
 

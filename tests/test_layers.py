@@ -64,6 +64,6 @@ def test_presets_table_holds_the_paper_rows():
     from promp import presets
 
     assert presets.preset("walker-rand-params", "promp") == {
-        "horizon": 200, "inner_lr": 0.05, "ppo_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
+        "horizon": 200, "inner_lr": 0.05, "outer_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
     assert presets.preset("humanoid-dir-2d", "dice") == {"horizon": 100, "hidden": (64, 64)}
     assert presets.preset("point-momentum", "trpo") == {"horizon": 200, "inner_steps": 3}

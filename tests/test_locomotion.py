@@ -348,7 +348,7 @@ def test_locomotion_presets_match_the_per_env_table():
     for env_id in ("walker-rand-params", "hopper-rand-params"):
         spec = get_env_spec(env_id)
         assert spec.defaults == {"horizon": 200, "inner_lr": 0.05}
-        assert spec.algo_defaults["promp"] == {"ppo_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
+        assert spec.algo_defaults["promp"] == {"outer_steps": 3, "adaptive_kl": True, "kl_coef": 1e-3, "kl_target": 1e-2}
     assert get_env_spec("humanoid-dir-2d").defaults["hidden"] == (128, 128)
     assert get_env_spec("walker-fwd-back").defaults == {"horizon": 200}
     assert get_env_spec("humanoid-dir-2d").algo_defaults["dice"] == {"horizon": 100, "hidden": (64, 64)}

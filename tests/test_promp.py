@@ -136,7 +136,7 @@ def test_outer_update_takes_n_adam_steps_and_keeps_kl_small(sampled):
     cfg, _, state, res = sampled
     update = make_promp_update(cfg)
     params, opt_state, stats = update.update(state.params, update.init(state.params), tuple(res.batches))
-    assert int(opt_state.optimizer[0].count) == cfg.ppo_steps  # N Adam steps, moments kept in the state
+    assert int(opt_state.optimizer[0].count) == cfg.outer_steps  # N Adam steps, moments kept in the state
     assert float(stats["loss_after"]) < float(stats["loss_before"])
     assert 0.0 < float(stats["kl_pre"][0]) < 0.05
     changed = [k for k in params if not np.allclose(params[k], state.params[k])]

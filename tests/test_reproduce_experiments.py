@@ -81,7 +81,8 @@ def test_variance_iteration_samples_fresh_tasks_every_round_and_updates_on_the_l
     grads = np.stack([grad_fn(state.params, state.opt_state, b) for b in batches])
     assert row["rel_std"] == pytest.approx(gv.relative_std(grads), rel=1e-6)
     assert row["rel_std"] > 0 and new.iteration == 1
-    assert row["env_steps"] == 4 * row["env_steps_one_round"]  # every round is counted
+    # every round is counted (point-nav episodes can end early, so rounds may differ in length)
+    assert row["env_steps"] == sum(int(np.sum(b.mask)) for round_batches in batches for b in round_batches)
     learner.env.close()
 
 

@@ -61,7 +61,8 @@ def test_run_directory_contract(tmp_path, capsys):
     assert rows[0]["env_steps"] <= 2 * 4 * 3 * 15 and rows[2]["env_steps"] > rows[1]["env_steps"]
     assert any(p.name.startswith("events.out.tfevents") for p in (out / "tb").iterdir())
     assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert list_checkpoints(out / "checkpoints") == [1, 2]  # the last two are kept
+    kept = list_checkpoints(out / "checkpoints")
+    assert kept[-2:] == [1, 2] and len(kept) <= 3  # the last two are kept (and the best-return one, here any)
 
 
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, capsys):

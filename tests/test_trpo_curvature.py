@@ -149,14 +149,21 @@ def test_subsampled_curvature_equals_dense_gauss_newton_on_the_subsample():
 @pytest.mark.parametrize("k", [1, 2])
 def test_undamped_step_matches_the_textbook_trpo_step(k):
     """With damping 0 and all CG iterations, the restructured update takes the textbook step (exact
-    KL Hessian through the inner step) up to float32 round-off: same acceptance and backtracks."""
+    KL Hessian through the inner step): same acceptance and backtracks, the same step up to round-off.
+
+    Both run in float64: 10 undamped CG iterations amplify float32 round-off by an amount that
+    depends on the sample (0.2% to 16% of the step on point-nav seeds 1-3 with the per-task noise
+    streams), while in float64 the two steps agree to ~2e-5 here."""
     cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", k)
-    objective = MetaObjective(cfg.inner_lr, inner_loss, likelihood_ratio)
-    ref, ref_stats = jax.jit(lambda p: trpo.trpo_step(
-        lambda q: objective(q, batches)[0], lambda q: objective(q, batches)[1]["kl_post"], p, cfg.max_kl))(params)
-    new, stats = jax.jit(lambda p: trpo.meta_trpo_step(p, batches, objective, cfg.max_kl, cg_damping=0.0,
-                                                       cg_tol=0.0))(params)
-    x0, x_ref, x_new = (ravel_pytree(t)[0] for t in (params, ref, new))
+    to64 = lambda t: jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), t)  # noqa: E731
+    with jax.enable_x64(True):
+        params, batches = to64(params), tuple(to64(b) for b in batches)
+        objective = MetaObjective(cfg.inner_lr, inner_loss, likelihood_ratio)
+        ref, ref_stats = jax.jit(lambda p: trpo.trpo_step(
+            lambda q: objective(q, batches)[0], lambda q: objective(q, batches)[1]["kl_post"], p, cfg.max_kl))(params)
+        new, stats = jax.jit(lambda p: trpo.meta_trpo_step(p, batches, objective, cfg.max_kl, cg_damping=0.0,
+                                                           cg_tol=0.0))(params)
+        x0, x_ref, x_new = (ravel_pytree(t)[0] for t in (params, ref, new))
     assert float(ref_stats["step_accepted"]) == 1.0
     assert int(stats["backtracks"]) == int(ref_stats["backtracks"]) and float(stats["step_accepted"]) == 1.0
     assert float(jnp.linalg.norm(x_new - x_ref)) <= 1e-3 * float(jnp.linalg.norm(x_ref - x0))

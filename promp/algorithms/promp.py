@@ -44,7 +44,7 @@ def adapt_kl_coef(kl_coef: np.ndarray, kl: np.ndarray, target: float) -> np.ndar
 
 
 def make_promp_update(cfg: Any) -> OuterUpdate:
-    """ProMP's outer update: ``cfg.ppo_steps`` Adam steps (lr ``cfg.outer_lr``) from ``PenaltyState``.
+    """ProMP's outer update: ``cfg.outer_steps`` Adam steps (lr ``cfg.outer_lr``) from ``PenaltyState``.
 
     With ``cfg.guard_kl > 0`` (bound on ``kl_pre``; plus ``cfg.guard_kl_post`` on ``kl_post`` unless that
     is 0) the update is guarded; ``guard_kl = 0`` gives the original. The stats hold ``loss_before``,
@@ -53,7 +53,7 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
     """
     optimizer = optax.adam(cfg.outer_lr)
     objective = meta_objective(cfg, clipped(cfg.clip_eps))
-    n_steps = cfg.ppo_steps
+    n_steps = cfg.outer_steps
     diagnostics = {"clip_fraction": partial(clip_fraction, clip_eps=cfg.clip_eps)}
 
     def loss_fn(params, batches, kl_coef, **post_terms):

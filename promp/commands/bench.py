@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Optional
 
 from rich.console import Console
@@ -22,6 +23,8 @@ def bench_command(
     iterations: int = 3,
     skip_iteration: bool = False,
     json_output: bool = False,
+    workers: int = 0,
+    ray_address: Optional[str] = None,
 ) -> None:
     """Measure, in one run: the mj_step limit (C-level stepping of the env's model, no Python or
     policy), the batched env loop's and the full sampler's env steps/s and their ratios to the
@@ -37,6 +40,9 @@ def bench_command(
         iterations: meta-iterations to time (the first, which compiles, is excluded from the medians).
         skip_iteration: only measure throughput.
         json_output: print one JSON document instead of the table.
+        workers: time the iteration with the in-process sampler and with 1..N Ray sampler actors,
+            alternating between them (needs pip install 'promp[ray]'; a local runtime unless --ray-address).
+        ray_address: time the workers on the Ray cluster at this address (auto or HOST:PORT).
     """
     from ..bench import compare, iteration_timing, policy_sampler_throughput, thread_settings
     from ..envs.locomotion import MujocoMetaEnv
@@ -58,7 +64,22 @@ def bench_command(
         full = policy_sampler_throughput(env, copies // per_task, per_task, steps, threads)
         full["ratio"] = full["steps_per_s"] / report["throughput"]["limit"]["steps_per_s"]
         report["sampler_with_policy"] = full
-    if not skip_iteration:
+    if workers < 0:
+        raise CommandError(f"--workers must be >= 0, got {workers}")
+    if workers:
+        from ..bench import workers_timing
+        from ..distributed import DistributedError, import_ray, start_ray
+
+        try:
+            owns = start_ray(ray_address, workers * (workers + 1) // 2)  # every sampler's actors exist at once
+            try:
+                report["workers"] = workers_timing(env, algo, iterations, workers, ray_address)
+            finally:
+                if owns:
+                    import_ray().shutdown()
+        except DistributedError as exc:
+            raise CommandError(str(exc)) from None
+    elif not skip_iteration:
         report["iteration"] = iteration_timing(env, algo, iterations)
     if json_output:
         print(json.dumps(report, indent=2, default=str))
@@ -67,7 +88,7 @@ def bench_command(
 
 
 def _print_report(report: dict) -> None:
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=120)  # a file or pipe gets whole table rows
     t = report["threads"]
     console.print(
         f"[bold]{report['env']}[/]  threads: cores {t['available_cores']}, MuJoCo default {t['mujoco_default_threads']}, "
@@ -93,4 +114,23 @@ def _print_report(report: dict) -> None:
             f"{it['algo']} iteration: {it['meta_batch_size']} tasks x {it['rollouts_per_task']} rollouts x H {it['horizon']}, "
             f"K={it['inner_steps']}, {it['env_steps_per_iteration']:,} env steps (medians of iterations 2..{it['iterations']})"
         )
+        console.print(table)
+    if "workers" in report:
+        rows = report["workers"]
+        base = rows[0]
+        if not all(r["same_numbers"] for r in rows):
+            console.print("[red]the samplers gave different numbers[/]")
+        console.print(
+            f"{base['algo']} iteration: {base['meta_batch_size']} tasks x {base['rollouts_per_task']} rollouts x H {base['horizon']}, "
+            f"K={base['inner_steps']}, {base['env_steps_per_iteration']:,} env steps (medians of iterations 2..{base['iterations']}); "
+            "iterations alternated between the samplers; each actor steps with 1 MuJoCo and 1 XLA thread"
+        )
+        table = Table("sampler", "env steps/s", "sampling", "processing", "adapt", "update", "iteration", "vs in-process",
+                      title="seconds per iteration (env steps/s: of the sampling phase)")
+        for r in rows:
+            n = r["workers"]
+            name = "in-process" if n is None else f"{n} worker{'s' if n > 1 else ''}"
+            table.add_row(name, f"{r['sampling_steps_per_s']:,.0f}", f"{r['time_sampling']:.3f}", f"{r['time_processing']:.3f}",
+                          f"{r['time_adapt']:.3f}", f"{r['time_update']:.3f}", f"{r['time_iteration']:.3f}",
+                          f"{r['time_iteration'] / base['time_iteration']:.3f}")
         console.print(table)

@@ -16,65 +16,110 @@ import tyro
 from rich.console import Console
 from rich.markup import escape
 
-from ..config import FIELD_HELP, ConfigError, TrainConfig, resolve_config, validate_config
-from ..presets import ALGORITHMS
+from ..config import ConfigError, TrainConfig, preset_fields, resolve_config, validate_config
 from ..rundir import RunDir, RunDirError
 from ..rundir_lock import hold_directory_lock
+from ..settings import field_default, field_help, flag
 from ..validation import check_memory
 from . import CommandError
 
-
-def _algo_help() -> str:
-    """The ``--algo`` help: one line per algorithm preset."""
-    lines = [f"  {a.id}: {a.description}" for a in ALGORITHMS.values()]
-    return "\n".join(["algorithm preset (default promp):", *lines])
-
-
-PRESET_FIELDS = {"algo", "env", "meta_batch_size", "rollouts_per_task", "horizon", "hidden", "inner_steps", "inner_lr",
-                 "outer_lr", "ppo_steps", "clip_eps", "kl_coef", "adaptive_kl", "kl_target", "inner_estimator", "outer",
-                 "emaml"}
+_RUN_FLAGS: list[tuple[str, str]] = [
+    ("out", "run directory to create (must be absent or empty)"),
+    ("resume", "continue the run in this directory from its last checkpoint; --iterations then sets the new total"),
+]
 
 
 def _metavar(typ: Any) -> str:
     """The metavar shown in ``--help`` for a field of type ``typ``."""
     names = {int: "INT", float: "FLOAT", str: "STR", bool: "{True,False}"}
+    if typing.get_origin(typ) is dict:
+        return "JSON"
     return names.get(typ, "INT [INT ...]" if typ == tuple[int, ...] else "VALUE")
 
 
-def _make_train_args() -> type:
-    """A dataclass with one optional flag per ``TrainConfig`` field, plus --out and --resume."""
-    hints = typing.get_type_hints(TrainConfig)
-    fields: list[tuple[str, Any, Any]] = [
-        ("out", Annotated[Optional[str], tyro.conf.arg(help="run directory to create (must be absent or empty)", metavar="DIR",
-                                                        help_behavior_hint="")], None),
-        ("resume", Annotated[Optional[str], tyro.conf.arg(help="continue the run in this directory from its last checkpoint; "
-                                                           "--iterations then sets the new total", metavar="DIR",
-                                                           help_behavior_hint="")], None),
+def _default_hint(f: dataclasses.Field, from_preset: set[str]) -> str:
+    """``(default: ...)`` for ``--help``: the field's default, or that the preset gives it."""
+    if f.name in from_preset:
+        return "(default: from the preset)"
+    default = field_default(f)
+    return f"(default: {json.dumps(default) if isinstance(default, dict) else default})"
+
+
+def make_train_args(config_cls: type = TrainConfig) -> type:
+    """The ``promp train`` arguments, derived from ``config_cls``: ``--out``, ``--resume`` and one optional
+    flag per field (unset = from the preset), with the field's help; a dict field is given as JSON; each
+    deprecated alias of a field is one more flag (``--ppo-steps``) that stands for it."""
+    hints = typing.get_type_hints(config_cls)
+    from_preset = preset_fields()
+    fields: list[tuple[str, Any]] = [
+        (name, Annotated[Optional[str], tyro.conf.arg(help=text, metavar="DIR", help_behavior_hint="")])
+        for name, text in _RUN_FLAGS
+    ] + [
+        ("workers", Annotated[Optional[int], tyro.conf.arg(
+            help="sample with N Ray actors, each stepping a slice of the tasks (needs pip install 'promp[ray]'); "
+                 "the numbers are the same for any N and without it, so a run may be resumed with another N",
+            metavar="N", help_behavior_hint="(default: sample in this process)")]),
+        ("ray_address", Annotated[Optional[str], tyro.conf.arg(
+            help="join a running Ray cluster (auto, or HOST:PORT of its head) instead of starting a local runtime; "
+                 "--workers defaults to 1 there", metavar="ADDRESS", help_behavior_hint="")]),
     ]
-    for f in dataclasses.fields(TrainConfig):
-        typ = str if f.name == "env_kwargs" else hints[f.name]
-        help_text = _algo_help() if f.name == "algo" else FIELD_HELP.get(f.name, f.name)
-        default = f.default if f.default is not dataclasses.MISSING else "{}"
-        hint = "(default: from the preset)" if f.name in PRESET_FIELDS else f"(default: {default})"
-        arg = tyro.conf.arg(help=help_text, help_behavior_hint=hint, metavar=_metavar(typ))
-        fields.append((f.name, Annotated[Optional[typ], arg], None))
+    for f in dataclasses.fields(config_cls):
+        typ = str if typing.get_origin(hints[f.name]) is dict else hints[f.name]
+        arg = tyro.conf.arg(help=field_help(f), help_behavior_hint=_default_hint(f, from_preset),
+                            metavar=_metavar(hints[f.name]))
+        fields.append((f.name, Annotated[Optional[typ], arg]))
+        for alias in f.metadata.get("aliases", ()):
+            arg = tyro.conf.arg(help=f"deprecated name of {flag(f.name)}", help_behavior_hint="",
+                                metavar=_metavar(hints[f.name]))
+            fields.append((alias, Annotated[Optional[typ], arg]))
     return dataclasses.make_dataclass(
-        "TrainArgs", [(n, t, dataclasses.field(default=d)) for n, t, d in fields], frozen=True
+        "TrainArgs", [(n, t, dataclasses.field(default=None)) for n, t in fields], frozen=True
     )
 
 
-TrainArgs = _make_train_args()
+TrainArgs = make_train_args()
+
+
+def given_settings(args: Any, config_cls: type = TrainConfig) -> dict[str, Any]:
+    """The config fields set on the command line (``args``, a ``make_train_args`` instance), under their
+    current names (a deprecated flag is reported on stderr); dict fields parsed from JSON."""
+    given: dict[str, Any] = {}
+    for f in dataclasses.fields(config_cls):
+        names = [n for n in (f.name, *f.metadata.get("aliases", ())) if getattr(args, n, None) is not None]
+        if len(names) > 1:
+            raise CommandError(f"give {flag(f.name)} or its deprecated name {flag(names[1])}, not both")
+        if not names:
+            continue
+        if names[0] != f.name:
+            Console(stderr=True).print(f"[yellow]warning:[/] {flag(names[0])} is deprecated; use {flag(f.name)}",
+                                       highlight=False, soft_wrap=True)
+        value = getattr(args, names[0])
+        if isinstance(field_default(f), dict):
+            value = _json_object(flag(f.name), value)
+        given[f.name] = value
+    return given
+
+
+def _json_object(name: str, text: str) -> dict:
+    """``text`` parsed as a JSON object (``CommandError`` naming the flag otherwise)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise CommandError(f"{name} must be a JSON object")
+    return value
 
 
 def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  # type: ignore[valid-type]
     """Train a meta-policy; writes config.json, progress.csv, checkpoints/, tb/ and learning_curve.png."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None}
+    given = given_settings(args)
     if args.resume:
         if args.out:
             raise CommandError("give either --out (new run) or --resume (existing run), not both")
         extra = sorted(set(given) - {"iterations"})
         if extra:
-            raise CommandError(f"only --iterations can be changed when resuming (got --{extra[0].replace('_', '-')})")
+            raise CommandError(f"only --iterations can be changed when resuming (got {flag(extra[0])})")
         run_dir = Path(args.resume)
 
         cfg = RunDir(run_dir).read_config()
@@ -84,17 +129,14 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
     else:
         if not args.out:
             raise CommandError("--out DIR is required (or --resume DIR)")
-        if "env_kwargs" in given:
-            try:
-                given["env_kwargs"] = json.loads(given["env_kwargs"])
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"--env-kwargs must be a JSON object: {exc}") from None
-            if not isinstance(given["env_kwargs"], dict):
-                raise CommandError("--env-kwargs must be a JSON object")
-        env, algo = given.pop("env", "point-corner"), given.pop("algo", "promp")
+        defaults = TrainConfig()
+        env, algo = given.pop("env", defaults.env), given.pop("algo", defaults.algo)
         cfg = resolve_config(env, algo, given)
         run_dir = Path(args.out)
-    rows = train(cfg, run_dir, resume=bool(args.resume))
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be >= 1, got {args.workers}")
+    workers = args.workers if args.workers is not None else (1 if args.ray_address else None)
+    rows = train(cfg, run_dir, resume=bool(args.resume), workers=workers, ray_address=args.ray_address)
     first, last = rows[0], rows[-1]
     print(
         f"{cfg.algo} on {cfg.env}: return_post {first['return_post']:.3f} (iteration {int(first['iteration'])}) -> "
@@ -104,14 +146,17 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
     print(f"run directory: {run_dir}  (learning curve: {run_dir / 'learning_curve.png'})")
 
 
-def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True) -> list[dict]:
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True,
+          workers: int | None = None, ray_address: str | None = None) -> list[dict]:
     """Train (or, with ``resume``, continue) the run in ``run_dir``; returns all progress rows.
 
     Everything that can fail on bad input (env construction, checkpoint loading, the memory
     estimate, an unwritable ``run_dir``) happens before the first file is written. The run
     directory is locked for the whole call (``promp.rundir_lock``: a second writer is refused).
     A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's checkpoint
-    and is re-raised.
+    and is re-raised. ``workers`` samples with that many Ray actors (``promp.distributed``; same
+    numbers as without), on a local runtime or the cluster at ``ray_address``; the actors are shut
+    down however training ends. The worker count is not part of the run's config.
     """
     from ..learner import MetaLearner
     from ..trainer import run_training
@@ -127,6 +172,10 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
         raise ConfigError(str(exc)) from None
     try:
         check_memory(cfg, learner.env.obs_dim, learner.env.act_dim)
+        if workers is not None:
+            from ..distributed import make_ray_sampler
+
+            learner.sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, workers, ray_address)
         with hold_directory_lock(run.path, "promp train"):
             run.remove_stale_temp_files()
             if resume:
@@ -136,6 +185,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
                 run.create(cfg)
             return run_training(learner, state, run, console, progress)
     finally:
+        learner.sampler.close()
         learner.env.close()
 
 

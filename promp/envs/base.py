@@ -85,7 +85,13 @@ class MetaEnv(abc.ABC):
 
     @abc.abstractmethod
     def reset(self, rng: np.random.Generator) -> np.ndarray:
-        """Reset every copy; returns observations ``[num_copies, obs_dim]``."""
+        """Reset every copy; returns observations ``[num_copies, obs_dim]``.
+
+        During sampling ``rng`` is a ``promp.streams.TaskStreams``: a draw with one row per copy
+        (``size=(num_copies, ...)``) gives each task's copies numbers from that task's own stream,
+        which keeps a run's numbers independent of how tasks are split between processes; draw
+        per-copy noise that way.
+        """
 
     def step(self, action: np.ndarray) -> StepResult:
         """Step every copy with policy-unit actions ``[num_copies, act_dim]``."""
