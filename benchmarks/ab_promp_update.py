@@ -52,20 +52,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     base = baseline_package(args.baseline)
-    cfg = resolve_config(args.env, "promp", {"ppo_steps": args.steps})
+    cfg = resolve_config(args.env, "promp", {"outer_steps": args.steps})
     learner = MetaLearner(cfg)
     state = learner.init_state()
     batches = tuple(learner.sample_adapted(state.params, learner.env.sample_tasks(state.rng, cfg.meta_batch_size), state.rng).batches)
     learner.env.close()
     base_batches = tuple(base["types"].Batch(*b) for b in batches)  # same fields in the same order
-    base_cfg = base["config"].resolve_config(args.env, "promp", {"ppo_steps": args.steps})
+    steps_field = "outer_steps" if "outer_steps" in {f.name for f in dataclasses.fields(base["config"].TrainConfig)} else "ppo_steps"
+    base_cfg = base["config"].resolve_config(args.env, "promp", {steps_field: args.steps})  # older checkouts: ppo_steps
     eta = (np.full(cfg.inner_steps, cfg.kl_coef, np.float32),)
     runs = {}
     for n in (1, args.steps):
-        old = base["algorithms"].make_outer_update(dataclasses.replace(base_cfg, ppo_steps=n))
+        old = base["algorithms"].make_outer_update(dataclasses.replace(base_cfg, **{steps_field: n}))
         extra = eta if len(inspect.signature(old.update).parameters) == 4 else ()
         runs[f"base_{n}"] = lambda old=old, extra=extra: old.update(state.params, old.init(state.params), base_batches, *extra)
-        new = make_outer_update(dataclasses.replace(cfg, ppo_steps=n))
+        new = make_outer_update(dataclasses.replace(cfg, outer_steps=n))
         runs[f"new_{n}"] = lambda new=new: new.update(state.params, new.init(state.params), batches)
     (p_old, _, s_old), (p_new, _, s_new) = runs[f"base_{args.steps}"](), runs[f"new_{args.steps}"]()
     same = all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(p_old), jax.tree_util.tree_leaves(p_new)))
