@@ -46,9 +46,9 @@ def variants(params, batches, cfg, inner_loss):
     objective = MetaObjective(alpha, inner_loss, likelihood_ratio)
 
     def gradient_part(p, b):
-        adapt = lambda s: jax.vmap(lambda q, tb: adapt(q, tb, alpha, inner_loss)[0])(s, b)  # noqa: E731
+        adapt_all = lambda s: jax.vmap(lambda q, tb: adapt(q, tb, alpha, inner_loss)[0])(s, b)  # noqa: E731
         x = ravel_pytree(p)[0]
-        theta, j, jt = trpo.linearize_adaptation(adapt, x, f, True)
+        theta, j, jt = trpo.linearize_adaptation(adapt_all, x, f, True)
         grads = jax.vmap(jax.grad(lambda th, bb: at(likelihood_ratio, th, bb, False)))(theta, b[-1])
         return theta, j, jt, jt(f.rows(grads) / n_tasks)
 
