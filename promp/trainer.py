@@ -10,6 +10,7 @@ SIGINT/SIGTERM does not cut in half, and a resumed run reproduces an uninterrupt
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import threading
 import time
@@ -42,6 +43,17 @@ class TrainingInterrupted(KeyboardInterrupt):
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def _inside_gc_callback(frame: Any) -> bool:
+    """Whether ``frame`` (or a caller) is a garbage-collector callback, e.g. JAX's, where an exception
+    is printed as "Exception ignored in ..." with a traceback and then swallowed."""
+    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
 class _InterruptGuard:
     """SIGINT/SIGTERM handler for the training loop: stop at once (the iteration in progress is
     discarded), except inside ``critical()`` (writing a progress row and a checkpoint), where the stop
@@ -67,8 +79,8 @@ class _InterruptGuard:
         self.requested = signum  # remembered in case the exception below is swallowed by a C callback
         if self._critical:
             self._pending = signum
-        else:
-            raise TrainingInterrupted(signum=signum)
+        elif not _inside_gc_callback(frame):  # there Python would print the exception and drop it;
+            raise TrainingInterrupted(signum=signum)  # ``requested`` stops the loop after the iteration
 
     @contextlib.contextmanager
     def critical(self) -> Iterator[None]:

@@ -322,3 +322,32 @@ def _templates(cfg):
 
     state = MetaLearner(cfg).init_state()
     return state.params, state.opt_state
+
+
+def test_a_stop_signal_inside_a_gc_callback_is_deferred_not_printed():
+    """A signal that lands in a garbage-collector callback (JAX registers one) must not raise there:
+    Python would print the exception with a traceback and drop it. The guard remembers it instead and
+    the loop stops after the iteration (``requested``); anywhere else it raises at once."""
+    import gc
+
+    from promp import trainer
+
+    seen = {}
+
+    def callback(phase, info):
+        if phase == "start" and "inside" not in seen:
+            frame = sys._getframe()
+            seen["inside"] = trainer._inside_gc_callback(frame)
+            guard = trainer._InterruptGuard()
+            guard._handler(signal.SIGTERM, frame)  # must not raise here
+            seen["requested"] = guard.requested
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert seen == {"inside": True, "requested": signal.SIGTERM}
+    assert not trainer._inside_gc_callback(sys._getframe())
+    with pytest.raises(trainer.TrainingInterrupted):
+        trainer._InterruptGuard()._handler(signal.SIGTERM, sys._getframe())
