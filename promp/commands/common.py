@@ -54,14 +54,21 @@ def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrid
     return LoadedRun(run_dir, cfg, learner, state.params, state.iteration - 1)
 
 
+def parse_json_object(name: str, text: str, example: str = "") -> dict:
+    """``text`` parsed as a JSON object; otherwise ``CommandError`` naming the flag ``name`` (and an example)."""
+    hint = f", e.g. '{example}'" if example else ""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{name} must be a JSON object{hint}: {exc}") from None
+    if not isinstance(value, dict):
+        raise CommandError(f"{name} must be a JSON object{hint}")
+    return value
+
+
 def parse_task(text: str, env: Any) -> dict:
     """A ``--task`` JSON object, validated and canonicalised by the env's ``validate_task``."""
-    try:
-        task = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"--task must be a JSON object, e.g. '{{\"goal\": [2, 2]}}': {exc}") from None
-    if not isinstance(task, dict):
-        raise CommandError("--task must be a JSON object, e.g. '{\"goal\": [2, 2]}'")
+    task = parse_json_object("--task", text, '{"goal": [2, 2]}')
     try:
         return env.validate_task(task)
     except (ValueError, TypeError, KeyError) as exc:

@@ -22,6 +22,7 @@ from ..rundir_lock import hold_directory_lock
 from ..settings import field_default, field_help, flag
 from ..validation import check_memory
 from . import CommandError
+from .common import parse_json_object
 
 _RUN_FLAGS: list[tuple[str, str]] = [
     ("out", "run directory to create (must be absent or empty)"),
@@ -95,20 +96,9 @@ def given_settings(args: Any, config_cls: type = TrainConfig) -> dict[str, Any]:
                                        highlight=False, soft_wrap=True)
         value = getattr(args, names[0])
         if isinstance(field_default(f), dict):
-            value = _json_object(flag(f.name), value)
+            value = parse_json_object(flag(f.name), value)
         given[f.name] = value
     return given
-
-
-def _json_object(name: str, text: str) -> dict:
-    """``text`` parsed as a JSON object (``CommandError`` naming the flag otherwise)."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"{name} must be a JSON object: {exc}") from None
-    if not isinstance(value, dict):
-        raise CommandError(f"{name} must be a JSON object")
-    return value
 
 
 def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  # type: ignore[valid-type]
