@@ -24,8 +24,12 @@ import time
 import warnings
 from typing import Any, Callable
 
+import jax
 import numpy as np
 
+from .envs import get_env_spec
+from .sampling import check_finite_trajectories, sample_with_seeds
+from .streams import task_seeds
 from .types import Params, Task, Trajectories
 
 START_TIMEOUT_S = 120.0  # an actor must import JAX and build its env within this
@@ -134,20 +138,15 @@ class SamplerWorker:
                seeds: np.ndarray, floor_log_std: bool, shared: bool = False) -> Trajectories:
         """Sample tasks ``first .. first + len(tasks) - 1`` of a round (``promp.sampling.sample_with_seeds``)
         with their rows of the per-task ``params_per_task`` (or, ``shared``, one policy for all tasks)."""
-        from .sampling import sample_with_seeds
-
         if self._tasks != (tasks, copies_per_task):
             self.env.set_tasks(tasks, copies_per_task)
             self._tasks = (tasks, copies_per_task)
-        import jax
-
         end = first + len(tasks)
         if shared:
             mine = jax.tree_util.tree_map(lambda x: np.broadcast_to(x, (end - first, *x.shape)), params_per_task)
         else:
             mine = jax.tree_util.tree_map(lambda x: x[first:end], params_per_task)
-        traj = sample_with_seeds(self.env, mine, horizon, seeds, floor_log_std, first=first)
-        return traj
+        return sample_with_seeds(self.env, mine, horizon, seeds, floor_log_std, first=first)
 
     def close(self) -> None:
         """Release the env (threads, memory)."""
@@ -229,11 +228,6 @@ class RaySampler:
 
     def sample(self, params_per_task: Params, horizon: int, rng: np.random.Generator, floor_log_std: bool = False) -> Trajectories:
         """One sampling round over all actors; the same arrays as ``LocalSampler.sample`` with the same ``rng``."""
-        import jax
-
-        from .sampling import check_finite_trajectories
-        from .streams import task_seeds
-
         ray = self.ray
         tasks = self._tasks
         if not tasks:
@@ -302,8 +296,6 @@ class RaySampler:
 def make_ray_sampler(env_id: str, env_kwargs: dict[str, Any], num_workers: int, address: str | None = None,
                      **kwargs: Any) -> RaySampler:
     """A ``RaySampler`` for the registered env ``env_id`` (what ``promp train --workers N`` uses)."""
-    from .envs import get_env_spec
-
     factory = get_env_spec(env_id).load_factory()
     return RaySampler(factory, env_kwargs, num_workers, address, env_name=env_id, **kwargs)
 
