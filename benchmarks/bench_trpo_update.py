@@ -26,9 +26,9 @@ import jax  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
 from promp.algorithms import trpo  # noqa: E402
-from promp.adaptation import adapt  # noqa: E402
 from promp.algorithms.objective import MetaObjective  # noqa: E402
-from promp.losses import at, likelihood_ratio  # noqa: E402
+from promp.task_map import map_tasks  # noqa: E402
+from promp.losses import likelihood_ratio  # noqa: E402
 from promp.config import resolve_config  # noqa: E402
 from promp.learner import MetaLearner  # noqa: E402
 from promp.optim import conjugate_gradient  # noqa: E402
@@ -40,21 +40,19 @@ SETTINGS = dict(meta_batch_size=20, rollouts_per_task=20, horizon=100, inner_ste
 def variants(params, batches, cfg, inner_loss):
     """Jitted functions of ``(params, batches)`` to time, by name."""
     alpha, max_kl = cfg.inner_lr, cfg.max_kl
-    n_tasks = cfg.meta_batch_size
-    flat, unravel = ravel_pytree(params)
-    f = trpo.TaskStack(unravel, n_tasks)
     objective = MetaObjective(alpha, inner_loss, likelihood_ratio)
 
     def gradient_part(p, b):
-        adapt_all = lambda s: jax.vmap(lambda q, tb: adapt(q, tb, alpha, inner_loss)[0])(s, b)  # noqa: E731
-        x = ravel_pytree(p)[0]
-        theta, j, jt = trpo.linearize_adaptation(adapt_all, x, f, True)
-        grads = jax.vmap(jax.grad(lambda th, bb: at(likelihood_ratio, th, bb, False)))(theta, b[-1])
-        return theta, j, jt, jt(f.rows(grads) / n_tasks)
+        def task(tb):
+            _, _, grad, theta = objective.task_value_and_grad(p, tb)
+            return ravel_pytree(theta)[0], ravel_pytree(grad)[0]
+
+        theta, grads = map_tasks(task, tuple(b))
+        return theta, grads.mean(0)
 
     def cg_part(p, b):
-        theta, j, jt, g = gradient_part(p, b)
-        hvp0 = trpo.kl_curvature(theta, j, jt, b[-1], False, f)
+        theta, g = gradient_part(p, b)
+        hvp0 = trpo.kl_curvature(p, b, alpha, inner_loss, theta)
         return conjugate_gradient(lambda v: hvp0(v) + cfg.cg_damping * v, g, cfg.cg_iters, cfg.cg_tol).x
 
     def textbook(p, b):
@@ -69,7 +67,7 @@ def variants(params, batches, cfg, inner_loss):
         "update": jax.jit(ours()),
         "update_damping0_tol0": jax.jit(ours(cg_damping=0.0, cg_tol=0.0)),
         "update_hvp_subsample_0.2": jax.jit(ours(hvp_subsample=0.2)),
-        "gradient": jax.jit(lambda p, b: gradient_part(p, b)[3]),
+        "gradient": jax.jit(lambda p, b: gradient_part(p, b)[1]),
         "gradient_and_cg": jax.jit(cg_part),
     }
 

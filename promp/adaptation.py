@@ -8,16 +8,17 @@ included (docs/algorithms.md §2, §4.1). Inner losses are the ``TaskLoss``es of
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from .losses import INNER_LOSSES, TaskLoss, sampling_kl
 from .policy import distribution
+from .task_map import map_tasks
 from .types import Batch, Params
 
-__all__ = ["INNER_LOSSES", "adapt", "adapt_tasks", "inner_step"]  # INNER_LOSSES (promp.losses) also by its old path
+__all__ = ["INNER_LOSSES", "adapt", "adapt_tasks", "adapt_with_pullback", "inner_step"]  # INNER_LOSSES (promp.losses) also by its old path
 
 
 def inner_step_and_kl(params: Params, batch: Batch, alpha: float, inner_loss: TaskLoss,
@@ -52,6 +53,44 @@ def adapt(params: Params, task_batches: Sequence[Batch], alpha: float, inner_los
     return theta, jnp.stack(kls) if kls else jnp.zeros((0,))
 
 
+def adapt_with_pullback(params: Params, task_batches: Sequence[Batch], alpha: float, inner_loss: TaskLoss
+                        ) -> tuple[Params, jax.Array, Callable[[Params, jax.Array], Params]]:
+    """``adapt`` (same ``theta_K`` and ``kls``) plus its pullback ``(g, w) -> d/dparams [<g, theta_K> +
+    sum_k w[k] * kls[k]]``, the chain rule of docs/algorithms.md §4.1 run backwards by hand.
+
+    Step k is ``theta_{k+1} = theta_k - alpha * grad L_k(theta_k)``, so the pullback of ``g`` through
+    it is ``J_k^T g = g - alpha * H_k g`` (``H_k`` the Hessian of the inner loss, symmetric); with the
+    KL term, ``g - alpha * H_k g + w[k] * grad KL_k(theta_k)``. Each step's gradient is linearised once
+    in ``(theta, s)`` for ``grad[L_k + s * KL_k]`` at ``s = 0``: its primal is the step's gradient,
+    its tangent at ``(-alpha * g, w[k])`` is exactly the two terms above, from one network pass
+    (forward-over-reverse). ProMP's Adam step is 1.3x faster this way than reverse-over-reverse
+    differentiation of ``adapt`` (benchmarks/ab_promp_update.py).
+    """
+    theta, kls, tangents = params, [], []
+    zero = jnp.zeros((), jax.tree_util.tree_leaves(params)[0].dtype)
+    for k, batch in enumerate(task_batches[:-1]):
+        def step_gradient(p, s, batch=batch, floor=(k == 0)):
+            def loss(q):
+                outputs = distribution(q, batch.obs, floor)
+                kl = sampling_kl(outputs, batch)
+                return inner_loss(outputs, batch) + s * kl, kl
+
+            return jax.grad(loss, has_aux=True)(p)
+
+        (grads, kl), tangent = jax.linearize(step_gradient, theta, zero)
+        theta = jax.tree_util.tree_map(lambda p, g: p - alpha * g, theta, grads)
+        kls.append(kl)
+        tangents.append(tangent)
+
+    def pullback(g: Params, kl_weights: jax.Array) -> Params:
+        for k in reversed(range(len(tangents))):
+            d_grads, _ = tangents[k](jax.tree_util.tree_map(lambda x: -alpha * x, g), kl_weights[k].astype(zero.dtype))
+            g = jax.tree_util.tree_map(jnp.add, g, d_grads)
+        return g
+
+    return theta, jnp.stack(kls) if kls else jnp.zeros((0,), zero.dtype), pullback
+
+
 def adapt_tasks(params_per_task: Params, batches: Batch, alpha: float, inner_loss: TaskLoss, floor_log_std: bool = False) -> Params:
     """``inner_step`` for every task: per-task params and batches with a leading task axis."""
-    return jax.vmap(lambda p, b: inner_step(p, b, alpha, inner_loss, floor_log_std))(params_per_task, batches)
+    return map_tasks(lambda pb: inner_step(pb[0], pb[1], alpha, inner_loss, floor_log_std), (params_per_task, batches))

@@ -29,6 +29,7 @@ class CGResult(NamedTuple):
     x: jax.Array
     iterations: jax.Array  # matrix-vector products spent in the loop
     relative_residual: jax.Array  # ||b - A x|| / ||b|| as tracked by the recursion
+    residual: jax.Array  # b - A x as tracked by the recursion, so A x = b - residual without a product
 
 
 def conjugate_gradient(
@@ -58,5 +59,5 @@ def conjugate_gradient(
         return i + 1, x, r, p, rr_new
 
     init = (jnp.asarray(0), jnp.zeros_like(b), b, b, bb)
-    i, x, _, _, rr = jax.lax.while_loop(cond, body, init)
-    return CGResult(x, i, jnp.sqrt(rr / jnp.maximum(bb, jnp.finfo(bb.dtype).tiny)))
+    i, x, r, _, rr = jax.lax.while_loop(cond, body, init)
+    return CGResult(x, i, jnp.sqrt(rr / jnp.maximum(bb, jnp.finfo(bb.dtype).tiny)), r)

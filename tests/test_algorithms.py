@@ -42,6 +42,18 @@ def test_conjugate_gradient_solves_a_known_spd_system(x64):
     assert np.linalg.norm(a @ x2 - b) < np.linalg.norm(b)
 
 
+def test_conjugate_gradient_residual_gives_the_product_without_one():
+    """TRPO's step scale uses ``s^T A s = s^T (b - residual)``: the recursion's residual equals
+    ``b - A x`` after a partial solve, here in float32 as in training, on an ill-conditioned system."""
+    a = spd_matrix(50, 3)
+    a = a + 1e4 * np.outer(a[0], a[0]) / (a[0] @ a[0])  # condition number ~1e3
+    b = np.random.default_rng(4).normal(size=50)
+    res = conjugate_gradient(lambda v: jnp.asarray(a, jnp.float32) @ v, jnp.asarray(b, jnp.float32), iters=10)
+    x = np.asarray(res.x, np.float64)
+    assert np.linalg.norm(np.asarray(res.residual) - (b - a @ x)) <= 1e-4 * np.linalg.norm(b)
+    np.testing.assert_allclose(float(x @ (b - np.asarray(res.residual))), x @ a @ x, rtol=1e-5)
+
+
 def test_conjugate_gradient_zero_rhs_gives_zero(x64):
     res = conjugate_gradient(lambda v: 2.0 * v, jnp.zeros(3))
     np.testing.assert_array_equal(np.asarray(res.x), np.zeros(3))

