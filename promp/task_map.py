@@ -16,6 +16,11 @@ def map_tasks(fn: Callable[[Any], Any], xs: Any) -> Any:
     the tasks are vmapped (one kernel per operation for all tasks). Same numbers up to float32
     round-off (summation order).
     """
-    if jax.default_backend() == "cpu":
+    if one_at_a_time():
         return jax.lax.map(fn, xs)
     return jax.vmap(fn)(xs)
+
+
+def one_at_a_time() -> bool:
+    """Whether ``map_tasks`` maps sequentially: on the CPU backend (decided when a function is traced)."""
+    return jax.default_backend() == "cpu"
