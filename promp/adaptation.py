@@ -21,6 +21,12 @@ from .types import Batch, Params
 __all__ = ["INNER_LOSSES", "adapt", "adapt_tasks", "adapt_with_pullback", "inner_step"]  # INNER_LOSSES (promp.losses) also by its old path
 
 
+def loss_and_kl(params: Params, batch: Batch, inner_loss: TaskLoss, floor_log_std: bool) -> tuple[jax.Array, jax.Array]:
+    """The inner loss on ``batch`` and ``KL(recorded sampling dist || pi_params)`` there, from one network pass."""
+    outputs = distribution(params, batch.obs, floor_log_std)
+    return inner_loss(outputs, batch), sampling_kl(outputs, batch)
+
+
 def inner_step_and_kl(params: Params, batch: Batch, alpha: float, inner_loss: TaskLoss,
                       floor_log_std: bool = False) -> tuple[Params, jax.Array]:
     """One differentiable inner policy-gradient step on one task's batch (docs/algorithms.md §4.1) and
@@ -28,11 +34,7 @@ def inner_step_and_kl(params: Params, batch: Batch, alpha: float, inner_loss: Ta
     gradient of a KL penalty then shares the step's backward pass through the network (ProMP: 14% fewer
     flops per Adam step; the float32 sums associate differently, so the last bits differ)."""
 
-    def loss_and_kl(p):
-        outputs = distribution(p, batch.obs, floor_log_std)
-        return inner_loss(outputs, batch), sampling_kl(outputs, batch)
-
-    grads, kl = jax.grad(loss_and_kl, has_aux=True)(params)
+    grads, kl = jax.grad(lambda p: loss_and_kl(p, batch, inner_loss, floor_log_std), has_aux=True)(params)
     return jax.tree_util.tree_map(lambda p, g: p - alpha * g, params, grads), kl
 
 
@@ -71,9 +73,8 @@ def adapt_with_pullback(params: Params, task_batches: Sequence[Batch], alpha: fl
     for k, batch in enumerate(task_batches[:-1]):
         def step_gradient(p, s, batch=batch, floor=(k == 0)):
             def loss(q):
-                outputs = distribution(q, batch.obs, floor)
-                kl = sampling_kl(outputs, batch)
-                return inner_loss(outputs, batch) + s * kl, kl
+                value, kl = loss_and_kl(q, batch, inner_loss, floor)
+                return value + s * kl, kl
 
             return jax.grad(loss, has_aux=True)(p)
 

@@ -40,13 +40,18 @@ class MetaObjective(NamedTuple):
         parameters ``theta'_i`` and the scalars ``value`` (surrogate plus E-MAML term), ``kl_pre`` ``[K]``,
         ``kl_post`` and each ``post_terms[name](outputs of theta'_i on post_i, post_i)``."""
         theta, kl_pre = adapt(params, task_batches, self.alpha, self.inner_loss)
+        value, out = self.post_outputs(theta, task_batches, **post_terms)
+        if self.emaml_coef:
+            value = value + self.emaml_coef * emaml_term(params, task_batches[0], task_batches[-1])
+        return theta, {"value": value, "kl_pre": kl_pre, **out}
+
+    def post_outputs(self, theta: Params, task_batches: Sequence[Batch], **post_terms: PostTerm) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """The surrogate of the adapted ``theta`` on the task's post-update round, and ``kl_post`` and the
+        ``post_terms`` there (the floored log-std when there are no inner steps, as the sampler)."""
         post = task_batches[-1]
         outputs = distribution(theta, post.obs, len(task_batches) == 1)
-        value = self.surrogate(outputs, post)
-        if self.emaml_coef:
-            value = value + self.emaml_coef * emaml_term(params, task_batches[0], post)
         extra = {name: fn(outputs, post) for name, fn in post_terms.items()}
-        return theta, {"value": value, "kl_pre": kl_pre, "kl_post": sampling_kl(outputs, post), **extra}
+        return self.surrogate(outputs, post), {"kl_post": sampling_kl(outputs, post), **extra}
 
     def per_task(self, params: Params, batches: Sequence[Batch], **post_terms: PostTerm) -> dict[str, jax.Array]:
         """``task_outputs`` for every task (``batches``: the K+1 rounds, leaves ``[T, R, H, ...]``):
@@ -67,18 +72,12 @@ class MetaObjective(NamedTuple):
         forward-over-reverse), which the tests check against ``jax.grad`` of ``task_outputs``.
         """
         theta, kl_pre, pullback = adapt_with_pullback(params, task_batches, self.alpha, self.inner_loss)
-        post = task_batches[-1]
-
-        def post_value(q):
-            outputs = distribution(q, post.obs, len(task_batches) == 1)
-            extra = {name: fn(outputs, post) for name, fn in post_terms.items()}
-            return self.surrogate(outputs, post), {"kl_post": sampling_kl(outputs, post), **extra}
-
-        (value, out), grad_theta = jax.value_and_grad(post_value, has_aux=True)(theta)
+        (value, out), grad_theta = jax.value_and_grad(
+            lambda q: self.post_outputs(q, task_batches, **post_terms), has_aux=True)(theta)
         weights = jnp.zeros_like(kl_pre) if kl_weights is None else jnp.asarray(kl_weights, kl_pre.dtype)
         grad = pullback(grad_theta, weights)
         if self.emaml_coef:
-            term, term_grad = jax.value_and_grad(emaml_term)(params, task_batches[0], post)
+            term, term_grad = jax.value_and_grad(emaml_term)(params, task_batches[0], task_batches[-1])
             value = value + self.emaml_coef * term
             grad = jax.tree_util.tree_map(lambda g, e: g + self.emaml_coef * e, grad, term_grad)
         return value + jnp.sum(weights * kl_pre), {"value": value, "kl_pre": kl_pre, **out}, grad, theta

@@ -31,9 +31,9 @@ from ..adaptation import adapt
 from ..losses import likelihood_ratio
 from ..optim import conjugate_gradient, hessian_vector_product
 from ..policy import distribution
+from ..task_map import map_tasks
 from ..types import Batch
 from .base import OuterUpdate
-from ..task_map import map_tasks
 from .objective import MetaObjective, meta_objective
 
 
