@@ -7,13 +7,16 @@ textbook form (exact Hessian of the KL differentiated through the inner step).
 iterations. Every variant is compiled first, then the variants are timed in alternation (median
 of ``--repeats`` rounds), so their ratio is measured in one quiet-or-not window. Parts of the
 default update: ``gradient`` (linearise the adaptation, ``J^T grad``), ``cg`` (conjugate gradient,
-i.e. the curvature products), ``line_search`` (the rest: step scaling and backtracking). Prints
+i.e. the curvature products), ``line_search`` (the rest: step scaling and backtracking). Where JAX
+has several CPU devices (one per XLA thread), ``update_one_device`` is the default update with the
+tasks one at a time on one device, for comparison. Prints
 one JSON object with the thread settings; set ``PROMP_XLA_THREADS`` to pin XLA's threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -27,7 +30,7 @@ from jax.flatten_util import ravel_pytree  # noqa: E402
 
 from promp.algorithms import trpo  # noqa: E402
 from promp.algorithms.objective import MetaObjective  # noqa: E402
-from promp.task_map import map_tasks  # noqa: E402
+from promp.task_map import jit_tasks, map_tasks, sharded, tasks_on_one_device  # noqa: E402
 from promp.losses import likelihood_ratio  # noqa: E402
 from promp.config import resolve_config  # noqa: E402
 from promp.learner import MetaLearner  # noqa: E402
@@ -62,14 +65,22 @@ def variants(params, batches, cfg, inner_loss):
         return lambda p, b: trpo.meta_trpo_step(p, b, objective, max_kl, cfg.cg_iters,
                                                 **{"cg_damping": cfg.cg_damping, "cg_tol": cfg.cg_tol, **kw})
 
-    return {
-        "textbook_update": jax.jit(textbook),
-        "update": jax.jit(ours()),
-        "update_damping0_tol0": jax.jit(ours(cg_damping=0.0, cg_tol=0.0)),
-        "update_hvp_subsample_0.2": jax.jit(ours(hvp_subsample=0.2)),
-        "gradient": jax.jit(lambda p, b: gradient_part(p, b)[1]),
-        "gradient_and_cg": jax.jit(cg_part),
+    fns = {
+        "textbook_update": jit_tasks(textbook),
+        "update": jit_tasks(ours()),
+        "update_damping0_tol0": jit_tasks(ours(cg_damping=0.0, cg_tol=0.0)),
+        "update_hvp_subsample_0.2": jit_tasks(ours(hvp_subsample=0.2)),
+        "gradient": jit_tasks(lambda p, b: gradient_part(p, b)[1]),
+        "gradient_and_cg": jit_tasks(cg_part),
     }
+    if sharded():  # the default update again, tasks one at a time on one CPU device
+        fns["update_one_device"] = fns["update"]
+    return fns
+
+
+def placement(name: str):
+    """The context a variant runs in: ``*_one_device`` on one CPU device, the rest where JAX puts them."""
+    return tasks_on_one_device() if name.endswith("_one_device") else contextlib.nullcontext()
 
 
 def main() -> None:
@@ -86,15 +97,17 @@ def main() -> None:
     fns = variants(state.params, batches, cfg, learner.inner_loss)
     compile_s = {}
     for name, fn in fns.items():
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(state.params, batches))
-        compile_s[name] = time.perf_counter() - t0
+        with placement(name):
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(state.params, batches))
+            compile_s[name] = time.perf_counter() - t0
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(args.repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn(state.params, batches))
-            times[name].append(time.perf_counter() - t0)
+            with placement(name):
+                t0 = time.perf_counter()
+                jax.block_until_ready(fn(state.params, batches))
+                times[name].append(time.perf_counter() - t0)
     med = {name: statistics.median(ts) for name, ts in times.items()}
     stats = {k: float(v) for k, v in fns["update"](state.params, batches)[1].items()}
     print(json.dumps({
@@ -103,6 +116,7 @@ def main() -> None:
         "split_of_update": {"gradient": med["gradient"], "cg": med["gradient_and_cg"] - med["gradient"],
                             "line_search": med["update"] - med["gradient_and_cg"]},
         "speedup_vs_textbook": med["textbook_update"] / med["update"],
+        "cpu_devices": len(jax.devices("cpu")),
         "first_call_seconds": compile_s,
         "update_stats": stats,
         "threads": thread_settings(),

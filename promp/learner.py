@@ -23,6 +23,7 @@ from .losses import INNER_LOSSES
 from .policy import init_policy
 from .processing import average_return, process_samples
 from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params
+from .task_map import jit_tasks
 from .types import Batch, Params, Task, Trajectories
 
 
@@ -73,7 +74,7 @@ class MetaLearner:
             check_env(self.env, cfg.env)  # a user env's mistakes as one line naming it (promp.envs.check)
         self.inner_loss = INNER_LOSSES[cfg.inner_estimator]
         self.outer = make_outer_update(cfg)
-        self._adapt = jax.jit(adapt_tasks, static_argnames=("inner_loss", "floor_log_std"))
+        self._adapt = jit_tasks(adapt_tasks, static_argnames=("inner_loss", "floor_log_std"))
         self.sampler: Any = LocalSampler(self.env)  # or a promp.distributed.RaySampler (--workers)
 
     def init_state(self) -> RunState:

@@ -6,6 +6,8 @@ XLA's CPU thread pool gets ``PROMP_XLA_THREADS`` threads (default: all cores, wh
 uses while MuJoCo's threads are idle between sampling phases). XLA sizes that pool from the
 ``NPROC`` environment variable (``xla::DefaultThreadPoolSize``); ``--xla_cpu_multi_thread_eigen``
 alone only covers Eigen's matrix kernels, which is why a setting of 1 used to keep ~1.7 cores busy.
+JAX also gets one CPU device per XLA thread (``--xla_force_host_platform_device_count``), over which
+``promp.task_map.map_tasks`` spreads the meta-batch's tasks, so the learner keeps every core busy.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def configure_threads() -> dict[str, str]:
     for var in BLAS_VARS:
         os.environ.setdefault(var, "1")
     xla = os.environ.get("PROMP_XLA_THREADS")
+    n = os.cpu_count() or 1
     if xla:
         n = int(xla)
         if n < 1:
@@ -32,6 +35,9 @@ def configure_threads() -> dict[str, str]:
         os.environ["NPROC"] = str(n)
         if "XLA_FLAGS" not in os.environ:
             os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'}"
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:  # one CPU device per XLA thread (promp.task_map)
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
     return thread_settings()
 
 

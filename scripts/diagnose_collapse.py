@@ -56,6 +56,7 @@ def main() -> None:
     from promp.policy import distribution, kl_divergence, log_prob
     from promp.checkpoint import restore_state
     from promp.rundir import RunDir, read_progress
+    from promp.task_map import jit_tasks
 
     run_dir = Path(args.run_dir)
     cfg = RunDir(run_dir).read_config()
@@ -71,7 +72,7 @@ def main() -> None:
     def make_step(lr):
         opt = optax.adam(lr)
 
-        @jax.jit
+        @jit_tasks
         def step(p, s, batches):
             (loss, aux), g = jax.value_and_grad(loss_fn, has_aux=True)(p, batches)
             upd, s = opt.update(g, s, p)
@@ -80,7 +81,7 @@ def main() -> None:
         return step
 
     steps = {"lr": make_step(cfg.outer_lr), "lr/10": make_step(cfg.outer_lr / 10)}
-    loss_j = jax.jit(loss_fn)
+    loss_j = jit_tasks(loss_fn)
 
     @jax.jit
     def inner_stats(p, batches):

@@ -27,6 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ..task_map import jit_tasks
+
 
 def _select(pred: jax.Array, a: Any, b: Any) -> Any:
     """``a`` where ``pred`` else ``b``, leaf by leaf (``pred`` a scalar bool)."""
@@ -140,7 +142,7 @@ def scan_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax
     grad_norm, aux)`` arranges the statistics; ``value_and_grad(params, batches, *args)``, if given,
     is ``loss_fn``'s value and gradient by another route (``guarded_adam_steps``)."""
 
-    @jax.jit
+    @jit_tasks
     def replay(params, opt_state, batches, *args):
         vg = (lambda q: value_and_grad(q, batches, *args)) if value_and_grad else None
         p, s, info = guarded_adam_steps(lambda q: loss_fn(q, batches, *args), optimizer, params, opt_state, n_steps, bounds, vg)

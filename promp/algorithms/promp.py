@@ -20,6 +20,7 @@ import numpy as np
 import optax
 
 from ..losses import clip_fraction, clipped
+from ..task_map import jit_tasks
 from ..types import Batch, Params
 from .base import OuterUpdate, PenaltyState
 from .guard import guard_update, scan_replay
@@ -69,7 +70,7 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
     def loss_fn(params, batches, kl_coef, **post_terms):
         return promp_loss(objective, params, batches, kl_coef, **post_terms)
 
-    @jax.jit
+    @jit_tasks
     def steps(params, adam_state, batches, kl_coef):
         def adam_step(carry, _):
             p, s = carry
@@ -100,7 +101,7 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
     def init(params):
         return PenaltyState(optimizer.init(params), np.full(cfg.inner_steps, cfg.kl_coef, dtype=np.float64))
 
-    @jax.jit
+    @jit_tasks
     def loss(params, state: PenaltyState, batches):
         return loss_fn(params, batches, jnp.asarray(state.kl_coef, jnp.float32))
 

@@ -31,7 +31,7 @@ from ..adaptation import adapt
 from ..losses import likelihood_ratio
 from ..optim import conjugate_gradient, hessian_vector_product
 from ..policy import distribution
-from ..task_map import map_tasks
+from ..task_map import jit_tasks, map_tasks
 from ..types import Batch
 from .base import OuterUpdate
 from .objective import MetaObjective, meta_objective
@@ -201,10 +201,10 @@ def make_trpo_update(cfg: Any) -> OuterUpdate:
     objective = meta_objective(cfg, likelihood_ratio)
     cg = dict(cg_iters=cfg.cg_iters, cg_damping=cfg.cg_damping, cg_tol=cfg.cg_tol, hvp_subsample=cfg.hvp_subsample)
 
-    @jax.jit
+    @jit_tasks
     def update(params, state, batches):
         new_params, stats = meta_trpo_step(params, batches, objective, cfg.max_kl, **cg)
         return new_params, state, stats
 
-    loss = jax.jit(lambda params, state, batches: objective(params, batches))
+    loss = jit_tasks(lambda params, state, batches: objective(params, batches))
     return OuterUpdate(init=lambda params: optax.EmptyState(), update=update, loss=loss)

@@ -11,6 +11,7 @@ import jax
 import optax
 
 from ..losses import TaskLoss
+from ..task_map import jit_tasks
 from .base import OuterUpdate
 from .guard import guard_update, rejecting_replay
 from .objective import meta_objective
@@ -30,7 +31,7 @@ def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:
         loss, aux = objective(params, batches)
         return loss, aux["kl_pre"][:1]  # the KL on the pre-update (step-0) data
 
-    @jax.jit
+    @jit_tasks
     def step(params, opt_state, batches):
         (loss, _), grads = objective.value_and_grad(params, batches)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -39,11 +40,11 @@ def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:
         stats = {"loss_before": loss, "loss_after": loss_after, "grad_norm": optax.tree.norm(grads), "kl_pre": kl_pre}
         return new_params, opt_state, stats
 
-    @jax.jit
+    @jit_tasks
     def rejected(params, batches):
         loss, kl_pre = evaluate(params, batches)
         return {"loss_before": loss, "loss_after": loss, "grad_norm": jax.numpy.asarray(jax.numpy.nan), "kl_pre": kl_pre}
 
     guarded = guard_update(step, rejecting_replay(rejected), {"kl_pre": float(getattr(cfg, "guard_kl", 0.0))}, 1)
-    loss = jax.jit(lambda params, state, batches: objective(params, batches))
+    loss = jit_tasks(lambda params, state, batches: objective(params, batches))
     return OuterUpdate(init=optimizer.init, update=lambda params, state, batches: guarded(params, state, batches), loss=loss)

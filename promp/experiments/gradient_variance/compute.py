@@ -33,6 +33,7 @@ from jax.flatten_util import ravel_pytree
 
 from ...config import TrainConfig, resolve_config
 from ...learner import MetaLearner, RunState
+from ...task_map import jit_tasks
 
 ALGOS: tuple[str, ...] = ("lvc-vpg", "dice-vpg")
 ENV = "halfcheetah-fwd-back"
@@ -110,7 +111,7 @@ def gradient_spread(grads: np.ndarray) -> dict[str, float]:
 def meta_gradient_fn(learner: MetaLearner) -> Callable[[Any, Any, tuple], np.ndarray]:
     """``(params, opt_state, batches) -> flat gradient`` of the learner's outer loss (the meta-gradient its
     update follows, docs/algorithms.md §5), jitted."""
-    grad = jax.jit(jax.grad(lambda p, s, b: learner.outer.loss(p, s, b)[0]))
+    grad = jit_tasks(jax.grad(lambda p, s, b: learner.outer.loss(p, s, b)[0]))
 
     def flat(params, opt_state, batches):
         return np.asarray(ravel_pytree(grad(params, opt_state, tuple(batches)))[0])

@@ -1,0 +1,80 @@
+"""Tasks spread over several CPU devices (``promp.task_map``, one device per XLA thread): the meta-gradient,
+TRPO's curvature product and whole outer updates equal the one-device sequential path's (float64), a
+task count that is not a multiple of the device count is padded correctly, and arrays committed to one
+device are accepted. JAX fixes its device count at start-up, so this runs in a child process with 3
+CPU devices (this test process has one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+CHILD = r'''
+import dataclasses, json, os, sys
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=3"
+sys.path.insert(0, sys.argv[1])
+import jax, jax.numpy as jnp, numpy as np
+from jax.flatten_util import ravel_pytree
+jax.config.update("jax_enable_x64", True)
+from test_meta_gradient import sampled64
+from promp import task_map
+from promp.algorithms import make_outer_update, trpo
+from promp.algorithms.objective import meta_objective
+from promp.losses import clipped, likelihood_ratio
+
+flat = lambda t: np.asarray(ravel_pytree(t)[0])
+out = {"devices": len(jax.devices("cpu"))}
+cpu0 = jax.devices("cpu")[0]
+for algo in ("maml-trpo", "promp"):
+    cfg, params, batches = sampled64(algo, 1)
+    batches4 = tuple(jax.tree_util.tree_map(lambda x: jnp.concatenate([x, x[:1]]), b) for b in batches)  # 4 tasks
+    objective = meta_objective(cfg, clipped(cfg.clip_eps) if algo == "promp" else likelihood_ratio)
+    v = jnp.asarray(np.random.default_rng(3).normal(size=flat(params).shape))
+    committed = jax.device_put(params, cpu0)
+    runs = {}
+    for spread in (True, False):
+        task_map.sharded = lambda s=spread: s and task_map.one_at_a_time()
+        outer = make_outer_update(dataclasses.replace(cfg, cg_damping=1e-2))  # CG well conditioned: round-off stays small
+        rows = {}
+        for name, b in (("3 tasks", batches), ("4 tasks", batches4)):
+            (loss, _), grad = task_map.jit_tasks(lambda p, b: objective.value_and_grad(p, b, jnp.asarray([0.7])))(committed, b)
+            product = task_map.jit_tasks(lambda p, b: trpo.kl_curvature(p, b, cfg.inner_lr, objective.inner_loss)(v))(committed, b)
+            new_params, _, stats = outer.update(committed, outer.init(params), b)
+            rows[name] = [float(loss), flat(grad).tolist(), np.asarray(product).tolist(), flat(new_params).tolist()]
+            rows[name + " on"] = str(jax.tree_util.tree_leaves(new_params)[0].sharding.device_set)
+        task_map._tracing.jit_tasks = True  # as while tracing a jit_tasks function, to see where the outputs live
+        spread_out = jax.jit(lambda b: task_map.map_tasks(lambda tb: tb[-1].obs.sum(), b))(batches)
+        task_map._tracing.jit_tasks = False
+        rows["groups"] = len(spread_out.sharding.device_set)
+        runs[str(spread)] = rows
+    runs["start"] = flat(params).tolist()
+    out[algo] = runs
+print(json.dumps(out))
+'''
+
+
+def test_tasks_spread_over_cpu_devices_give_the_sequential_numbers(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(Path(__file__).parent)], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 3
+    for algo in ("maml-trpo", "promp"):
+        spread, sequential = out[algo]["True"], out[algo]["False"]
+        assert spread["groups"] == 3 and sequential["groups"] == 1  # the tasks really ran on 3 devices
+        for name in ("3 tasks", "4 tasks"):
+            assert spread[name + " on"] == sequential[name + " on"] == "{CpuDevice(id=0)}"  # results back on device 0
+            (l1, g1, h1, p1), (l0, g0, h0, p0) = spread[name], sequential[name]
+            assert abs(l1 - l0) <= 1e-10 * abs(l0) + 1e-14, (algo, name)
+            for a, b in ((g1, g0), (h1, h0)):
+                a, b = np.asarray(a), np.asarray(b)
+                assert np.linalg.norm(a - b) <= 1e-10 * np.linalg.norm(b), (algo, name)
+            p1, p0, start = np.asarray(p1), np.asarray(p0), np.asarray(out[algo]["start"])
+            assert np.abs(p0 - start).max() > 1e-6, (algo, name)  # the update moved the parameters
+            assert np.abs(p1 - p0).max() <= 1e-8 * np.abs(p0 - start).max(), (algo, name)
