@@ -5,12 +5,15 @@
 20 tasks x 20 rollouts x horizon 100, 1 inner step (inner lr 0.1), TRPO max KL 0.01, gamma 0.99,
 hidden (64, 64) tanh. Prints the median seconds per meta-iteration over iterations 2..N (iteration 1
 includes compilation), the phase split, the post-update return of the last iteration, and the thread
-settings (set ``PROMP_XLA_THREADS`` to pin XLA's thread count).
+settings (set ``PROMP_XLA_THREADS`` to pin XLA's thread count). Where JAX has several CPU devices (one
+per XLA thread) the learner spreads the tasks over them; ``--one-device`` runs it on one device, tasks
+one at a time, for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 
@@ -20,6 +23,7 @@ configure_threads()
 
 from promp.config import resolve_config  # noqa: E402
 from promp.learner import MetaLearner  # noqa: E402
+from promp.task_map import sharded, tasks_on_one_device  # noqa: E402
 from promp.threads import thread_settings  # noqa: E402
 
 SETTINGS = dict(meta_batch_size=20, rollouts_per_task=20, horizon=100, inner_steps=1, inner_lr=0.1,
@@ -31,7 +35,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--one-device", action="store_true", help="the learner on one CPU device, tasks one at a time")
     args = parser.parse_args()
+    with tasks_on_one_device() if args.one_device else contextlib.nullcontext():
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    """The iterations and the JSON summary."""
+    spread = sharded()
     cfg = resolve_config("point-nav", "maml-trpo", dict(SETTINGS, iterations=args.iterations, seed=args.seed))
     learner = MetaLearner(cfg)
     state = learner.init_state()
@@ -58,6 +70,7 @@ def main() -> None:
         "first_iteration_seconds": rows[0]["time_iteration"],
         "return_post_last": rows[-1]["return_post"],
         "return_pre_last": rows[-1]["return_pre"],
+        "learner_on": "cpu devices" if spread else "one device",
         "threads": thread_settings(),
     }, indent=2))
 
