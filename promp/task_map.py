@@ -87,9 +87,10 @@ def task_mesh() -> Mesh | None:
 def jit_tasks(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     """``jax.jit(fn, **jit_kwargs)`` for a function that calls ``map_tasks``, which then spreads tasks over
     CPU devices where there are several. A computation may only take arrays placed on its own devices,
-    so arrays committed to one device (e.g. a previous result) are passed by value (as host arrays, a
-    copy of the batches per call); array results come back on the first CPU device, where every other
-    computation runs, so the placements, and the compiled program, stay the same from call to call.
+    so arrays committed to devices are passed as uncommitted copies (a copy of the batches per call where
+    they are committed) and array results come back uncommitted on the default device, like the results
+    of a one-device computation: every other computation (e.g. the sampler's policy) takes them, and
+    the placements, so the compiled programs, stay the same from call to call.
     Called while another transformation traces it (``jax.grad``, a plain ``jax.jit``) other than a
     ``jit_tasks`` function's, and where there is one device, it is ``jax.jit(fn)``: tasks one at a time."""
     @functools.wraps(fn)
@@ -110,15 +111,14 @@ def jit_tasks(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
         if traced_args:  # inside a jit_tasks function: traced inline, as jit in jit is
             return fn(*args, **kwargs)
         args, kwargs = jax.tree_util.tree_map(_uncommitted, (args, kwargs))
-        first = jax.devices("cpu")[0]
-        return jax.tree_util.tree_map(lambda y: jax.device_put(y, first) if isinstance(y, jax.Array) else y,
-                                      spread(*args, **kwargs))
+        return jax.tree_util.tree_map(_uncommitted, spread(*args, **kwargs))
 
     return call
 
 
 def _uncommitted(x: Any) -> Any:
-    """``x``, or for an array committed to devices its values as a host array (placed by the computation)."""
+    """``x``, or for an array committed to devices the same values in an uncommitted array on the default
+    device (which any computation may take, and which compiles like a fresh array)."""
     if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer) and x.committed:
-        return np.asarray(x)
+        return jnp.asarray(np.asarray(x))
     return x

@@ -47,6 +47,7 @@ for algo in ("maml-trpo", "promp"):
             new_params, _, stats = outer.update(committed, outer.init(params), b)
             rows[name] = [float(loss), flat(grad).tolist(), np.asarray(product).tolist(), flat(new_params).tolist()]
             rows[name + " on"] = str(jax.tree_util.tree_leaves(new_params)[0].sharding.device_set)
+            rows[name + " committed"] = any(x.committed for x in jax.tree_util.tree_leaves(new_params))
         task_map._tracing.jit_tasks = True  # as while tracing a jit_tasks function, to see where the outputs live
         spread_out = jax.jit(lambda b: task_map.map_tasks(lambda tb: tb[-1].obs.sum(), b))(batches)
         task_map._tracing.jit_tasks = False
@@ -70,6 +71,7 @@ def test_tasks_spread_over_cpu_devices_give_the_sequential_numbers(tmp_path):
         assert spread["groups"] == 3 and sequential["groups"] == 1  # the tasks really ran on 3 devices
         for name in ("3 tasks", "4 tasks"):
             assert spread[name + " on"] == sequential[name + " on"] == "{CpuDevice(id=0)}"  # results back on device 0
+            assert not spread[name + " committed"]  # like a one-device result: the next call compiles nothing new
             (l1, g1, h1, p1), (l0, g0, h0, p0) = spread[name], sequential[name]
             assert abs(l1 - l0) <= 1e-10 * abs(l0) + 1e-14, (algo, name)
             for a, b in ((g1, g0), (h1, h0)):
