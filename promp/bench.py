@@ -39,10 +39,11 @@ from .threads import thread_settings as base_settings
 
 
 def thread_settings() -> dict[str, Any]:
-    """``promp.threads.thread_settings`` plus the cores MuJoCo sees and its default thread count."""
+    """``promp.threads.thread_settings`` plus the cores MuJoCo sees, its default thread count and the CPU
+    devices the learner spreads tasks over (``promp.task_map``)."""
     out: dict[str, Any] = dict(base_settings())
     out.update(available_cores=available_cores(), mujoco_default_threads=default_threads(),
-               PROMP_MUJOCO_THREADS=os.environ.get("PROMP_MUJOCO_THREADS"))
+               PROMP_MUJOCO_THREADS=os.environ.get("PROMP_MUJOCO_THREADS"), jax_cpu_devices=len(jax.devices("cpu")))
     return out
 
 

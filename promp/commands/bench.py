@@ -92,7 +92,7 @@ def _print_report(report: dict) -> None:
     t = report["threads"]
     console.print(
         f"[bold]{report['env']}[/]  threads: cores {t['available_cores']}, MuJoCo default {t['mujoco_default_threads']}, "
-        f"BLAS {t['blas_threads']}, XLA {t['xla_threads']}"
+        f"BLAS {t['blas_threads']}, XLA {t['xla_threads']}, JAX CPU devices {t['jax_cpu_devices']}"
     )
     if "throughput" in report:
         thr = report["throughput"]
