@@ -79,8 +79,12 @@ def tasks_on_one_device():
 
 def task_mesh() -> Mesh | None:
     """The mesh of all CPU devices ``map_tasks`` spreads tasks over, or ``None`` where it does not."""
-    if not sharded():
-        return None
+    return _cpu_mesh() if sharded() else None
+
+
+@functools.cache
+def _cpu_mesh() -> Mesh:
+    """All CPU devices on the task axis (JAX's devices are fixed once it has started)."""
     return Mesh(np.array(jax.devices("cpu")), (AXIS,))
 
 

@@ -2,7 +2,8 @@
 TRPO's curvature product and whole outer updates equal the one-device sequential path's (float64), a
 task count that is not a multiple of the device count is padded correctly, and arrays committed to one
 device are accepted. JAX fixes its device count at start-up, so this runs in a child process with 3
-CPU devices (this test process has one)."""
+CPU devices (this test process has one per core, tests/conftest.py); "one device" is the path inside
+``task_map.tasks_on_one_device()``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 CHILD = r'''
-import dataclasses, json, os, sys
+import contextlib, dataclasses, json, os, sys
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=3"
 sys.path.insert(0, sys.argv[1])
 import jax, jax.numpy as jnp, numpy as np
@@ -38,20 +39,20 @@ for algo in ("maml-trpo", "promp"):
     committed = jax.device_put(params, cpu0)
     runs = {}
     for spread in (True, False):
-        task_map.sharded = lambda s=spread: s and task_map.one_at_a_time()
-        outer = make_outer_update(dataclasses.replace(cfg, cg_damping=1e-2))  # CG well conditioned: round-off stays small
-        rows = {}
-        for name, b in (("3 tasks", batches), ("4 tasks", batches4)):
-            (loss, _), grad = task_map.jit_tasks(lambda p, b: objective.value_and_grad(p, b, jnp.asarray([0.7])))(committed, b)
-            product = task_map.jit_tasks(lambda p, b: trpo.kl_curvature(p, b, cfg.inner_lr, objective.inner_loss)(v))(committed, b)
-            new_params, _, stats = outer.update(committed, outer.init(params), b)
-            rows[name] = [float(loss), flat(grad).tolist(), np.asarray(product).tolist(), flat(new_params).tolist()]
-            rows[name + " on"] = str(jax.tree_util.tree_leaves(new_params)[0].sharding.device_set)
-            rows[name + " committed"] = any(x.committed for x in jax.tree_util.tree_leaves(new_params))
-        task_map._tracing.jit_tasks = True  # as while tracing a jit_tasks function, to see where the outputs live
-        spread_out = jax.jit(lambda b: task_map.map_tasks(lambda tb: tb[-1].obs.sum(), b))(batches)
-        task_map._tracing.jit_tasks = False
-        rows["groups"] = len(spread_out.sharding.device_set)
+        with contextlib.nullcontext() if spread else task_map.tasks_on_one_device():
+            outer = make_outer_update(dataclasses.replace(cfg, cg_damping=1e-2))  # CG well conditioned: round-off stays small
+            rows = {}
+            for name, b in (("3 tasks", batches), ("4 tasks", batches4)):
+                (loss, _), grad = task_map.jit_tasks(lambda p, b: objective.value_and_grad(p, b, jnp.asarray([0.7])))(committed, b)
+                product = task_map.jit_tasks(lambda p, b: trpo.kl_curvature(p, b, cfg.inner_lr, objective.inner_loss)(v))(committed, b)
+                new_params, _, stats = outer.update(committed, outer.init(params), b)
+                rows[name] = [float(loss), flat(grad).tolist(), np.asarray(product).tolist(), flat(new_params).tolist()]
+                rows[name + " on"] = str(jax.tree_util.tree_leaves(new_params)[0].sharding.device_set)
+                rows[name + " committed"] = any(x.committed for x in jax.tree_util.tree_leaves(new_params))
+            task_map._tracing.jit_tasks = True  # as while tracing a jit_tasks function, to see where the outputs live
+            spread_out = jax.jit(lambda b: task_map.map_tasks(lambda tb: tb[-1].obs.sum(), b))(batches)
+            task_map._tracing.jit_tasks = False
+            rows["groups"] = len(spread_out.sharding.device_set)
         runs[str(spread)] = rows
     runs["start"] = flat(params).tolist()
     out[algo] = runs
