@@ -1,4 +1,5 @@
-"""The ``promp`` command line: ``promp train|eval|plot|rollout|envs|algos ...`` (tyro subcommands).
+"""The ``promp`` command line: ``promp train|eval|plot|rollout|reproduce|bench|envs|algos|doctor ...`` (tyro
+subcommands) and ``promp --version``.
 
 Bad input ends with one line ``promp: error: ...`` on stderr and exit code 2 (DESIGN.md contract).
 """
@@ -22,7 +23,8 @@ from .interrupts import DEFAULT_NOTE  # noqa: E402
 from .presets import ALGORITHMS  # noqa: E402
 from .rundir import ResumeError, RunDirError, describe_os_error  # noqa: E402
 from .rundir_lock import DirectoryLockedError  # noqa: E402
-from .threads import configure_compilation_cache  # noqa: E402
+from .threads import configure_compilation_cache, thread_settings  # noqa: E402
+from .versions import package_version  # noqa: E402
 
 
 def envs_command() -> None:
@@ -36,6 +38,16 @@ def algos_command() -> None:
     for a in ALGORITHMS.values():
         extra = " + E-MAML term" if a.emaml else ""
         print(f"{a.id:12s} inner={a.inner_estimator}, outer={a.outer}{extra}: {a.description}")
+
+
+def doctor_command() -> None:
+    """Print what promp runs on here: versions (as recorded in every run's versions.json), devices, threads."""
+    from .versions import describe, environment_record
+
+    for line in describe(environment_record()):
+        print(line)
+    for name, value in thread_settings().items():
+        print(f"{name} {value}")
 
 
 from .commands.train import train_command  # noqa: E402
@@ -55,6 +67,7 @@ COMMANDS: dict[str, Any] = {
     "bench": bench_command,
     "envs": envs_command,
     "algos": algos_command,
+    "doctor": doctor_command,
 }
 
 
@@ -66,6 +79,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``promp`` command."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        print(f"promp {package_version('promp')}")
+        return
     configure_compilation_cache()
     try:
         tyro.extras.subcommand_cli_from_dict(COMMANDS, prog="promp", args=argv, config=(tyro.conf.OmitArgPrefixes,))

@@ -64,6 +64,14 @@ def _all_finite(tree: Any) -> bool:
     return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree_util.tree_leaves(tree))
 
 
+def step_norm(old: Any, new: Any) -> float:
+    """The L2 norm of ``new - old`` over all leaves of two parameter pytrees (float64 on the host): the
+    progress column ``step_norm``, 0 when the update was rejected or skipped. Unlike the outer loss,
+    it shows a step of every update (DiCE's objective has the same value at all parameters, ProMP eq. 8)."""
+    return float(np.sqrt(sum(np.sum((np.asarray(b, np.float64) - np.asarray(a, np.float64)) ** 2)
+                             for a, b in zip(jax.tree_util.tree_leaves(old), jax.tree_util.tree_leaves(new)))))
+
+
 class MetaLearner:
     """Runs meta-iterations of the algorithm described by ``cfg`` on ``env``."""
 
@@ -126,7 +134,8 @@ class MetaLearner:
         if cfg.inner_steps > 1:
             row.update({f"return_step_{k}": nan for k in range(cfg.inner_steps + 1)})
         row.update(time_sampling=nan, time_processing=nan, time_adapt=nan, time_update=0.0,
-                   time_iteration=time.perf_counter() - t_start, update_skipped=1, eta=self.kl_coef(state))
+                   time_iteration=time.perf_counter() - t_start, update_skipped=1, step_norm=0.0,
+                   eta=self.kl_coef(state))
         return new_state, row
 
     def nonfinite_stop(self, state: RunState) -> str | None:
@@ -180,6 +189,7 @@ class MetaLearner:
         )
         for key, value in stats.items():
             row[key] = int(value) if value.dtype.kind in "iub" else float(np.mean(value))
+        row["step_norm"] = step_norm(state.params, params)
         row["eta"] = self.kl_coef(new_state)
         return new_state, row
 

@@ -2,7 +2,8 @@
 
 Layout (DESIGN.md contract): ``config.json`` (the resolved config), ``progress.csv`` (one row per
 iteration), ``checkpoints/`` (``itr_NNNNN.safetensors`` + ``itr_NNNNN.json`` per kept iteration, and
-``best.json`` naming the best one), ``tb/`` (TensorBoard events) and ``learning_curve.png``.
+``best.json`` naming the best one), ``tb/`` (TensorBoard events), ``learning_curve.png`` and
+``versions.json`` (what each process that trained the run ran on, ``promp.versions``).
 ``RunDir`` is the one place that knows these names; ``checkpoint_name`` is the only place that
 formats a checkpoint's name. The module also holds the checks made before and while a run is
 written: a writable ``--out``, a valid ``config.json``, a run that can really be resumed, leftover
@@ -35,6 +36,7 @@ CHECKPOINT_DIR = "checkpoints"
 TB_DIR = "tb"
 CURVE_FILE = "learning_curve.png"
 BEST_FILE = "best.json"  # in checkpoints/
+VERSIONS_FILE = "versions.json"
 
 _CHECKPOINT_JSON = re.compile(r"^itr_(\d+)\.json$")
 # temporary files of atomic writes: ".NAME.tmpPID" and ".STEM.tmpPID.SUFFIX" (promp.atomic)
@@ -194,6 +196,26 @@ class RunDir:
     def best_path(self) -> Path:
         """``checkpoints/best.json``: the pointer to the best checkpoint."""
         return self.checkpoint_dir / BEST_FILE
+
+    @property
+    def versions_path(self) -> Path:
+        """``versions.json``: a list of ``promp.versions.environment_record()``s, one per process that trained the run."""
+        return self.path / VERSIONS_FILE
+
+    def read_versions(self) -> list[dict[str, Any]]:
+        """The records of ``versions.json``, oldest first (empty for a run written before it existed, or if unreadable)."""
+        try:
+            data = json.loads(self.versions_path.read_text())
+        except (OSError, ValueError):
+            return []
+        return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+
+    def record_versions(self, record: dict[str, Any], iteration: int) -> dict[str, Any] | None:
+        """Append ``record`` (the process starting at ``iteration``) to ``versions.json`` atomically;
+        returns the previous record (``None`` for the first)."""
+        records = self.read_versions()
+        atomic_write_text(self.versions_path, json.dumps(records + [{"started_at_iteration": iteration, **record}], indent=1) + "\n")
+        return records[-1] if records else None
 
     def checkpoint_path(self, iteration: int, suffix: str = ".json") -> Path:
         """The checkpoint file of ``iteration`` (``.json`` or ``.safetensors``)."""

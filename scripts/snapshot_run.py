@@ -1,7 +1,11 @@
-"""Copy the small, resumable part of a run directory: config.json, progress.csv, the latest checkpoint
-and the best one (checkpoints/best.json and the checkpoint it names).
+"""Copy the small, resumable part of a run directory: config.json, progress.csv, versions.json, the
+latest checkpoint and the best one (checkpoints/best.json and the checkpoint it names).
 
     python scripts/snapshot_run.py runs/hc-promp-s2 docs/results/runs/hc-promp-s2
+    python scripts/snapshot_run.py --tree runs/figure2-reduced/runs docs/results/figure2-reduced/runs
+
+``--tree`` snapshots every run directory (a directory with config.json and a checkpoint) below SRC
+into the same relative place below DST: a campaign's runs (``promp reproduce figure2``).
 
 The copy is a valid run directory: ``promp train --resume`` continues it (from a copy of it, so the
 committed snapshot stays as it is), ``promp eval/rollout --checkpoint best|latest`` and ``promp plot``
@@ -26,6 +30,8 @@ def snapshot(src: Path, dst: Path) -> list[Path]:
     best = run.best_checkpoint()
     keep = sorted({ckpts[-1]} | ({best} if best is not None else set()))
     pairs = [(run.config_path, out.config_path), (run.progress_path, out.progress_path)]
+    if run.versions_path.exists():
+        pairs.append((run.versions_path, out.versions_path))
     pairs += [(run.checkpoint_path(i, ext), out.checkpoint_path(i, ext)) for i in keep for ext in (".safetensors", ".json")]
     if best is not None:
         pairs.append((run.best_path, out.best_path))
@@ -40,13 +46,20 @@ def snapshot(src: Path, dst: Path) -> list[Path]:
 
 
 def main() -> None:
-    """Command line: SRC DST."""
+    """Command line: [--tree] SRC DST."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path)
     parser.add_argument("dst", type=Path)
+    parser.add_argument("--tree", action="store_true", help="every run directory below SRC")
     args = parser.parse_args()
-    for path in snapshot(args.src, args.dst):
-        print(path)
+    if not args.tree:
+        for path in snapshot(args.src, args.dst):
+            print(path)
+        return
+    runs = sorted(c.parent for c in args.src.rglob("config.json") if RunDir(c.parent).checkpoints())
+    for src in runs:
+        snapshot(src, args.dst / src.relative_to(args.src))
+    print(f"snapshotted {len(runs)} runs from {args.src} into {args.dst}")
 
 
 if __name__ == "__main__":

@@ -244,8 +244,28 @@ def test_every_algo_trains_three_iterations(tmp_path, env, algo):
         assert row["update_skipped"] == 0
         for key, value in row.items():
             assert np.isfinite(value), (key, value)
-    if env == "point-nav":  # dense reward: the update must move something
-        assert rows[0]["loss_before"] != rows[0]["loss_after"]
+    if env == "point-nav":  # dense reward: every update must move the parameters
+        for row in rows:
+            assert row["step_norm"] > 1e-6, (algo, row["iteration"], row["step_norm"])
+        if cfg.outer != "dice":  # DiCE's loss has the same value at every parameter (test below)
+            assert rows[0]["loss_before"] != rows[0]["loss_after"]
+
+
+def test_dice_loss_value_does_not_depend_on_the_parameters_but_its_gradient_does():
+    """Why ``loss_before == loss_after`` says nothing for DiCE-VPG: the MagicBox ``exp(x - stop_grad(x))``
+    is 1 in value (DiCE, arXiv 1802.05098, eq. 1), so the DiCE loss evaluates to ``-mean(adjusted_r * mask)``
+    at any parameters, while its gradient (the score-function terms) is not zero and moves them."""
+    from promp.objectives import dice_loss
+
+    rng = np.random.default_rng(0)
+    feats = jnp.asarray(rng.normal(size=(4, 6, 3)), jnp.float32)  # [paths, time, features]
+    adjusted = jnp.asarray(rng.normal(size=(4, 6)), jnp.float32)
+    mask = jnp.asarray(np.arange(6) < np.array([[6], [4], [6], [2]]), jnp.float32)
+    loss = lambda w: dice_loss(-0.5 * jnp.sum((feats - w) ** 2, -1), adjusted, mask)  # log-probs of a Gaussian
+    expected = -float(jnp.mean(adjusted * mask))
+    for w in (jnp.zeros(3), jnp.asarray([0.7, -1.2, 3.0])):
+        assert float(loss(w)) == pytest.approx(expected, rel=1e-6)
+    assert float(jnp.linalg.norm(jax.grad(loss)(jnp.zeros(3)))) > 1e-3
 
 
 def test_train_help_lists_every_algo(capsys):

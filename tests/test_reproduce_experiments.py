@@ -162,7 +162,7 @@ def test_exploration_quick_is_resumable_and_skips_finished_runs(tmp_path, capsys
 
 @pytest.mark.parametrize("argv,message", [
     (["reproduce", "nonsense"], "unknown experiment 'nonsense'"),
-    (["reproduce", "formulation", "--quick", "--full"], "at most one of --quick and --full"),
+    (["reproduce", "formulation", "--quick", "--full"], "at most one of --quick, --medium, --full and --scale"),
     (["reproduce", "formulation", "--convention", "bogus"], "convention must be one of"),
     (["reproduce", "formulation", "--medium"], "formulation has no --medium scale"),
     (["reproduce", "exploration", "--medium", "--full"], "at most one of"),

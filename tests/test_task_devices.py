@@ -40,7 +40,7 @@ for algo in ("maml-trpo", "promp"):
     runs = {}
     for spread in (True, False):
         with contextlib.nullcontext() if spread else task_map.tasks_on_one_device():
-            outer = make_outer_update(dataclasses.replace(cfg, cg_damping=1e-2))  # CG well conditioned: round-off stays small
+            outer = make_outer_update(dataclasses.replace(cfg, cg_damping=1e-1))  # CG well conditioned: round-off stays small
             rows = {}
             for name, b in (("3 tasks", batches), ("4 tasks", batches4)):
                 (loss, _), grad = task_map.jit_tasks(lambda p, b: objective.value_and_grad(p, b, jnp.asarray([0.7])))(committed, b)
@@ -80,4 +80,8 @@ def test_tasks_spread_over_cpu_devices_give_the_sequential_numbers(tmp_path):
                 assert np.linalg.norm(a - b) <= 1e-10 * np.linalg.norm(b), (algo, name)
             p1, p0, start = np.asarray(p1), np.asarray(p0), np.asarray(out[algo]["start"])
             assert np.abs(p0 - start).max() > 1e-6, (algo, name)  # the update moved the parameters
-            assert np.abs(p1 - p0).max() <= 1e-8 * np.abs(p0 - start).max(), (algo, name)
+            # Round-off of the whole update, measured as this test computes it (spread vs one device, float64):
+            # with CG damping 1e-1, at most 8.8e-11 of the step (AVX-512 code) and 1.1e-11 (XLA capped at AVX2,
+            # --xla_cpu_max_isa=AVX2); with damping 1e-2 it was 3.4e-9 and 6.4e-8, above the old bound 1e-8,
+            # though gradient and curvature products agreed to 1e-16: CG amplifies their last bits. Bound: 10x.
+            assert np.abs(p1 - p0).max() <= 1e-9 * np.abs(p0 - start).max(), (algo, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,18 @@ def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrid
         learner.env.close()
         raise
     return LoadedRun(run_dir, cfg, learner, state.params, state.iteration - 1)
+
+
+def warn_other_versions(run: RunDir, current: dict[str, Any], what: str) -> None:
+    """Print a one-line warning on stderr when ``run`` was last trained under other versions than ``current``
+    (``promp.versions``): ``what`` (e.g. "evaluating") then reproduces its numbers only to round-off."""
+    from ..versions import differences
+
+    records = run.read_versions()
+    changed = differences(records[-1], current) if records else []
+    if changed:
+        print(f"warning: {what} {run.path} under other versions than it was trained with: {'; '.join(changed)}",
+              file=sys.stderr)
 
 
 def parse_json_object(name: str, text: str, example: str = "") -> dict:

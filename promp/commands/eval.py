@@ -11,11 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import atomic_write_text
-from ..rundir import check_output_dir
+from ..rundir import RunDir, check_output_dir
 from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
 from ..validation import check_seed
+from ..versions import environment_record
 from . import CommandError
-from .common import load_run, parse_task
+from .common import load_run, parse_task, warn_other_versions
 
 
 def eval_command(
@@ -64,6 +65,8 @@ def eval_command(
 
     run = load_run(run_dir, checkpoint, rollouts_per_task=rollouts)
     cfg, learner = run.cfg, run.learner
+    versions = environment_record()
+    warn_other_versions(RunDir(run.run_dir), versions, "evaluating")
     try:
         out_dir = Path(out) if out else run.run_dir
         if out_dir.exists() and not out_dir.is_dir():
@@ -89,6 +92,7 @@ def eval_command(
         horizon=cfg.horizon,
         given_task=task is not None,
     )
+    record["versions"] = versions
     table = Table(title=f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}: {record['num_tasks']} task(s) x {record['rollouts_per_task']} rollouts")
     for col in ("step", "average return", f"{confidence:.0%} CI ({record['interval_over']})", "std", "vs step 0"):
         table.add_column(col, justify="right")

@@ -34,7 +34,7 @@ def plot_command(
     out_path = Path(out)
     if out_path.suffix.lower() != ".png":
         raise CommandError(f"--out must be a .png file, got {out}")
-    configs, progress = [], {}
+    configs, progress, versions = [], {}, {}
     stray = [name for name in run_dirs if Path(name).exists() and not Path(name).is_dir()]
     for name in stray:  # e.g. `promp plot runs/*` with a PNG or log file next to the runs
         print(f"skipping {name}: not a run directory", file=sys.stderr)
@@ -54,6 +54,10 @@ def plot_command(
             raise CommandError(f"run directory {name} given twice")
         configs.append((name, cfg))
         progress[name] = rows
+        records = run.read_versions()
+        if records:
+            versions[name] = records[-1]
+    _warn_mixed_versions(versions)
     curves = []
     for group in group_runs(configs):
         try:
@@ -69,6 +73,17 @@ def plot_command(
     for c, g in zip(curves, group_runs(configs)):
         print(f"{c.label}: {c.n} run(s) (seeds {', '.join(map(str, g.seeds))}), last {metric} {c.mean[-1]:.4g}")
     print(f"wrote {out_path}")
+
+
+def _warn_mixed_versions(versions: dict[str, dict]) -> None:
+    """Warn on stderr when the plotted runs were trained under different versions (``promp.versions``)."""
+    from ..versions import differences
+
+    names = list(versions)
+    for name in names[1:]:
+        changed = differences(versions[names[0]], versions[name])
+        if changed:
+            print(f"warning: {name} was trained under other versions than {names[0]}: {'; '.join(changed)}", file=sys.stderr)
 
 
 def parse_reference(text: str) -> tuple[str, float, float]:

@@ -71,25 +71,49 @@ def reproduce_command(
     score_raw_action: Annotated[bool, tyro.conf.arg(
         help="formulation only: score the unclipped Gaussian action (unbiased) instead of the recorded clipped "
              "action (the original)")] = False,
+    scale: Annotated[Optional[str], tyro.conf.arg(
+        help="the scale by name instead of --quick/--medium/--full: quick, reduced (= medium) or paper (= full)",
+        metavar="{quick,reduced,paper}")] = None,
+    envs: Annotated[Optional[tuple[str, ...]], tyro.conf.arg(
+        help="figure2 only: run only these envs (default: the scale's; any of the paper's six)",
+        metavar="ENV [ENV ...]")] = None,
+    parallel: Annotated[Optional[int], tyro.conf.arg(
+        help="figure2 only: training runs at once, one core each (default: the core count; with --ray-address: "
+             "the number of Ray tasks in flight)", metavar="N")] = None,
+    ray_address: Annotated[Optional[str], tyro.conf.arg(
+        help="figure2 only: run each training run as a Ray task (num_cpus=1) on the cluster at this address "
+             "('auto', 'host:port', or 'local' for a Ray runtime on this machine); --out must be on a filesystem "
+             "every node sees", metavar="ADDRESS")] = None,
+    report_only: Annotated[bool, tyro.conf.arg(
+        help="figure2 only: train nothing, write the figure and table from the run directories as they are")] = False,
 ) -> None:
     """Reproduce one of the paper's experiments: writes NAME.png, NAME.csv, NAME.json into the output
     directory and prints a one-paragraph summary. Experiments (docs/algorithms.md §10): formulation (§10.1),
     gradient-variance (§10.2), exploration (§10.3), learning-curves (§10.4; a resumable grid: re-invoke to
-    continue)."""
+    continue), figure2 (Fig. 2 on the six MuJoCo envs: a campaign of parallel runs, on Ray with --ray-address;
+re-invoke to continue)."""
     from ..experiments.options import ReproduceOptions  # heavy: JAX, matplotlib and the trainer, only when run
     from ..experiments.registry import EXPERIMENTS
 
     if name not in EXPERIMENTS:
         raise CommandError(f"unknown experiment {name!r}; available: {', '.join(EXPERIMENTS)}")
     experiment = EXPERIMENTS[name]
-    if quick + full + medium > 1:
-        raise CommandError("give at most one of --quick and --full, or --medium alone")
-    scale = "full" if full else "medium" if medium else "quick"
+    if quick + full + medium + (scale is not None) > 1:
+        raise CommandError("give at most one of --quick, --medium, --full and --scale")
+    names = {"quick": "quick", "reduced": "medium", "medium": "medium", "paper": "full", "full": "full"}
+    if scale is not None and scale not in names:
+        raise CommandError(f"--scale must be quick, reduced or paper, got {scale!r}")
+    scale = names[scale] if scale is not None else "full" if full else "medium" if medium else "quick"
     if scale not in experiment.scales:
         raise CommandError(f"{name} has no --{scale} scale; available: {', '.join('--' + s for s in experiment.scales)}")
     check_overrides(name, EXPERIMENTS, {"convention": convention, "score_raw_action": score_raw_action,
                                         "iterations": iterations, "meta_batch_size": meta_batch_size,
-                                        "rollouts_per_task": rollouts_per_task, "algos": algos})
+                                        "rollouts_per_task": rollouts_per_task, "algos": algos, "envs": envs,
+                                        "parallel": parallel, "ray_address": ray_address, "report_only": report_only})
+    if parallel is not None and parallel < 1:
+        raise CommandError(f"--parallel must be >= 1, got {parallel}")
+    if envs is not None and len(envs) == 0:
+        raise CommandError("--envs needs at least one env")
     if seeds is not None and len(seeds) == 0:
         raise CommandError("--seeds needs at least one seed")
     if seeds is not None and len(set(seeds)) != len(seeds):
@@ -102,4 +126,5 @@ def reproduce_command(
     experiment.run(ReproduceOptions(scale=scale, out=out_dir, seeds=tuple(seeds) if seeds else experiment.seeds[scale],
                                     convention=convention, score_raw_action=score_raw_action, iterations=iterations,
                                     meta_batch_size=meta_batch_size, rollouts_per_task=rollouts_per_task,
-                                    algos=tuple(algos) if algos else None))
+                                    algos=tuple(algos) if algos else None, envs=tuple(envs) if envs else None,
+                                    parallel=parallel, ray_address=ray_address, report_only=report_only))

@@ -173,10 +173,25 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
             else:
                 state = learner.init_state()
                 run.create(cfg)
+            _record_versions(run, state.iteration, console)
             return run_training(learner, state, run, console, progress)
     finally:
         learner.sampler.close()
         learner.env.close()
+
+
+def _record_versions(run: RunDir, iteration: int, console: Console) -> None:
+    """Append this process's ``promp.versions`` record to the run's ``versions.json``; warn when a resumed
+    run last ran under other versions (its numbers then agree with an uninterrupted run only to round-off)."""
+    from ..versions import differences, environment_record
+
+    current = environment_record()
+    previous = run.record_versions(current, iteration)
+    changed = differences(previous, current) if previous else []
+    if changed:
+        console.print(f"[yellow]warning:[/] {escape(str(run.path))} was trained under other versions until iteration "
+                      f"{iteration}: {escape('; '.join(changed))} (numbers agree with an uninterrupted run only to "
+                      "round-off)", highlight=False, soft_wrap=True)
 
 
 def _resume_state(learner: Any, run: RunDir, console: Console) -> Any:

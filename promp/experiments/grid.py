@@ -12,20 +12,34 @@ from ..config import TrainConfig
 from ..rundir_lock import hold_directory_lock
 from ..rundir import RunDir
 from ..commands.train import train
+from .campaign import run_campaign
 from .exploration.compute import same_run
 
 
-def train_runs(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, dict]:
-    """Train every ``(name, run_dir, cfg)`` with the trainer, one after the other: a new directory is
-    started, an unfinished one resumed from its last checkpoint, a finished one (``progress.csv`` has
-    ``cfg.iterations`` rows) skipped. A directory holding a different run (config differs other than
-    in ``iterations``) is an error. Returns per name ``{"status", "rows", "wall_s"}``."""
+def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None = None, ray_address: str | None = None,
+               retries: int = 2, **campaign_options) -> dict[str, dict]:
+    """Train every ``(name, run_dir, cfg)`` with the trainer: a new directory is started, an unfinished
+    one resumed from its last checkpoint, a finished one (``progress.csv`` has ``cfg.iterations`` rows)
+    skipped. A directory holding a different run (config differs other than in ``iterations``) is an
+    error. By default the runs go one after the other in this process; with ``parallel`` or
+    ``ray_address`` they go to worker processes (``promp.experiments.campaign``: one core per run, a
+    failed worker retried ``retries`` times, then reported). Returns per name
+    ``{"status", "rows", "wall_s"}`` (a failed run's status says why; its rows are what it completed)."""
     for name, run_dir, cfg in runs:  # check every directory before training anything
         if RunDir(run_dir).has_config() and not same_run(RunDir(run_dir).read_config(), cfg):
             raise CommandError(f"{run_dir} holds a different run than {name} at this scale; use another --out")
     grid_dir = Path(os.path.commonpath([str(run_dir.parent) for _, run_dir, _ in runs]))
     with hold_directory_lock(grid_dir, "promp reproduce"):  # one process per grid: a second one is refused
-        return _train_runs_locked(runs)
+        if parallel is None and ray_address is None:
+            return _train_runs_locked(runs)
+        try:
+            status = run_campaign(runs, grid_dir / "logs", parallel or os.cpu_count() or 1, retries, ray_address,
+                                  **campaign_options)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        labels = {"done": "trained", "finished before": "skipped (finished)"}
+        return {s.name: {"status": labels.get(s.state, f"failed after {s.attempts} attempts: {s.error}"),
+                         "rows": s.progress(), "wall_s": s.wall_s} for s in status}
 
 
 def _train_runs_locked(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, dict]:

@@ -9,8 +9,10 @@ from typing import Any, Callable, Optional
 
 from ..commands import CommandError
 
-OVERRIDABLE = ("convention", "score_raw_action", "iterations", "meta_batch_size", "rollouts_per_task", "algos")
-"""Setup fields the command line may set (``--convention`` ... ``--algos``), in the order they are checked."""
+OVERRIDABLE = ("convention", "score_raw_action", "iterations", "meta_batch_size", "rollouts_per_task", "algos", "envs")
+"""Setup fields the command line may set (``--convention`` ... ``--envs``), in the order they are checked."""
+RUN_OPTIONS = ("parallel", "ray_address", "report_only")
+"""Options of how a grid experiment runs (not part of its setup): ``--parallel``, ``--ray-address``, ``--report-only``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +28,10 @@ class ReproduceOptions:
     meta_batch_size: Optional[int] = None  # not formulation: overrides the scale's tasks per iteration
     rollouts_per_task: Optional[int] = None  # not formulation: overrides the scale's rollouts per task
     algos: Optional[tuple[str, ...]] = None  # not formulation: run only these of the experiment's algorithms
+    envs: Optional[tuple[str, ...]] = None  # figure2: run only these of the experiment's envs
+    parallel: Optional[int] = None  # figure2: worker processes at once (default: the core count)
+    ray_address: Optional[str] = None  # figure2: run the workers as Ray tasks ("auto", "host:port" or "local")
+    report_only: bool = False  # figure2: only aggregate what the run directories hold
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +49,8 @@ class Experiment:
     def __post_init__(self) -> None:
         setup_type = type(next(iter(self.setups.values())))
         for flag in self.flags:
+            if flag in RUN_OPTIONS:
+                continue
             if flag not in OVERRIDABLE or not hasattr(setup_type, flag):
                 raise TypeError(f"{self.name}: --{flag.replace('_', '-')} is not an overridable field of {setup_type.__name__}")
 
@@ -67,11 +75,20 @@ def scaled_setup(setups: dict, opts: ReproduceOptions, setup: Any = None) -> Any
             setup = dataclasses.replace(setup, **{name: getattr(opts, name)})
     if opts.score_raw_action:
         setup = dataclasses.replace(setup, score_raw_action=True)
-    if opts.algos:
-        unknown = [a for a in opts.algos if a not in setup.algos]
+    if opts.envs:  # a setup may offer more than its scale runs by default (``KNOWN_ENVS``)
+        known = getattr(type(setup), "KNOWN_ENVS", setup.envs)
+        unknown = [e for e in opts.envs if e not in known]
         if unknown:
-            raise CommandError(f"--algos {' '.join(unknown)}: not in this experiment; it runs {' '.join(setup.algos)}")
-        if hasattr(setup, "panels"):  # learning-curves: keep the panels that still hold an algorithm
+            raise CommandError(f"--envs {' '.join(unknown)}: not in this experiment; it has {' '.join(known)}")
+        setup = dataclasses.replace(setup, envs=tuple(e for e in known if e in opts.envs))
+    if opts.algos:
+        known = getattr(type(setup), "KNOWN_ALGOS", setup.algos)
+        unknown = [a for a in opts.algos if a not in known]
+        if unknown:
+            raise CommandError(f"--algos {' '.join(unknown)}: not in this experiment; it runs {' '.join(known)}")
+        if hasattr(type(setup), "KNOWN_ALGOS"):
+            setup = dataclasses.replace(setup, algos=tuple(a for a in known if a in opts.algos))
+        elif hasattr(setup, "panels"):  # learning-curves: keep the panels that still hold an algorithm
             panels = tuple(tuple(a for a in panel if a in opts.algos) for panel in setup.panels)
             setup = dataclasses.replace(setup, panels=tuple(p for p in panels if p))
         else:

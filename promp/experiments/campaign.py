@@ -1,0 +1,347 @@
+"""Many independent training runs at once: one worker process per run, on this machine or on a Ray
+cluster (docs/design notes in the README, "Figure 2 campaign").
+
+Every run is an ordinary run directory of the trainer, trained by ``python -m promp.experiments.campaign``
+in a process of its own with **one** XLA thread, one MuJoCo thread and one JAX CPU device, so a run's
+numbers do not depend on how many runs share the machine, on the machine's core count, or on where a
+resumed run continues (``promp train --resume`` is bit-identical at a fixed XLA thread count). At most
+``parallel`` workers run at once (never more than the cores), each declared to Ray as ``num_cpus=1``.
+A worker that fails (a crash, a kill, an exception) is started again on the same directory, which
+resumes from its last checkpoint, up to ``retries`` more times; then the run is reported failed and
+the others go on. A live table shows each run's iteration, return and ETA; the table is also what
+goes to the log when the output is not a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import TrainConfig
+from ..rundir import RunDir
+
+WORKER_ENV = {"PROMP_XLA_THREADS": "1", "PROMP_MUJOCO_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
+"""The thread settings of every campaign worker (``promp.threads``)."""
+
+
+@dataclasses.dataclass
+class RunStatus:
+    """One run of a campaign as the scheduler tracks it."""
+
+    name: str
+    run_dir: Path
+    cfg: TrainConfig
+    state: str = "pending"  # pending | running | done | failed | finished before
+    attempts: int = 0
+    error: str = ""
+    started: float = 0.0
+    wall_s: float = 0.0
+    returncode: int | None = None
+
+    def progress(self) -> list[dict]:
+        """The run's progress rows so far (none if it has not started)."""
+        try:
+            return RunDir(self.run_dir).read_progress()
+        except (OSError, ValueError):
+            return []
+
+
+def is_finished(run_dir: Path, cfg: TrainConfig) -> bool:
+    """Whether ``run_dir`` already holds all ``cfg.iterations`` iterations with checkpoints."""
+    run = RunDir(run_dir)
+    if not run.has_config() or not run.checkpoint_dir.is_dir():
+        return False
+    try:
+        return len(run.read_progress()) >= cfg.iterations
+    except (OSError, ValueError):
+        return False
+
+
+def worker_command(run_dir: Path, cfg: TrainConfig) -> list[str]:
+    """The command line of one run's worker process."""
+    return [sys.executable, "-m", "promp.experiments.campaign", str(run_dir), cfg.to_json()]
+
+
+def worker_env() -> dict[str, str]:
+    """This process's environment with the worker thread settings (and no inherited XLA device flags)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "NPROC")}
+    env.update(WORKER_ENV)
+    return env
+
+
+def _log_tail(path: Path, lines: int = 1) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, parallel: int, retries: int = 2,
+                 ray_address: str | None = None, live: bool | None = None,
+                 on_poll: Callable[[list[RunStatus]], None] | None = None) -> list[RunStatus]:
+    """Train every ``(name, run_dir, cfg)`` in worker processes, ``parallel`` at a time (locally, or as
+    Ray tasks with ``ray_address``: ``"auto"`` or ``host:port``, or ``"local"`` for a Ray runtime started
+    here); returns the final status of every run. Worker output goes to ``log_dir/NAME.log``.
+    ``on_poll`` is called with the statuses about once a second (tests use it to kill a worker)."""
+    cores = os.cpu_count() or 1
+    if parallel < 1:
+        raise ValueError(f"--parallel must be >= 1, got {parallel}")
+    if ray_address is None and parallel > cores:
+        raise ValueError(f"--parallel {parallel} exceeds this machine's {cores} cores (one core per run)")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    status = [RunStatus(name, Path(run_dir), cfg) for name, run_dir, cfg in runs]
+    for s in status:
+        if is_finished(s.run_dir, s.cfg):
+            s.state = "finished before"
+    backend = _RayBackend(ray_address, parallel) if ray_address else _LocalBackend(parallel)
+    table = _LiveTable(status, sys.stdout.isatty() if live is None else live)
+    try:
+        with table:
+            while True:
+                for s in backend.finished():
+                    _settle(s, retries, log_dir)
+                for s in status:
+                    if s.state == "pending" and backend.has_room():
+                        s.state, s.attempts, s.started = "running", s.attempts + 1, time.time()
+                        backend.start(s, log_dir / f"{s.name.replace('/', '__')}.log")
+                if not any(s.state in ("pending", "running") for s in status):
+                    break
+                if on_poll:
+                    on_poll(status)
+                table.update()
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        backend.stop()  # workers checkpoint their last iteration and exit
+        raise
+    finally:
+        backend.close()
+    table.print_final()
+    return status
+
+
+def _settle(s: RunStatus, retries: int, log_dir: Path) -> None:
+    """Mark a worker that exited: done, to be retried (it resumes), or failed."""
+    s.wall_s += time.time() - s.started
+    if s.returncode == 0:
+        s.state = "done"
+        return
+    s.error = f"exit {s.returncode}: {_log_tail(log_dir / (s.name.replace('/', '__') + '.log')) or 'no output'}"
+    s.state = "pending" if s.attempts <= retries else "failed"
+
+
+class _LocalBackend:
+    """Worker subprocesses on this machine."""
+
+    def __init__(self, parallel: int) -> None:
+        self.parallel = parallel
+        self.procs: dict[str, tuple[RunStatus, subprocess.Popen]] = {}
+
+    def has_room(self) -> bool:
+        return len(self.procs) < self.parallel
+
+    def start(self, s: RunStatus, log: Path) -> None:
+        with open(log, "a") as fh:
+            fh.write(f"--- attempt {s.attempts} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+            fh.flush()
+            proc = subprocess.Popen(worker_command(s.run_dir, s.cfg), stdout=fh, stderr=subprocess.STDOUT, env=worker_env(),
+                                    start_new_session=True)  # a Ctrl-C in the terminal reaches the scheduler only
+        self.procs[s.name] = (s, proc)
+
+    def finished(self) -> list[RunStatus]:
+        done = []
+        for name, (s, proc) in list(self.procs.items()):
+            if proc.poll() is not None:
+                s.returncode = proc.returncode
+                del self.procs[name]
+                done.append(s)
+        return done
+
+    def stop(self) -> None:
+        for _, proc in self.procs.values():
+            proc.send_signal(signal.SIGINT)
+        for _, proc in self.procs.values():
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def close(self) -> None:
+        for _, proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+
+
+def _ray_worker(run_dir: str, cfg_json: str, log: str) -> int:
+    """Body of a Ray task: the same worker process as locally, on whichever node Ray placed the task."""
+    with open(log, "a") as fh:
+        cmd = [sys.executable, "-m", "promp.experiments.campaign", run_dir, cfg_json]
+        return subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=worker_env()).returncode
+
+
+class _RayBackend:
+    """One Ray task per run (``num_cpus=1``); the run directories must be on a filesystem every node sees."""
+
+    def __init__(self, address: str, parallel: int) -> None:
+        import ray
+
+        self.ray = ray
+        self.owned = not ray.is_initialized()  # started here: shut down again at the end
+        if self.owned:
+            if address == "local":
+                ray.init(num_cpus=parallel, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
+        self.remote = ray.remote(num_cpus=1, max_retries=0)(_ray_worker)
+        self.parallel = parallel
+        self.tasks: dict[Any, RunStatus] = {}
+
+    def has_room(self) -> bool:
+        return len(self.tasks) < self.parallel
+
+    def start(self, s: RunStatus, log: Path) -> None:
+        with open(log, "a") as fh:
+            fh.write(f"--- attempt {s.attempts} (ray, {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        ref = self.remote.remote(str(Path(s.run_dir).resolve()), s.cfg.to_json(), str(log.resolve()))
+        self.tasks[ref] = s
+
+    def finished(self) -> list[RunStatus]:
+        if not self.tasks:
+            return []
+        ready, _ = self.ray.wait(list(self.tasks), num_returns=len(self.tasks), timeout=0)
+        done = []
+        for ref in ready:
+            s = self.tasks.pop(ref)
+            try:
+                s.returncode = self.ray.get(ref)
+            except Exception as exc:  # the task itself died (node lost, ...): retried like a crash
+                s.returncode = -1
+                s.error = str(exc).splitlines()[0]
+            done.append(s)
+        return done
+
+    def stop(self) -> None:
+        for ref in list(self.tasks):
+            self.ray.cancel(ref)
+
+    def close(self) -> None:
+        for ref in list(self.tasks):
+            self.ray.cancel(ref, force=True)
+        if self.owned:
+            self.ray.shutdown()
+
+
+class _LiveTable:
+    """A rich live table of the runs (terminal), or one line per change of state (log files)."""
+
+    def __init__(self, status: list[RunStatus], live: bool) -> None:
+        self.status, self.live, self.seen = status, live, {}
+        self._live = None
+        self.last_report = time.time()
+
+    def __enter__(self) -> "_LiveTable":
+        if self.live:
+            from rich.live import Live
+
+            self._live = Live(self.render(), refresh_per_second=1, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.update(self.render())
+            self._live.__exit__(*exc)
+
+    def render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title="campaign", show_lines=False)
+        for col in ("run", "state", "iteration", "return_post", "ETA"):
+            table.add_column(col, justify="left" if col in ("run", "state") else "right")
+        for row in summary_rows(self.status):
+            table.add_row(*row)
+        return table
+
+    def update(self) -> None:
+        if self._live is not None:
+            self._live.update(self.render())
+            return
+        for s in self.status:  # non-terminal: one line per change of state, and the running runs once a minute
+            key = (s.state, s.attempts)
+            if self.seen.get(s.name) != key:
+                self.seen[s.name] = key
+                if s.state == "pending" and s.attempts == 0:
+                    continue
+                extra = f" ({s.error})" if s.error and s.state in ("pending", "failed") else ""
+                print(f"{s.name}: {s.state}, attempt {s.attempts}{extra}", flush=True)
+        if time.time() - self.last_report >= 60:
+            self.last_report = time.time()
+            for name, state, iteration, ret, eta in summary_rows(self.status):
+                if state.startswith("running"):
+                    print(f"  {name}: iteration {iteration}, return_post {ret}, ETA {eta}", flush=True)
+
+    def print_final(self) -> None:
+        if self._live is None:
+            self.update()
+            counts = {state: sum(s.state == state for s in self.status) for state in ("done", "finished before", "failed")}
+            print("campaign: " + ", ".join(f"{n} {state}" for state, n in counts.items()), flush=True)
+
+
+def summary_rows(status: list[RunStatus]) -> list[tuple[str, str, str, str, str]]:
+    """``(run, state, iteration, return_post, ETA)`` per run, from its progress.csv."""
+    out = []
+    for s in status:
+        rows = s.progress()
+        done = len(rows)
+        ret = f"{float(rows[-1]['return_post']):.4g}" if rows else "-"
+        eta = "-"
+        if s.state == "running" and rows:
+            recent = [float(r["time_iteration"]) for r in rows[-20:] if "time_iteration" in r]
+            if recent:
+                eta = _duration((s.cfg.iterations - done) * sum(recent) / len(recent))
+        state = s.state + (f" (attempt {s.attempts})" if s.attempts > 1 and s.state != "done" else "")
+        out.append((s.name, state, f"{done}/{s.cfg.iterations}", ret, eta))
+    return out
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def worker_main(argv: list[str]) -> int:
+    """``python -m promp.experiments.campaign RUN_DIR CONFIG_JSON``: train (or resume) one run, quietly."""
+    from ..threads import configure_threads
+
+    configure_threads()
+    from ..rundir import config_from_json
+    from ..commands.train import train
+
+    run_dir, cfg_json = Path(argv[0]), argv[1]
+    try:
+        cfg = config_from_json(json.loads(cfg_json), Path("campaign config"))
+        run = RunDir(run_dir)
+        if run.has_config():
+            run.read_config()  # a corrupt or edited config.json: one line naming it, not a traceback
+        train(cfg, run_dir, resume=run.has_config(), progress=False)
+    except KeyboardInterrupt:
+        print(f"campaign worker: interrupted; {run_dir} resumes from its last checkpoint", flush=True)
+        return 130
+    except Exception as exc:  # the log's last line is what the scheduler reports; retried, then reported failed
+        traceback.print_exc(file=sys.stdout)
+        print(f"campaign worker: error: {exc}", flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main(sys.argv[1:]))

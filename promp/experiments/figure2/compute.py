@@ -1,0 +1,94 @@
+"""Fig. 2 of ProMP (§7.1; docs/algorithms.md §10.4-10.5): ProMP against MAML-TRPO, E-MAML-TRPO, LVC-VPG
+and E-MAML-VPG on the six MuJoCo meta-environments, as a grid of independent training runs.
+
+Every run uses its (env, algorithm) preset of docs/algorithms.md §6 (horizon, inner step size, inner
+steps, fixed or adaptive KL coefficient) except what a scale overrides. Pure functions here: the
+grid's configs and, from progress rows alone, the per-run figures (final return, area under the
+curve) and the per-env ranking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from ...config import TrainConfig, resolve_config
+
+ENVS: tuple[str, ...] = ("halfcheetah-fwd-back", "ant-fwd-back", "hopper-rand-params", "walker-fwd-back",
+                         "humanoid-fwd-back", "walker-rand-params")
+"""The paper's six panels, in its order: HalfCheetahFwdBack, AntRandDir, HopperRandParams, WalkerFwdBack,
+HumanoidRandDir, WalkerRandParams."""
+ALGOS: tuple[str, ...] = ("promp", "maml-trpo", "emaml-trpo", "lvc-vpg", "emaml-vpg")
+PAPER_ORDER: tuple[str, ...] = ALGOS
+"""The paper's claim per env (docs/algorithms.md §10.5): ProMP best in every env."""
+REFERENCES: dict[str, dict[str, tuple[float, float]]] = {
+    "halfcheetah-fwd-back": {"promp": (1.2e8, 310.0), "maml-trpo": (1.2e8, 265.0), "emaml-trpo": (1.2e8, 265.0),
+                             "lvc-vpg": (1.2e8, 230.0), "emaml-vpg": (1.2e8, 100.0)},
+}
+"""Paper Fig. 2 values read by eye (env steps, return), where docs/results.md has them."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure2Setup:
+    """Scale of the grid; ``None`` keeps the preset value (per env and algorithm)."""
+
+    envs: tuple[str, ...] = ENVS
+    algos: tuple[str, ...] = ALGOS
+    iterations: int = 1001
+    meta_batch_size: int | None = None
+    rollouts_per_task: int | None = None
+    horizon: int | None = None
+    hidden: tuple[int, ...] | None = None
+
+    KNOWN_ENVS: ClassVar[tuple[str, ...]] = ENVS  # what --envs / --algos may pick at any scale
+    KNOWN_ALGOS: ClassVar[tuple[str, ...]] = ALGOS
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` on an impossible setting (unknown ids are caught by ``resolve_config``)."""
+        if not self.envs or not self.algos:
+            raise ValueError("figure2 needs at least one env and one algorithm")
+        if self.iterations < 1:
+            raise ValueError(f"iterations must be >= 1, got {self.iterations}")
+
+
+FULL = Figure2Setup()
+REDUCED = Figure2Setup(iterations=200, meta_batch_size=20, rollouts_per_task=10)
+QUICK = Figure2Setup(envs=("halfcheetah-fwd-back", "hopper-rand-params"), algos=("promp", "maml-trpo"), iterations=3,
+                     meta_batch_size=2, rollouts_per_task=2, horizon=10, hidden=(8, 8))
+SETUPS: dict[str, Figure2Setup] = {"quick": QUICK, "medium": REDUCED, "full": FULL}
+
+
+def grid_configs(setup: Figure2Setup, seeds: Sequence[int]) -> list[tuple[str, TrainConfig]]:
+    """``(run name, config)`` of every cell, named ``ENV/ALGO-seedS``, env-major."""
+    overrides: dict[str, Any] = {"iterations": setup.iterations, "meta_batch_size": setup.meta_batch_size,
+                                 "rollouts_per_task": setup.rollouts_per_task, "horizon": setup.horizon,
+                                 "hidden": tuple(setup.hidden) if setup.hidden else None}
+    return [(f"{env}/{algo}-seed{seed}", resolve_config(env, algo, {**overrides, "seed": int(seed)}))
+            for env in setup.envs for algo in setup.algos for seed in seeds]
+
+
+def run_figures(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """One run's ``final`` (mean ``return_post`` over the last 10% of its iterations), ``auc`` (mean
+    ``return_post`` over env steps: the trapezoid area divided by the steps covered), ``iterations``
+    and ``env_steps``."""
+    y = np.array([float(r["return_post"]) for r in rows])
+    x = np.array([float(r["env_steps"]) for r in rows])
+    tail = max(1, len(y) // 10)
+    auc = float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2 / (x[-1] - x[0])) if len(y) > 1 and x[-1] > x[0] else float(y[0])
+    return {"final": float(np.mean(y[-tail:])), "auc": auc, "iterations": len(rows), "env_steps": float(x[-1])}
+
+
+def rank(values: dict[str, float]) -> dict[str, int]:
+    """1 for the largest value, 2 for the next, ... (ties share the better rank)."""
+    ordered = sorted(values.values(), reverse=True)
+    return {k: ordered.index(v) + 1 for k, v in values.items()}
+
+
+def ordering_verdict(final: dict[str, float]) -> str:
+    """Whether the paper's claim (ProMP best, docs/algorithms.md §10.5) holds for one env's final returns."""
+    if "promp" not in final or len(final) < 2:
+        return "n/a"
+    ranks = rank(final)
+    return "holds (ProMP first)" if ranks["promp"] == 1 else f"does not hold (ProMP rank {ranks['promp']} of {len(final)})"

@@ -1,0 +1,164 @@
+"""The Figure 2 campaign (``promp reproduce figure2``, ``promp.experiments.campaign``): a quick campaign
+(2 envs x 2 algorithms x 2 seeds) runs in parallel worker processes, and a part of it as Ray tasks with
+the same numbers, a killed worker is retried and its run resumes to the numbers of an uninterrupted one, a run
+that keeps failing is reported without blocking the others, re-invoking picks up where it was, and the
+figure and table come from the run directories alone."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from promp.experiments.campaign import run_campaign
+from promp.experiments.figure2 import compute as f2
+from promp.rundir import read_progress
+from promp.rundir_lock import LOCK_NAME
+from test_trainer import TIME_COLUMNS, run_cli
+
+QUICK = ["reproduce", "figure2", "--scale", "quick", "--iterations", "2"]
+NAMES = [f"{env}/{algo}-seed{seed}" for env in f2.QUICK.envs for algo in f2.QUICK.algos for seed in (1, 2)]
+
+
+def numbers(run_root: Path, name: str) -> list[dict]:
+    """A run's progress rows without the time columns."""
+    return [{k: v for k, v in row.items() if k not in TIME_COLUMNS} for row in read_progress(run_root / name / "progress.csv")]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The quick campaign, two local workers at a time."""
+    out = tmp_path_factory.mktemp("f2") / "local"
+    code, stdout, err = run_cli_module(QUICK + ["--parallel", "2", "--out", str(out)])
+    assert code == 0, err
+    return out, stdout
+
+
+def run_cli_module(argv):
+    from promp.cli import main
+
+    try:
+        main(argv)
+        return 0, "", ""
+    except SystemExit as exc:
+        return exc.code, "", ""
+
+
+def test_quick_campaign_trains_every_run_and_writes_figure_and_table(reference):
+    out, _ = reference
+    for name in NAMES:
+        rows = numbers(out / "runs", name)
+        assert [r["iteration"] for r in rows] == [0, 1], name
+        cfg = json.loads((out / "runs" / name / "config.json").read_text())
+        assert cfg["seed"] == int(name[-1]) and cfg["iterations"] == 2
+        assert (out / "runs" / name / "versions.json").exists()
+    assert (out / "figure2.png").stat().st_size > 10_000
+    with open(out / "figure2.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert {(r["env"], r["algo"]) for r in table} == {(e, a) for e in f2.QUICK.envs for a in f2.QUICK.algos}
+    for env in f2.QUICK.envs:
+        assert sorted(int(r["rank_final"]) for r in table if r["env"] == env) in ([1, 2], [1, 1])
+    report = json.loads((out / "figure2.json").read_text())
+    assert set(report["runs"].values()) == {"trained"} and len(report["runs"]) == 8
+    # the campaign's own runs: a new process per run, one XLA thread each
+    assert json.loads((out / "runs" / NAMES[0] / "versions.json").read_text())[0]["device_count"] == 1
+
+
+def test_reinvoking_skips_finished_runs_and_report_only_trains_nothing(reference, capsys):
+    out, _ = reference
+    before = {n: (out / "runs" / n / "progress.csv").stat().st_mtime_ns for n in NAMES}
+    code, stdout, err = run_cli(QUICK + ["--parallel", "2", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "8 finished before" in stdout
+    assert {n: (out / "runs" / n / "progress.csv").stat().st_mtime_ns for n in NAMES} == before
+    code, stdout, err = run_cli(QUICK + ["--report-only", "--envs", "hopper-rand-params", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "hopper-rand-params: promp" in stdout and "halfcheetah" not in stdout.split("best first")[1]
+    assert "attempt" not in stdout  # nothing was started
+
+
+def test_a_killed_run_is_retried_and_resumes_to_the_same_numbers(tmp_path):
+    """Two workers train the same config into two directories; one is SIGKILLed mid-run, retried, and
+    resumes from its checkpoint to exactly the other's numbers."""
+    cfg = dict(f2.grid_configs(dataclasses.replace(f2.QUICK, iterations=30, horizon=50, meta_batch_size=4), (1,)))[NAMES[0]]
+    victim, twin = "victim", "twin"
+    killed = []
+
+    def kill_once(status):
+        s = next(s for s in status if s.name == victim)
+        if not killed and s.state == "running" and 1 <= len(s.progress()) < cfg.iterations - 5:
+            pid = int((s.run_dir / LOCK_NAME).read_text().strip())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(len(s.progress()))
+
+    runs = [(victim, tmp_path / "runs" / victim, cfg), (twin, tmp_path / "runs" / twin, cfg)]
+    status = {s.name: s for s in run_campaign(runs, tmp_path / "logs", parallel=2, retries=2, live=False, on_poll=kill_once)}
+    assert killed, "the run finished before it could be killed"
+    assert status[victim].state == "done" and status[victim].attempts == 2 and "exit -9" in status[victim].error
+    assert status[twin].state == "done" and status[twin].attempts == 1
+    got, want = numbers(tmp_path / "runs", victim), numbers(tmp_path / "runs", twin)
+    assert len(got) == cfg.iterations and got == want
+
+
+def test_a_run_that_keeps_failing_is_reported_and_does_not_block_the_others(tmp_path):
+    cfgs = dict(f2.grid_configs(dataclasses.replace(f2.QUICK, iterations=1), (1,)))
+    good, bad = NAMES[0], NAMES[2].replace("seed2", "seed1")
+    (tmp_path / "runs" / bad).mkdir(parents=True)
+    (tmp_path / "runs" / bad / "config.json").write_text("{not json")  # every attempt fails on it
+    runs = [(bad, tmp_path / "runs" / bad, cfgs[bad]), (good, tmp_path / "runs" / good, cfgs[good])]
+    status = {s.name: s for s in run_campaign(runs, tmp_path / "logs", parallel=1, retries=1, live=False)}
+    assert status[bad].state == "failed" and status[bad].attempts == 2
+    assert "error" in status[bad].error and "config.json" in status[bad].error
+    assert status[good].state == "done" and len(numbers(tmp_path / "runs", good)) == 1
+
+
+def test_campaign_as_ray_tasks_gives_the_same_numbers(reference, capsys, tmp_path):
+    ref, _ = reference
+    code, stdout, err = run_cli(QUICK + ["--ray-address", "local", "--parallel", "2", "--envs", "hopper-rand-params",
+                                         "--seeds", "2", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "2 done" in stdout
+    for name in [n for n in NAMES if n.startswith("hopper") and n.endswith("seed2")]:
+        assert numbers(tmp_path / "runs", name) == numbers(ref / "runs", name), name
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--parallel", "0"], "--parallel must be >= 1"),
+    (["--parallel", "999"], "exceeds this machine's"),
+    (["--envs", "point-nav"], "--envs point-nav: not in this experiment"),
+    (["--scale", "huge"], "--scale must be quick, reduced or paper"),
+])
+def test_bad_campaign_flags_give_one_error_line(tmp_path, capsys, argv, message):
+    code, _, err = run_cli(QUICK + ["--out", str(tmp_path / "x"), *argv], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x" / "runs").exists() or not any((tmp_path / "x" / "runs").rglob("config.json"))
+
+
+def test_parallel_flag_is_figure2_only(tmp_path, capsys):
+    code, _, err = run_cli(["reproduce", "learning-curves", "--parallel", "2", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "figure2" in err
+
+
+def test_snapshot_tree_keeps_a_campaign_that_plots_and_resumes(reference, tmp_path, capsys):
+    """scripts/snapshot_run.py --tree: the committed form of a campaign (config, progress, versions, latest and
+    best checkpoints) gives the same table, and re-invoking on it skips the finished runs."""
+    import subprocess
+    import sys
+
+    ref, _ = reference
+    script = Path(__file__).parent.parent / "scripts" / "snapshot_run.py"
+    proc = subprocess.run([sys.executable, str(script), "--tree", str(ref / "runs"), str(tmp_path / "runs")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "snapshotted 8 runs" in proc.stdout, proc.stderr
+    assert (tmp_path / "runs" / NAMES[0] / "versions.json").exists()
+    for out in (ref, tmp_path):
+        code, _, err = run_cli(QUICK + ["--report-only", "--out", str(out)], capsys)
+        assert code == 0, err
+    assert (tmp_path / "figure2.csv").read_text() == (ref / "figure2.csv").read_text()
+    code, stdout, err = run_cli(QUICK + ["--parallel", "1", "--out", str(tmp_path)], capsys)
+    assert code == 0 and "8 finished before" in stdout, err
