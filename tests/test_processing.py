@@ -104,3 +104,23 @@ def test_process_samples_end_to_end():
     np.testing.assert_allclose(adv.reshape(T, -1).std(1), 1.0, atol=1e-4)
     adj = np.asarray(b.adj_avg_rewards)
     assert abs(adj.mean()) < 1e-5 and abs(adj.std() - 1) < 1e-4  # standardised across all tasks
+
+
+def test_linear_baseline_solve_equals_the_originals_least_squares():
+    """The LU solve of the regularised normal equations gives what rllab's ``lstsq`` on the same matrix gives,
+    at Humanoid's feature count (2 x 376 + 4), and a matrix singular in floating point still gets a solution."""
+    rng = np.random.default_rng(0)
+    # 2,000 samples (a task at the paper's scale): well conditioned; 200 (early terminations): the Gram matrix
+    # is rank deficient and only the 1e-5 ridge fixes the solution, so two exact solvers agree to ~1e-6
+    for paths, tol in ((20, 1e-8), (2, 1e-4)):
+        f = baseline_features(rng.normal(size=(paths, 100, 376)))
+        f = f.reshape(-1, f.shape[-1])
+        y, w = rng.normal(size=len(f)), (rng.uniform(size=len(f)) > 0.1).astype(np.float64)
+        gram = (f * w[:, None]).T @ f + 1e-5 * np.eye(f.shape[1])
+        reference = np.linalg.lstsq(gram, (f * w[:, None]).T @ y, rcond=-1)[0]
+        np.testing.assert_allclose(f @ fit_linear_baseline(f, y, w), f @ reference, rtol=tol, atol=tol)
+    singular = np.concatenate([f[:, :3], np.zeros((len(f), 2))], axis=1)  # two all-zero features, no ridge
+    coef = fit_linear_baseline(singular, y, w, reg=0.0)
+    assert np.all(np.isfinite(coef))
+    np.testing.assert_allclose(singular @ coef, singular[:, :3] @ np.linalg.lstsq(singular[:, :3] * w[:, None], y * w, rcond=-1)[0],
+                               rtol=1e-8, atol=1e-8)
