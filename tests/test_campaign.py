@@ -162,3 +162,32 @@ def test_snapshot_tree_keeps_a_campaign_that_plots_and_resumes(reference, tmp_pa
     assert (tmp_path / "figure2.csv").read_text() == (ref / "figure2.csv").read_text()
     code, stdout, err = run_cli(QUICK + ["--parallel", "1", "--out", str(tmp_path)], capsys)
     assert code == 0 and "8 finished before" in stdout, err
+
+
+def test_ctrl_c_stops_the_workers_at_a_checkpoint_and_the_campaign_continues(tmp_path, capsys):
+    """SIGINT to ``promp reproduce figure2`` stops every worker after its last checkpointed iteration (none
+    is left running), exits 130, and the same command then finishes the runs."""
+    import subprocess
+    import sys
+    import time
+
+    argv = QUICK[:4] + ["--envs", "hopper-rand-params", "--algos", "promp", "--seeds", "1", "--iterations", "40",
+                        "--parallel", "1", "--out", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "promp", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = tmp_path / "runs" / "hopper-rand-params" / "promp-seed1"
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline and not ((run / "progress.csv").exists() and len(read_progress(run / "progress.csv")) >= 2):
+        time.sleep(0.2)
+    worker = int((run / LOCK_NAME).read_text().strip())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 130, err
+    assert "workers stopped after their last checkpoint" in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)  # the worker is gone, not orphaned
+    done = len(read_progress(run / "progress.csv"))
+    assert done < 40
+    code, stdout, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert len(read_progress(run / "progress.csv")) == 40

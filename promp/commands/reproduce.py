@@ -79,7 +79,7 @@ def reproduce_command(
         metavar="ENV [ENV ...]")] = None,
     parallel: Annotated[Optional[int], tyro.conf.arg(
         help="figure2 only: training runs at once, one core each (default: the core count; with --ray-address: "
-             "the number of Ray tasks in flight)", metavar="N")] = None,
+             "Ray tasks in flight, default every CPU of the cluster)", metavar="N")] = None,
     ray_address: Annotated[Optional[str], tyro.conf.arg(
         help="figure2 only: run each training run as a Ray task (num_cpus=1) on the cluster at this address "
              "('auto', 'host:port', or 'local' for a Ray runtime on this machine); --out must be on a filesystem "

@@ -86,15 +86,18 @@ def _log_tail(path: Path, lines: int = 1) -> str:
     return " | ".join(text[-lines:])
 
 
-def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, parallel: int, retries: int = 2,
+def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, parallel: int | None, retries: int = 2,
                  ray_address: str | None = None, live: bool | None = None,
                  on_poll: Callable[[list[RunStatus]], None] | None = None) -> list[RunStatus]:
-    """Train every ``(name, run_dir, cfg)`` in worker processes, ``parallel`` at a time (locally, or as
-    Ray tasks with ``ray_address``: ``"auto"`` or ``host:port``, or ``"local"`` for a Ray runtime started
-    here); returns the final status of every run. Worker output goes to ``log_dir/NAME.log``.
-    ``on_poll`` is called with the statuses about once a second (tests use it to kill a worker)."""
+    """Train every ``(name, run_dir, cfg)`` in worker processes, ``parallel`` at a time (default: this
+    machine's cores, or with ``ray_address`` the cluster's CPUs; ``ray_address``: ``"auto"`` or
+    ``host:port``, or ``"local"`` for a Ray runtime started here); returns the final status of every run.
+    Worker output goes to ``log_dir/NAME.log``. ``on_poll`` is called with the statuses about twice a
+    second (tests use it to kill a worker)."""
     cores = os.cpu_count() or 1
-    if parallel < 1:
+    if parallel is None and ray_address is None:
+        parallel = cores
+    if parallel is not None and parallel < 1:
         raise ValueError(f"--parallel must be >= 1, got {parallel}")
     if ray_address is None and parallel > cores:
         raise ValueError(f"--parallel {parallel} exceeds this machine's {cores} cores (one core per run)")
@@ -105,9 +108,11 @@ def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, paral
             s.state = "finished before"
     backend = _RayBackend(ray_address, parallel) if ray_address else _LocalBackend(parallel)
     table = _LiveTable(status, sys.stdout.isatty() if live is None else live)
+    stop: list[int] = []
+    previous = _catch_stop_signals(stop)
     try:
         with table:
-            while True:
+            while not stop:
                 for s in backend.finished():
                     _settle(s, retries, log_dir)
                 for s in status:
@@ -121,12 +126,30 @@ def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, paral
                 table.update()
                 time.sleep(0.5)
     except KeyboardInterrupt:
-        backend.stop()  # workers checkpoint their last iteration and exit
-        raise
+        stop.append(signal.SIGINT)
     finally:
+        if stop:
+            backend.stop()  # workers checkpoint their last iteration and exit
         backend.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop:
+        exc = KeyboardInterrupt("the campaign's workers stopped after their last checkpoint; run the same command to continue")
+        exc.signum = stop[0]  # type: ignore[attr-defined]  (promp.cli prints it and exits 128 + signum)
+        raise exc
     table.print_final()
     return status
+
+
+def _catch_stop_signals(stop: list[int]) -> dict[int, Any]:
+    """Make SIGINT/SIGTERM append to ``stop`` (the scheduler then stops its workers cleanly) instead of
+    ending the process at once (``promp.interrupts``), which would leave the workers running; returns the
+    previous handlers. Only in the main thread (elsewhere signals cannot be caught)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _settle(s: RunStatus, retries: int, log_dir: Path) -> None:
@@ -191,18 +214,18 @@ def _ray_worker(run_dir: str, cfg_json: str, log: str) -> int:
 class _RayBackend:
     """One Ray task per run (``num_cpus=1``); the run directories must be on a filesystem every node sees."""
 
-    def __init__(self, address: str, parallel: int) -> None:
+    def __init__(self, address: str, parallel: int | None) -> None:
         import ray
 
         self.ray = ray
         self.owned = not ray.is_initialized()  # started here: shut down again at the end
         if self.owned:
             if address == "local":
-                ray.init(num_cpus=parallel, include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=parallel or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
             else:
                 ray.init(address=address, log_to_driver=False)
         self.remote = ray.remote(num_cpus=1, max_retries=0)(_ray_worker)
-        self.parallel = parallel
+        self.parallel = parallel or max(1, int(ray.cluster_resources().get("CPU", 1)))  # default: every CPU of the cluster
         self.tasks: dict[Any, RunStatus] = {}
 
     def has_room(self) -> bool:

@@ -33,7 +33,7 @@ def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None =
         if parallel is None and ray_address is None:
             return _train_runs_locked(runs)
         try:
-            status = run_campaign(runs, grid_dir / "logs", parallel or os.cpu_count() or 1, retries, ray_address,
+            status = run_campaign(runs, grid_dir / "logs", parallel, retries, ray_address,
                                   **campaign_options)
         except ValueError as exc:
             raise CommandError(str(exc)) from None

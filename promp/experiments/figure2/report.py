@@ -122,8 +122,8 @@ def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = 
     statuses: dict[str, str] = {}
     if not opts.report_only:
         cells = [(name, run_root / name, cfg) for name, cfg in grid]
-        trained = train_runs(cells, parallel=opts.parallel or (None if opts.ray_address else os.cpu_count() or 1),
-                             ray_address=opts.ray_address)
+        parallel = opts.parallel if opts.ray_address else opts.parallel or os.cpu_count() or 1  # Ray: the cluster's CPUs
+        trained = train_runs(cells, parallel=parallel, ray_address=opts.ray_address)
         statuses = {name: t["status"] for name, t in trained.items()}
     runs = collect(grid, run_root)
     if not runs:
