@@ -63,6 +63,24 @@ def plot_adaptation_curve(steps: Sequence[dict], path: Path, title: str = "", co
     return save_figure(fig, path)
 
 
+def draw_seed_curve(ax: Any, curve: Any, color: Any) -> None:
+    """One aggregated curve (``promp.compare.Curve``) of an algorithm: its band when it has several runs, its
+    mean labelled with the run count."""
+    if curve.n > 1:
+        ax.fill_between(curve.x, curve.low, curve.high, color=color, alpha=0.2, linewidth=0)
+    ax.plot(curve.x, curve.mean, color=color, label=f"{curve.label} ({curve.n} seed{'s' if curve.n != 1 else ''})")
+
+
+def label_return_panel(ax: Any, title: str) -> None:
+    """A learning-curve panel's title, axes (env steps in scientific notation, post-update return), grid and legend."""
+    ax.set_title(title, fontsize="small")
+    ax.set_xlabel("env steps")
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+    ax.set_ylabel("post-update average return")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="x-small")
+
+
 def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average return", title: str = "", xlabel: str = "env steps",
                 references: Sequence[tuple[str, float, float]] = ()) -> Path:
     """Several aggregated learning curves (``promp.compare.Curve``) with shaded bands, one PNG.

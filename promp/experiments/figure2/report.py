@@ -15,7 +15,7 @@ import numpy as np
 from ...commands import CommandError
 from ...compare import aggregate
 from ...config import ConfigError
-from ...plotting import ALGO_COLORS, save_figure, save_figure_atomically, subplots
+from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
 from ...rundir import RunDir
 from ..grid import train_runs
 from ..options import Experiment, ReproduceOptions, scaled_setup
@@ -74,21 +74,13 @@ def figure(path: Path, setup: Figure2Setup, runs: dict) -> None:
             if (env, algo) not in runs:
                 continue
             c = aggregate(algo, [r for _, r in runs[(env, algo)]], "return_post", band="minmax")
-            color = ALGO_COLORS.get(algo)
-            if c.n > 1:
-                ax.fill_between(c.x, c.low, c.high, color=color, alpha=0.2, linewidth=0)
-            ax.plot(c.x, c.mean, color=color, label=f"{algo} ({c.n} seed{'s' if c.n != 1 else ''})")
+            draw_seed_curve(ax, c, ALGO_COLORS.get(algo))
             xmax = max(xmax, float(c.x[-1]))
         for algo, (x, y) in f2.REFERENCES.get(env, {}).items():
             if algo in setup.algos and xmax > 0 and x <= 2 * xmax:  # only where the runs reach that far
                 ax.plot([x], [y], marker="*", markersize=10, color=ALGO_COLORS.get(algo), linestyle="none",
                         label=f"{algo}, paper (by eye)")
-        ax.set_title(env, fontsize="small")
-        ax.set_xlabel("env steps")
-        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
-        ax.set_ylabel("post-update average return")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small")
+        label_return_panel(ax, env)
     for k in range(len(setup.envs), nrows * cols):
         axes[k // cols, k % cols].set_visible(False)
     save_figure(fig, path)

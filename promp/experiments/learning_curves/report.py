@@ -11,7 +11,7 @@ import numpy as np
 from ...commands import CommandError
 from ...compare import aggregate
 from ...config import ConfigError
-from ...plotting import ALGO_COLORS, save_figure, save_figure_atomically, subplots
+from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
 from ..grid import train_runs
 from ..options import Experiment, ReproduceOptions, scaled_setup
 from ..output import write_csv, write_report
@@ -33,16 +33,8 @@ def learning_curves_figure(path: Path, curves: dict, setup: LearningCurvesSetup)
                 c = curves.get((env, algo))
                 if c is None:
                     continue
-                color = ALGO_COLORS.get(algo)
-                if c.n > 1:
-                    ax.fill_between(c.x, c.low, c.high, color=color, alpha=0.2, linewidth=0)
-                ax.plot(c.x, c.mean, color=color, label=f"{algo} ({c.n} seed{'s' if c.n != 1 else ''})")
-            ax.set_title(env, fontsize="small")
-            ax.set_xlabel("env steps")
-            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
-            ax.set_ylabel("post-update average return")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize="x-small")
+                draw_seed_curve(ax, c, ALGO_COLORS.get(algo))
+            label_return_panel(ax, env)
     save_figure(fig, path)
 
 
