@@ -78,6 +78,11 @@ def worker_env() -> dict[str, str]:
     return env
 
 
+def log_path(log_dir: Path, name: str) -> Path:
+    """The worker log of run ``name`` (``ENV/ALGO-seedS`` -> ``ENV__ALGO-seedS.log``)."""
+    return log_dir / f"{name.replace('/', '__')}.log"
+
+
 def _log_tail(path: Path, lines: int = 1) -> str:
     try:
         text = path.read_text(errors="replace").strip().splitlines()
@@ -118,7 +123,7 @@ def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, paral
                 for s in status:
                     if s.state == "pending" and backend.has_room():
                         s.state, s.attempts, s.started = "running", s.attempts + 1, time.time()
-                        backend.start(s, log_dir / f"{s.name.replace('/', '__')}.log")
+                        backend.start(s, log_path(log_dir, s.name))
                 if not any(s.state in ("pending", "running") for s in status):
                     break
                 if on_poll:
@@ -158,7 +163,7 @@ def _settle(s: RunStatus, retries: int, log_dir: Path) -> None:
     if s.returncode == 0:
         s.state = "done"
         return
-    s.error = f"exit {s.returncode}: {_log_tail(log_dir / (s.name.replace('/', '__') + '.log')) or 'no output'}"
+    s.error = f"exit {s.returncode}: {_log_tail(log_path(log_dir, s.name)) or 'no output'}"
     s.state = "pending" if s.attempts <= retries else "failed"
 
 
