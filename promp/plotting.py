@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt
 from .atomic import atomic_path
 
 ALGO_COLORS = {"lvc-trpo": "tab:red", "maml-trpo": "tab:blue", "emaml-trpo": "tab:green", "promp": "tab:purple",
-               "lvc-vpg": "tab:red", "dice-vpg": "tab:blue", "maml-vpg": "tab:orange", "emaml-vpg": "tab:green"}
-"""A fixed colour per algorithm for the figures that compare algorithms."""
+               "lvc-vpg": "tab:red", "dice-vpg": "tab:brown", "maml-vpg": "tab:orange", "emaml-vpg": "tab:olive",
+               "vpg-dice": "tab:gray"}
+"""A fixed colour per algorithm for the figures that compare algorithms (the five of Fig. 2 all differ)."""
 
 
 def subplots(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -78,7 +79,8 @@ def label_return_panel(ax: Any, title: str) -> None:
     ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
     ax.set_ylabel("post-update average return")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="x-small")
+    if ax.get_legend_handles_labels()[0]:  # a panel without runs yet (a partial campaign) has no legend
+        ax.legend(fontsize="x-small")
 
 
 def plot_curves(curves: Sequence, path: Path, ylabel: str = "post-update average return", title: str = "", xlabel: str = "env steps",
