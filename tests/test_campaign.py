@@ -17,6 +17,7 @@ import pytest
 
 from promp.experiments.campaign import run_campaign
 from promp.experiments.figure2 import compute as f2
+from promp.experiments.learning_curves.compute import grid_configs
 from promp.rundir import read_progress
 from promp.rundir_lock import LOCK_NAME
 from test_trainer import TIME_COLUMNS, run_cli
@@ -85,7 +86,7 @@ def test_reinvoking_skips_finished_runs_and_report_only_trains_nothing(reference
 def test_a_killed_run_is_retried_and_resumes_to_the_same_numbers(tmp_path):
     """Two workers train the same config into two directories; one is SIGKILLed mid-run, retried, and
     resumes from its checkpoint to exactly the other's numbers."""
-    cfg = dict(f2.grid_configs(dataclasses.replace(f2.QUICK, iterations=30, horizon=50, meta_batch_size=4), (1,)))[NAMES[0]]
+    cfg = dict(grid_configs(dataclasses.replace(f2.QUICK, iterations=30, horizon=50, meta_batch_size=4), (1,)))[NAMES[0]]
     victim, twin = "victim", "twin"
     killed = []
 
@@ -106,7 +107,7 @@ def test_a_killed_run_is_retried_and_resumes_to_the_same_numbers(tmp_path):
 
 
 def test_a_run_that_keeps_failing_is_reported_and_does_not_block_the_others(tmp_path):
-    cfgs = dict(f2.grid_configs(dataclasses.replace(f2.QUICK, iterations=1), (1,)))
+    cfgs = dict(grid_configs(dataclasses.replace(f2.QUICK, iterations=1), (1,)))
     good, bad = NAMES[0], NAMES[2].replace("seed2", "seed1")
     (tmp_path / "runs" / bad).mkdir(parents=True)
     (tmp_path / "runs" / bad / "config.json").write_text("{not json")  # every attempt fails on it

@@ -17,7 +17,7 @@ from .exploration.compute import same_run
 
 
 def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None = None, ray_address: str | None = None,
-               retries: int = 2, **campaign_options) -> dict[str, dict]:
+               retries: int = 2) -> dict[str, dict]:
     """Train every ``(name, run_dir, cfg)`` with the trainer: a new directory is started, an unfinished
     one resumed from its last checkpoint, a finished one (``progress.csv`` has ``cfg.iterations`` rows)
     skipped. A directory holding a different run (config differs other than in ``iterations``) is an
@@ -33,8 +33,7 @@ def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None =
         if parallel is None and ray_address is None:
             return _train_runs_locked(runs)
         try:
-            status = run_campaign(runs, grid_dir / "logs", parallel, retries, ray_address,
-                                  **campaign_options)
+            status = run_campaign(runs, grid_dir / "logs", parallel, retries, ray_address)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         labels = {"done": "trained", "finished before": "skipped (finished)"}

@@ -2,9 +2,9 @@
 and E-MAML-VPG on the six MuJoCo meta-environments, as a grid of independent training runs.
 
 Every run uses its (env, algorithm) preset of docs/algorithms.md §6 (horizon, inner step size, inner
-steps, fixed or adaptive KL coefficient) except what a scale overrides. Pure functions here: the
-grid's configs and, from progress rows alone, the per-run figures (final return, area under the
-curve) and the per-env ranking.
+steps, fixed or adaptive KL coefficient) except what a scale overrides; the grid's configs come from
+``promp.experiments.learning_curves.compute.grid_configs`` (the same naming and overrides). Pure functions here: from
+progress rows alone, the per-run figures (final return, area under the curve) and the per-env ranking.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from ...config import TrainConfig, resolve_config
 
 ENVS: tuple[str, ...] = ("halfcheetah-fwd-back", "ant-fwd-back", "hopper-rand-params", "walker-fwd-back",
                          "humanoid-fwd-back", "walker-rand-params")
 """The paper's six panels, in its order: HalfCheetahFwdBack, AntRandDir, HopperRandParams, WalkerFwdBack,
 HumanoidRandDir, WalkerRandParams."""
 ALGOS: tuple[str, ...] = ("promp", "maml-trpo", "emaml-trpo", "lvc-vpg", "emaml-vpg")
-PAPER_ORDER: tuple[str, ...] = ALGOS
-"""The paper's claim per env (docs/algorithms.md §10.5): ProMP best in every env."""
+"""The paper's Fig. 2 algorithms; its claim per env (docs/algorithms.md §10.5): ProMP best in every env."""
 REFERENCES: dict[str, dict[str, tuple[float, float]]] = {
     "halfcheetah-fwd-back": {"promp": (1.2e8, 310.0), "maml-trpo": (1.2e8, 265.0), "emaml-trpo": (1.2e8, 265.0),
                              "lvc-vpg": (1.2e8, 230.0), "emaml-vpg": (1.2e8, 100.0)},
@@ -58,15 +56,6 @@ REDUCED = Figure2Setup(iterations=200, meta_batch_size=20, rollouts_per_task=10)
 QUICK = Figure2Setup(envs=("halfcheetah-fwd-back", "hopper-rand-params"), algos=("promp", "maml-trpo"), iterations=3,
                      meta_batch_size=2, rollouts_per_task=2, horizon=10, hidden=(8, 8))
 SETUPS: dict[str, Figure2Setup] = {"quick": QUICK, "medium": REDUCED, "full": FULL}
-
-
-def grid_configs(setup: Figure2Setup, seeds: Sequence[int]) -> list[tuple[str, TrainConfig]]:
-    """``(run name, config)`` of every cell, named ``ENV/ALGO-seedS``, env-major."""
-    overrides: dict[str, Any] = {"iterations": setup.iterations, "meta_batch_size": setup.meta_batch_size,
-                                 "rollouts_per_task": setup.rollouts_per_task, "horizon": setup.horizon,
-                                 "hidden": tuple(setup.hidden) if setup.hidden else None}
-    return [(f"{env}/{algo}-seed{seed}", resolve_config(env, algo, {**overrides, "seed": int(seed)}))
-            for env in setup.envs for algo in setup.algos for seed in seeds]
 
 
 def run_figures(rows: Sequence[dict[str, Any]]) -> dict[str, float]:

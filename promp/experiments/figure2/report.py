@@ -18,6 +18,7 @@ from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
 from ...rundir import RunDir
 from ..grid import train_runs
+from ..learning_curves.compute import grid_configs
 from ..options import Experiment, ReproduceOptions, scaled_setup
 from ..output import write_csv, write_report
 from . import compute as f2
@@ -33,7 +34,7 @@ def collect(grid: list, run_root: Path) -> dict[tuple[str, str], list[tuple[int,
     for name, cfg in grid:
         run = RunDir(run_root / name)
         try:
-            rows = run.read_progress() if run.progress_path.exists() else []
+            rows = run.read_progress()  # [] for a run that has not started
         except (OSError, ValueError):
             rows = []
         if rows:
@@ -106,7 +107,7 @@ def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = 
     """Train (unless ``--report-only``) and aggregate the campaign under ``OUT/runs/ENV/ALGO-seedS``."""
     setup = scaled_setup(f2.SETUPS, opts, setup)
     try:
-        grid = f2.grid_configs(setup, opts.seeds)
+        grid = grid_configs(setup, opts.seeds)
     except (ValueError, ConfigError) as exc:
         raise CommandError(str(exc)) from None
     out, run_root = opts.out, opts.out / "runs"

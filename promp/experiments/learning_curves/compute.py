@@ -14,7 +14,7 @@ Settings are the presets of docs/algorithms.md §6 for each (env, algorithm) exc
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Sequence
 
 from ...config import TrainConfig, resolve_config
 
@@ -54,9 +54,11 @@ QUICK = LearningCurvesSetup(envs=("point-corner",), panels=(("promp",), ("lvc-vp
 SETUPS: dict[str, LearningCurvesSetup] = {"quick": QUICK, "medium": MEDIUM, "full": FULL}
 
 
-def grid_configs(setup: LearningCurvesSetup, seeds: tuple[int, ...]) -> list[tuple[str, TrainConfig]]:
-    """``(run name, config)`` of every grid cell, named ``ENV/ALGO-seedS`` (docs/algorithms.md §6.2-6.3 presets
-    with the scale's overrides; at reduced scale DiCE gets the same rollouts as the others)."""
+def grid_configs(setup: Any, seeds: Sequence[int]) -> list[tuple[str, TrainConfig]]:
+    """``(run name, config)`` of every grid cell, named ``ENV/ALGO-seedS``, env-major (docs/algorithms.md §6.2-6.3
+    presets with the scale's overrides; at reduced scale DiCE gets the same rollouts as the others). ``setup``:
+    any setup with ``envs``, ``algos``, ``iterations``, ``meta_batch_size``, ``rollouts_per_task``, ``horizon``
+    and ``hidden`` (``LearningCurvesSetup``, figure2's ``Figure2Setup``)."""
     overrides: dict[str, Any] = {"iterations": setup.iterations, "meta_batch_size": setup.meta_batch_size,
                                  "rollouts_per_task": setup.rollouts_per_task, "horizon": setup.horizon,
                                  "hidden": tuple(setup.hidden) if setup.hidden else None}
