@@ -7,6 +7,7 @@ JSON exists and the hash matches. Loading checks format version, env id, shapes 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -19,7 +20,8 @@ from safetensors.numpy import load_file, save
 from . import __version__
 from .atomic import atomic_write_bytes, atomic_write_text
 from .algorithms.base import PenaltyState
-from .learner import RunState
+from .config import ConfigError, validate_config
+from .learner import MetaLearner, RunState
 from .rundir import RunDir, checkpoint_name, intact_checkpoint_hint, list_checkpoints
 
 FORMAT_VERSION = 1
@@ -142,3 +144,42 @@ def restore_state(learner: Any, run_dir: Path, iteration: int | None = None):
         return RunState(params, opt_state, rng, int(meta["iteration"]) + 1, int(meta["env_steps"]), int(meta.get("nonfinite_streak", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint in {run_dir} has invalid metadata ({exc})") from None
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """A run's config, a learner built from it (possibly with overrides) and the checkpoint's policy."""
+
+    run_dir: Path
+    cfg: Any  # TrainConfig (with overrides applied)
+    learner: Any  # MetaLearner
+    params: Any  # policy parameters of the checkpoint
+    iteration: int  # iteration (as in progress.csv) after which the checkpoint was written
+
+
+def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrides: Any) -> LoadedRun:
+    """Load ``run_dir``'s config and the policy of checkpoint ``checkpoint`` (an iteration, ``"best"`` or
+    ``"latest"``; default: the latest).
+
+    ``overrides`` replace config fields (e.g. ``rollouts_per_task``) for the learner that is
+    returned; they do not change the policy's shape.
+    """
+    run = RunDir(run_dir)
+    run_dir = run.path
+    cfg = run.read_config()
+    try:
+        checkpoint = run.resolve_checkpoint(checkpoint)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    validate_config(cfg)
+    try:
+        learner = MetaLearner(cfg)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot build env {cfg.env!r} of {run_dir}: {exc}") from None
+    try:
+        state = restore_state(learner, run_dir, checkpoint)
+    except BaseException:
+        learner.env.close()
+        raise
+    return LoadedRun(run_dir, cfg, learner, state.params, state.iteration - 1)

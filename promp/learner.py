@@ -7,6 +7,7 @@ K+1 rounds, adapting per task in between) is shared by training and meta-testing
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from .adaptation import adapt_tasks
 from .algorithms import make_outer_update
 from .algorithms.base import PenaltyState
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .envs import MetaEnv, make_env
 from .envs.check import check_env
 from .losses import INNER_LOSSES
@@ -25,6 +26,50 @@ from .processing import average_return, process_samples
 from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params
 from .task_map import jit_tasks
 from .types import Batch, Params, Task, Trajectories
+
+
+GIB = 1024**3
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
+def estimate_sample_memory(cfg: Any, obs_dim: int, act_dim: int) -> int:
+    """A lower estimate of the bytes one meta-iteration holds at once: the K+1 sampling rounds'
+    buffers (float32 observations, actions, means, log-stds; float64 rewards), their task-major
+    copies, the float64 processing arrays and the float32 batch handed to the update."""
+    steps = cfg.meta_batch_size * cfg.rollouts_per_task * cfg.horizon  # env steps per sampling round
+    per_step = 2 * 4 * (obs_dim + 3 * act_dim) + 2 * (8 + 4)  # sampling buffers + task-major copies
+    per_step += 8 * (2 * obs_dim + 4) / max(cfg.meta_batch_size, 1)  # baseline features (one task at a time)
+    per_step += 8 * 8  # returns, values, advantages, ... (float64)
+    per_step += 4 * (obs_dim + 3 * act_dim + 6)  # the float32 Batch
+    return int(steps * per_step * (cfg.inner_steps + 1))
+
+
+def check_memory(cfg: Any, obs_dim: int, act_dim: int) -> None:
+    """Raise ``ConfigError`` with the estimate if a run's samples cannot fit in the available memory."""
+    need = estimate_sample_memory(cfg, obs_dim, act_dim)
+    have = available_memory()
+    if have is not None and need > have:
+        steps = cfg.meta_batch_size * cfg.rollouts_per_task * cfg.horizon
+        raise ConfigError(
+            f"this run needs at least {need / GIB:.3g} GiB of memory for its samples ({cfg.meta_batch_size} tasks x "
+            f"{cfg.rollouts_per_task} rollouts x horizon {cfg.horizon} = {steps:,} env steps per round, "
+            f"{cfg.inner_steps + 1} rounds); {have / GIB:.3g} GiB are available: reduce --meta-batch-size, "
+            "--rollouts-per-task or --horizon"
+        )
 
 
 class NonFiniteUpdateError(RuntimeError):

@@ -8,9 +8,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import matplotlib
+import matplotlib.patches as mpatches
 import matplotlib.pyplot as plt
 
 from .atomic import atomic_path
+from .envs.point import CORNERS, PointCorner, PointMomentum
 
 ALGO_COLORS = {"lvc-trpo": "tab:red", "maml-trpo": "tab:blue", "emaml-trpo": "tab:green", "promp": "tab:purple",
                "lvc-vpg": "tab:red", "dice-vpg": "tab:brown", "maml-vpg": "tab:orange", "emaml-vpg": "tab:olive",
@@ -145,3 +147,31 @@ def plot_point_trajectories(panels: Sequence[tuple[str, np.ndarray]], path: Path
     if title:
         fig.suptitle(title)
     return save_figure(fig, path, tight_bbox=True)
+
+
+def draw_point_task(ax: Any, env: Any, task: dict) -> None:
+    """Mark a point task on ``ax``: the goal (star), other corner goals, and where reward is given.
+
+    point-corner: reward only outside the L1 dead zone |x|+|y| < r (grey diamond) and in the goal's
+    quadrant (shaded, where the goal is the closest corner); point-momentum: discs of radius r around
+    the goals (reward max(r - distance, 0)); point-nav: the goal with its stopping tolerance.
+    """
+    goal = np.asarray(task["goal"], dtype=float)
+    if isinstance(env, (PointCorner, PointMomentum)):
+        for c in CORNERS:
+            is_goal = bool(np.allclose(c, goal))
+            if isinstance(env, PointMomentum):
+                ax.add_patch(mpatches.Circle(c, env.sparse_radius, color="tab:green" if is_goal else "tab:gray",
+                                             alpha=0.18 if is_goal else 0.07, linewidth=0))
+            ax.plot(*c, marker="*" if is_goal else "o", markersize=14 if is_goal else 6,
+                    color="tab:green" if is_goal else "tab:gray", zorder=5)
+        if isinstance(env, PointCorner):
+            sx, sy = np.sign(goal)
+            ax.add_patch(mpatches.Rectangle((min(0, 10 * sx), min(0, 10 * sy)), 10, 10, color="tab:green", alpha=0.1, linewidth=0))
+            r = env.sparse_radius
+            ax.add_patch(mpatches.Polygon([(r, 0), (0, r), (-r, 0), (0, -r)], closed=True, color="tab:gray", alpha=0.35, linewidth=0))
+    else:
+        ax.plot(*goal, marker="*", markersize=14, color="tab:green", zorder=5)
+        tol = getattr(env, "goal_tolerance", 0.0)
+        if tol:
+            ax.add_patch(mpatches.Rectangle(goal - tol, 2 * tol, 2 * tol, fill=False, color="tab:green"))

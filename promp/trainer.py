@@ -1,9 +1,9 @@
 """The training loop: iterate, log, checkpoint, stop on a signal, show progress.
 
 What the files of a run directory are called and how they are read and written is
-``promp.rundir`` (``RunDir``); checkpoints are ``promp.checkpoint``; starting or resuming a run
-(``train``) is ``promp.commands.train``. ``run_training`` runs the loop on a prepared, locked run
-directory; each completed iteration's progress row and checkpoint are written as one step that a
+``promp.rundir`` (``RunDir``); checkpoints are ``promp.checkpoint``. ``train`` starts or resumes a
+run: it checks everything that can fail on bad input, locks the run directory, prepares it and hands
+over to ``run_training``, the loop on a prepared, locked run directory; each completed iteration's progress row and checkpoint are written as one step that a
 SIGINT/SIGTERM does not cut in half, and a resumed run reproduces an uninterrupted run's numbers.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import signal
 import threading
 import time
@@ -23,12 +24,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from tensorboardX import SummaryWriter
 
-from .checkpoint import checkpoint_meta, prune_checkpoints, save_checkpoint
+from .checkpoint import checkpoint_meta, prune_checkpoints, restore_state, save_checkpoint
+from .config import ConfigError, TrainConfig, validate_config
 from .interrupts import set_note
-from .learner import MetaLearner, NonFiniteUpdateError, RunState
+from .learner import MetaLearner, NonFiniteUpdateError, RunState, check_memory
 from .monitor import ReturnMonitor, load_monitor
 from .plotting import plot_learning_curve, save_figure_atomically
-from .rundir import RunDir
+from .rundir import RunDir, RunDirError
+from .rundir_lock import hold_directory_lock
+from .versions import differences, environment_record
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -250,14 +254,77 @@ def _interrupt_message(state: RunState, run_dir: Path) -> str:
     )
 
 
-def __getattr__(name: str) -> Any:
-    """``promp.trainer.train`` still works: the entry point lives in ``promp.commands.train`` now
-    (imported on first use: the commands sit above the trainer)."""
-    if name == "train":
-        from .commands.train import train
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True,
+          workers: int | None = None, ray_address: str | None = None) -> list[dict]:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``; returns all progress rows.
 
-        return train
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    Everything that can fail on bad input (env construction, checkpoint loading, the memory
+    estimate, an unwritable ``run_dir``) happens before the first file is written. The run
+    directory is locked for the whole call (``promp.rundir_lock``: a second writer is refused).
+    A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's checkpoint
+    and is re-raised. ``workers`` samples with that many Ray actors (``promp.distributed``; same
+    numbers as without), on a local runtime or the cluster at ``ray_address``; the actors are shut
+    down however training ends. The worker count is not part of the run's config.
+    """
+    console = console or Console(stderr=True)
+    run = RunDir(run_dir)
+    validate_config(cfg)
+    if not resume:
+        run.check_new()
+    try:
+        learner = MetaLearner(cfg)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        check_memory(cfg, learner.env.obs_dim, learner.env.act_dim)
+        if workers is not None:
+            from .distributed import make_ray_sampler  # Ray: an optional extra
+
+            learner.sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, workers, ray_address)
+        with hold_directory_lock(run.path, "promp train"):
+            run.remove_stale_temp_files()
+            if resume:
+                state = _resume_state(learner, run, console)
+            else:
+                state = learner.init_state()
+                run.create(cfg)
+            _record_versions(run, state.iteration, console)
+            return run_training(learner, state, run, console, progress)
+    finally:
+        learner.sampler.close()
+        learner.env.close()
+
+
+def _record_versions(run: RunDir, iteration: int, console: Console) -> None:
+    """Append this process's ``promp.versions`` record to the run's ``versions.json``; warn when a resumed
+    run last ran under other versions (its numbers then agree with an uninterrupted run only to round-off)."""
+    current = environment_record()
+    previous = run.record_versions(current, iteration)
+    changed = differences(previous, current) if previous else []
+    if changed:
+        console.print(f"[yellow]warning:[/] {escape(str(run.path))} was trained under other versions until iteration "
+                      f"{iteration}: {escape('; '.join(changed))} (numbers agree with an uninterrupted run only to "
+                      "round-off)", highlight=False, soft_wrap=True)
+
+
+def _resume_state(learner: Any, run: RunDir, console: Console) -> Any:
+    """Check that ``run`` can be resumed with ``learner.cfg``, update its ``config.json`` and return
+    the state of its last checkpoint (the initial state if it has none yet)."""
+    cfg, run_dir = learner.cfg, run.path
+    checkpoints = run.checkpoints()
+    run.check_resumable(checkpoints, run.read_progress(),
+                        lambda msg: console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True))
+    # killed before the first checkpoint was complete: start afresh (the same numbers)
+    state = restore_state(learner, run_dir) if checkpoints else learner.init_state()
+    if cfg.iterations < state.iteration:
+        raise RunDirError(f"{run_dir} has completed {state.iteration} iterations; --iterations {cfg.iterations} would "
+                          f"shrink it (give --iterations >= {state.iteration}, or leave it out)")
+    saved = json.loads(run.config_path.read_text()).get("iterations")
+    if saved != cfg.iterations:
+        console.print(f"extending {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False,
+                      soft_wrap=True)
+    run.write_config(cfg)
+    return state
 
 
 __all__ = ["RunLogger", "TrainingInterrupted", "run_training", "train"]

@@ -1,5 +1,4 @@
-"""Checks of a run's config before anything is written: the JSON types of a ``config.json``, and a
-memory estimate. The value checks themselves are declared on ``TrainConfig``'s fields and run by
+"""Checks of a run's config before anything is written: the JSON types of a ``config.json``. The value checks themselves are declared on ``TrainConfig``'s fields and run by
 ``promp.config.validate_config``, so a value is judged by the same code whether it came from
 ``--flag`` or from an edited ``config.json``; ``check_config_types`` is the extra step for JSON,
 where nothing has converted the types yet.
@@ -8,16 +7,13 @@ where nothing has converted the types yet.
 from __future__ import annotations
 
 import dataclasses
-import os
 import typing
 from typing import Any
 
 from .config import TrainConfig
 from .settings import MAX_SEED, ConfigError, canonical_keys, check_seed, flag
 
-__all__ = ["MAX_SEED", "check_config_types", "check_memory", "check_seed", "estimate_sample_memory", "flag"]
-
-GIB = 1024**3
+__all__ = ["MAX_SEED", "check_config_types", "check_seed", "flag"]
 
 
 def _json_type_ok(value: Any, typ: Any) -> tuple[bool, str] | None:
@@ -52,44 +48,3 @@ def check_config_types(data: dict[str, Any], cls: Any = TrainConfig) -> None:
         verdict = _json_type_ok(data[f.name], hints[f.name])
         if verdict is not None and not verdict[0]:
             raise ConfigError(f"{f.name} must be {verdict[1]}, got {data[f.name]!r}")
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (``MemAvailable``), ``None`` if unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        return None
-
-
-def estimate_sample_memory(cfg: Any, obs_dim: int, act_dim: int) -> int:
-    """A lower estimate of the bytes one meta-iteration holds at once: the K+1 sampling rounds'
-    buffers (float32 observations, actions, means, log-stds; float64 rewards), their task-major
-    copies, the float64 processing arrays and the float32 batch handed to the update."""
-    steps = cfg.meta_batch_size * cfg.rollouts_per_task * cfg.horizon  # env steps per sampling round
-    per_step = 2 * 4 * (obs_dim + 3 * act_dim) + 2 * (8 + 4)  # sampling buffers + task-major copies
-    per_step += 8 * (2 * obs_dim + 4) / max(cfg.meta_batch_size, 1)  # baseline features (one task at a time)
-    per_step += 8 * 8  # returns, values, advantages, ... (float64)
-    per_step += 4 * (obs_dim + 3 * act_dim + 6)  # the float32 Batch
-    return int(steps * per_step * (cfg.inner_steps + 1))
-
-
-def check_memory(cfg: Any, obs_dim: int, act_dim: int) -> None:
-    """Raise ``ConfigError`` with the estimate if a run's samples cannot fit in the available memory."""
-    need = estimate_sample_memory(cfg, obs_dim, act_dim)
-    have = available_memory()
-    if have is not None and need > have:
-        steps = cfg.meta_batch_size * cfg.rollouts_per_task * cfg.horizon
-        raise ConfigError(
-            f"this run needs at least {need / GIB:.3g} GiB of memory for its samples ({cfg.meta_batch_size} tasks x "
-            f"{cfg.rollouts_per_task} rollouts x horizon {cfg.horizon} = {steps:,} env steps per round, "
-            f"{cfg.inner_steps + 1} rounds); {have / GIB:.3g} GiB are available: reduce --meta-batch-size, "
-            "--rollouts-per-task or --horizon"
-        )

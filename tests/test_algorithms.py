@@ -235,7 +235,7 @@ def test_presets_compose_the_registered_pieces():
 @pytest.mark.parametrize("env", ["point-nav", "point-corner"])
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_every_algo_trains_three_iterations(tmp_path, env, algo):
-    from promp.commands.train import train
+    from promp.trainer import train
 
     cfg = resolve_config(env, algo, SMALL)
     rows = train(cfg, tmp_path / "run", progress=False)

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from promp.algorithms.base import PenaltyState
 from promp.checkpoint import restore_state
-from promp.commands.train import train
+from promp.trainer import train
 from promp.learner import MetaLearner
 from promp.rundir import RunDir, read_progress
 

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from promp.checkpoint import list_checkpoints
 from promp.config import resolve_config
-from promp.commands.train import train
+from promp.trainer import train
 from promp.envs.point import PointCorner
 
 ray = pytest.importorskip("ray", reason="the Ray tests need the optional extra: pip install 'promp[ray]'")

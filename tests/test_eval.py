@@ -18,7 +18,7 @@ from promp.cli import main
 from promp.compare import aggregate, group_runs
 from promp.config import resolve_config
 from promp.evaluation import eval_rng, mean_confidence_interval, t_quantile
-from promp.commands.train import train
+from promp.trainer import train
 
 # The smallest point-corner setting found to learn to adapt reliably: with seeds 1, 2, 3 the
 # post-update return on 20 held-out tasks exceeded the pre-update one by 0.05, 0.18 and 0.16

@@ -22,7 +22,7 @@ from promp import checkpoint as ckpt
 from promp.cli import main
 from promp.config import resolve_config
 from promp.learner import NonFiniteUpdateError
-from promp.commands.train import train
+from promp.trainer import train
 from promp.rundir import read_progress
 
 # dense rewards: the sparse reward is all zeros at this scale, which would make every update a no-op

@@ -26,7 +26,7 @@ from promp.checkpoint import list_checkpoints
 from promp.cli import main
 from promp.config import ConfigError, resolve_config
 from promp.learner import MetaLearner
-from promp.commands.train import train
+from promp.trainer import train
 from promp.monitor import ReturnMonitor
 from promp.rundir import RunDir, read_progress
 

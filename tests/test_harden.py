@@ -490,7 +490,7 @@ def test_a_run_of_an_env_registered_in_a_script_says_how_to_use_it_from_the_cli(
         from promp.config import resolve_config
         from promp.envs import register_env
         from promp.envs.point import PointCorner
-        from promp.commands.train import train
+        from promp.trainer import train
         register_env("script-corner", PointCorner, defaults={{"horizon": 10}})
         cfg = resolve_config("script-corner", "promp", {{"meta_batch_size": 2, "rollouts_per_task": 2, "iterations": 1, "hidden": (8,)}})
         train(cfg, __import__("pathlib").Path({str(tmp_path / 'r')!r}), progress=False)

@@ -358,7 +358,7 @@ def test_locomotion_presets_match_the_per_env_table():
 def test_promp_three_iterations_on_halfcheetah(tmp_path):
     """A 3-iteration ProMP run at small scale on halfcheetah-fwd-back (issue 4)."""
     from promp.config import resolve_config
-    from promp.commands.train import train
+    from promp.trainer import train
 
     overrides = {"iterations": 3, "meta_batch_size": 2, "rollouts_per_task": 2, "horizon": 10, "hidden": (16, 16)}
     cfg = resolve_config("halfcheetah-fwd-back", "promp", overrides)

@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pytest
 
-from promp.commands import CommandError
+from promp.config import ConfigError
 from promp.experiments.exploration.report import run_exploration_experiment
 from promp.experiments.gradient_variance.report import run_gradient_variance_experiment
 from promp.experiments.options import ReproduceOptions, scaled_setup
@@ -156,7 +156,7 @@ def test_exploration_quick_is_resumable_and_skips_finished_runs(tmp_path, capsys
     assert (tmp_path / "runs" / "promp-seed0" / "progress.csv").stat().st_mtime_ns == before
     assert "skipped" in capsys.readouterr().out
 
-    with pytest.raises(CommandError, match="holds a different run"):  # same --out, different scale
+    with pytest.raises(ConfigError, match="holds a different run"):  # same --out, different scale
         run_exploration_experiment(opts, dataclasses.replace(setup, horizon=25))
 
 

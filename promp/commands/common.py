@@ -1,58 +1,13 @@
-"""Helpers shared by the commands that load a trained policy from a run directory."""
+"""Helpers shared by the commands: JSON-valued flags, ``--task``, the versions warning."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, validate_config
 from ..rundir import RunDir
 from . import CommandError
-
-
-@dataclasses.dataclass
-class LoadedRun:
-    """A run's config, a learner built from it (possibly with overrides) and the checkpoint's policy."""
-
-    run_dir: Path
-    cfg: Any  # TrainConfig (with overrides applied)
-    learner: Any  # MetaLearner
-    params: Any  # policy parameters of the checkpoint
-    iteration: int  # iteration (as in progress.csv) after which the checkpoint was written
-
-
-def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrides: Any) -> LoadedRun:
-    """Load ``run_dir``'s config and the policy of checkpoint ``checkpoint`` (an iteration, ``"best"`` or
-    ``"latest"``; default: the latest).
-
-    ``overrides`` replace config fields (e.g. ``rollouts_per_task``) for the learner that is
-    returned; they do not change the policy's shape.
-    """
-    from ..checkpoint import restore_state
-    from ..learner import MetaLearner
-
-    run = RunDir(run_dir)
-    run_dir = run.path
-    cfg = run.read_config()
-    try:
-        checkpoint = run.resolve_checkpoint(checkpoint)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-    validate_config(cfg)
-    try:
-        learner = MetaLearner(cfg)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ConfigError(f"cannot build env {cfg.env!r} of {run_dir}: {exc}") from None
-    try:
-        state = restore_state(learner, run_dir, checkpoint)
-    except BaseException:
-        learner.env.close()
-        raise
-    return LoadedRun(run_dir, cfg, learner, state.params, state.iteration - 1)
 
 
 def warn_other_versions(run: RunDir, current: dict[str, Any], what: str) -> None:

@@ -16,7 +16,7 @@ from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
 from ..validation import check_seed
 from ..versions import environment_record
 from . import CommandError
-from .common import load_run, parse_task, warn_other_versions
+from .common import parse_task, warn_other_versions
 
 
 def eval_command(
@@ -61,6 +61,7 @@ def eval_command(
         check_output_dir(Path(out))
 
     from ..evaluation import eval_rng, meta_test, report
+    from ..checkpoint import load_run
     from ..plotting import plot_adaptation_curve, save_figure_atomically
 
     run = load_run(run_dir, checkpoint, rollouts_per_task=rollouts)

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Optional
 import numpy as np
 import tyro
 
-from ..envs.point import CORNERS, PointCorner, PointMomentum, PointNav
+from ..envs.point import PointCorner, PointMomentum, PointNav
 from ..validation import check_seed
 from ..video import FrameRecorder, RenderError, can_render, default_offscreen_gl, frame_source, side_by_side, write_mp4
 from . import CommandError
-from .common import load_run, parse_task
+from .common import parse_task
 
 
 def rollout_command(
@@ -50,6 +50,8 @@ def rollout_command(
 
     from ..evaluation import eval_rng  # JAX: loaded once the arguments are known to be good
 
+    from ..checkpoint import load_run  # JAX: not loaded for --help
+
     run = load_run(run_dir, checkpoint)
     cfg, learner, env = run.cfg, run.learner, run.learner.env
     try:
@@ -80,7 +82,7 @@ def rollout_command(
 
 
 def _point_png(env: Any, task: dict, res: Any, paths: int, k: int, returns: list[float], out_path: Path, title: str) -> None:
-    from ..plotting import plot_point_trajectories, save_figure_atomically
+    from ..plotting import draw_point_task, plot_point_trajectories, save_figure_atomically
 
     def xy(traj: Any) -> np.ndarray:
         n = min(paths, traj.obs.shape[1])
@@ -93,36 +95,6 @@ def _point_png(env: Any, task: dict, res: Any, paths: int, k: int, returns: list
     panels = [(f"pre-update (return {returns[0]:.3g})", xy(res.trajectories[0]))]
     panels.append((f"after {k} inner step{'s' if k != 1 else ''} (return {returns[-1]:.3g})", xy(res.trajectories[-1])))
     save_figure_atomically(out_path, lambda p: plot_point_trajectories(panels, p, lambda ax: draw_point_task(ax, env, task), f"{title}\ngoal {task['goal']}"))
-
-
-def draw_point_task(ax: Any, env: Any, task: dict) -> None:
-    """Mark a point task on ``ax``: the goal (star), other corner goals, and where reward is given.
-
-    point-corner: reward only outside the L1 dead zone |x|+|y| < r (grey diamond) and in the goal's
-    quadrant (shaded, where the goal is the closest corner); point-momentum: discs of radius r around
-    the goals (reward max(r - distance, 0)); point-nav: the goal with its stopping tolerance.
-    """
-    import matplotlib.patches as mpatches
-
-    goal = np.asarray(task["goal"], dtype=float)
-    if isinstance(env, (PointCorner, PointMomentum)):
-        for c in CORNERS:
-            is_goal = bool(np.allclose(c, goal))
-            if isinstance(env, PointMomentum):
-                ax.add_patch(mpatches.Circle(c, env.sparse_radius, color="tab:green" if is_goal else "tab:gray",
-                                             alpha=0.18 if is_goal else 0.07, linewidth=0))
-            ax.plot(*c, marker="*" if is_goal else "o", markersize=14 if is_goal else 6,
-                    color="tab:green" if is_goal else "tab:gray", zorder=5)
-        if isinstance(env, PointCorner):
-            sx, sy = np.sign(goal)
-            ax.add_patch(mpatches.Rectangle((min(0, 10 * sx), min(0, 10 * sy)), 10, 10, color="tab:green", alpha=0.1, linewidth=0))
-            r = env.sparse_radius
-            ax.add_patch(mpatches.Polygon([(r, 0), (0, r), (-r, 0), (0, -r)], closed=True, color="tab:gray", alpha=0.35, linewidth=0))
-    else:
-        ax.plot(*goal, marker="*", markersize=14, color="tab:green", zorder=5)
-        tol = getattr(env, "goal_tolerance", 0.0)
-        if tol:
-            ax.add_patch(mpatches.Rectangle(goal - tol, 2 * tol, 2 * tol, fill=False, color="tab:green"))
 
 
 def _mujoco_mp4(learner: Any, params_pre: Any, params_post: Any, task: dict, rng: Any, width: int, height: int, out_path: Path) -> None:

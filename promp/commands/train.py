@@ -1,7 +1,7 @@
 """``promp train``: start a run in ``--out DIR`` or continue one with ``--resume DIR``.
 
-``train`` checks everything that can fail on bad input, locks the run directory, prepares it
-(``promp.rundir.RunDir``) and hands over to the loop (``promp.trainer.run_training``).
+The flags are derived from ``TrainConfig``'s fields; this module parses them into a config and
+hands it to ``promp.trainer.train``, then prints the summary line.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from typing import Annotated, Any, Optional
 
 import tyro
 from rich.console import Console
-from rich.markup import escape
 
-from ..config import ConfigError, TrainConfig, preset_fields, resolve_config, validate_config
-from ..rundir import RunDir, RunDirError
-from ..rundir_lock import hold_directory_lock
+from ..config import TrainConfig, preset_fields, resolve_config, validate_config
+from ..rundir import RunDir
 from ..settings import field_default, field_help, flag
-from ..validation import check_memory
 from . import CommandError
 from .common import parse_json_object
 
@@ -126,6 +123,8 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
     if args.workers is not None and args.workers < 1:
         raise CommandError(f"--workers must be >= 1, got {args.workers}")
     workers = args.workers if args.workers is not None else (1 if args.ray_address else None)
+    from ..trainer import train  # JAX and the learner: not loaded for --help
+
     rows = train(cfg, run_dir, resume=bool(args.resume), workers=workers, ray_address=args.ray_address)
     first, last = rows[0], rows[-1]
     print(
@@ -134,83 +133,3 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
         f"return_pre {first['return_pre']:.3f} -> {last['return_pre']:.3f}"
     )
     print(f"run directory: {run_dir}  (learning curve: {run_dir / 'learning_curve.png'})")
-
-
-def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Console | None = None, progress: bool = True,
-          workers: int | None = None, ray_address: str | None = None) -> list[dict]:
-    """Train (or, with ``resume``, continue) the run in ``run_dir``; returns all progress rows.
-
-    Everything that can fail on bad input (env construction, checkpoint loading, the memory
-    estimate, an unwritable ``run_dir``) happens before the first file is written. The run
-    directory is locked for the whole call (``promp.rundir_lock``: a second writer is refused).
-    A KeyboardInterrupt (SIGINT or SIGTERM) stops after the last completed iteration's checkpoint
-    and is re-raised. ``workers`` samples with that many Ray actors (``promp.distributed``; same
-    numbers as without), on a local runtime or the cluster at ``ray_address``; the actors are shut
-    down however training ends. The worker count is not part of the run's config.
-    """
-    from ..learner import MetaLearner
-    from ..trainer import run_training
-
-    console = console or Console(stderr=True)
-    run = RunDir(run_dir)
-    validate_config(cfg)
-    if not resume:
-        run.check_new()
-    try:
-        learner = MetaLearner(cfg)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    try:
-        check_memory(cfg, learner.env.obs_dim, learner.env.act_dim)
-        if workers is not None:
-            from ..distributed import make_ray_sampler
-
-            learner.sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, workers, ray_address)
-        with hold_directory_lock(run.path, "promp train"):
-            run.remove_stale_temp_files()
-            if resume:
-                state = _resume_state(learner, run, console)
-            else:
-                state = learner.init_state()
-                run.create(cfg)
-            _record_versions(run, state.iteration, console)
-            return run_training(learner, state, run, console, progress)
-    finally:
-        learner.sampler.close()
-        learner.env.close()
-
-
-def _record_versions(run: RunDir, iteration: int, console: Console) -> None:
-    """Append this process's ``promp.versions`` record to the run's ``versions.json``; warn when a resumed
-    run last ran under other versions (its numbers then agree with an uninterrupted run only to round-off)."""
-    from ..versions import differences, environment_record
-
-    current = environment_record()
-    previous = run.record_versions(current, iteration)
-    changed = differences(previous, current) if previous else []
-    if changed:
-        console.print(f"[yellow]warning:[/] {escape(str(run.path))} was trained under other versions until iteration "
-                      f"{iteration}: {escape('; '.join(changed))} (numbers agree with an uninterrupted run only to "
-                      "round-off)", highlight=False, soft_wrap=True)
-
-
-def _resume_state(learner: Any, run: RunDir, console: Console) -> Any:
-    """Check that ``run`` can be resumed with ``learner.cfg``, update its ``config.json`` and return
-    the state of its last checkpoint (the initial state if it has none yet)."""
-    from ..checkpoint import restore_state
-
-    cfg, run_dir = learner.cfg, run.path
-    checkpoints = run.checkpoints()
-    run.check_resumable(checkpoints, run.read_progress(),
-                        lambda msg: console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True))
-    # killed before the first checkpoint was complete: start afresh (the same numbers)
-    state = restore_state(learner, run_dir) if checkpoints else learner.init_state()
-    if cfg.iterations < state.iteration:
-        raise RunDirError(f"{run_dir} has completed {state.iteration} iterations; --iterations {cfg.iterations} would "
-                          f"shrink it (give --iterations >= {state.iteration}, or leave it out)")
-    saved = json.loads(run.config_path.read_text()).get("iterations")
-    if saved != cfg.iterations:
-        console.print(f"extending {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False,
-                      soft_wrap=True)
-    run.write_config(cfg)
-    return state

@@ -352,7 +352,7 @@ def worker_main(argv: list[str]) -> int:
 
     configure_threads()
     from ..rundir import config_from_json
-    from ..commands.train import train
+    from ..trainer import train
 
     run_dir, cfg_json = Path(argv[0]), argv[1]
     try:

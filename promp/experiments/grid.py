@@ -7,11 +7,11 @@ import os
 import time
 from pathlib import Path
 
-from ..commands import CommandError
+from ..config import ConfigError
 from ..config import TrainConfig
 from ..rundir_lock import hold_directory_lock
 from ..rundir import RunDir
-from ..commands.train import train
+from ..trainer import train
 from .campaign import run_campaign
 from .exploration.compute import same_run
 
@@ -27,7 +27,7 @@ def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None =
     ``{"status", "rows", "wall_s"}`` (a failed run's status says why; its rows are what it completed)."""
     for name, run_dir, cfg in runs:  # check every directory before training anything
         if RunDir(run_dir).has_config() and not same_run(RunDir(run_dir).read_config(), cfg):
-            raise CommandError(f"{run_dir} holds a different run than {name} at this scale; use another --out")
+            raise ConfigError(f"{run_dir} holds a different run than {name} at this scale; use another --out")
     grid_dir = Path(os.path.commonpath([str(run_dir.parent) for _, run_dir, _ in runs]))
     with hold_directory_lock(grid_dir, "promp reproduce"):  # one process per grid: a second one is refused
         if parallel is None and ray_address is None:
@@ -35,7 +35,7 @@ def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None =
         try:
             status = run_campaign(runs, grid_dir / "logs", parallel, retries, ray_address)
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise ConfigError(str(exc)) from None
         labels = {"done": "trained", "finished before": "skipped (finished)"}
         return {s.name: {"status": labels.get(s.state, f"failed after {s.attempts} attempts: {s.error}"),
                          "rows": s.progress(), "wall_s": s.wall_s} for s in status}

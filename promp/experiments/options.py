@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..commands import CommandError
+from ..config import ConfigError
 
 OVERRIDABLE = ("convention", "score_raw_action", "iterations", "meta_batch_size", "rollouts_per_task", "algos", "envs")
 """Setup fields the command line may set (``--convention`` ... ``--envs``), in the order they are checked."""
@@ -79,13 +79,13 @@ def scaled_setup(setups: dict, opts: ReproduceOptions, setup: Any = None) -> Any
         known = getattr(type(setup), "KNOWN_ENVS", setup.envs)
         unknown = [e for e in opts.envs if e not in known]
         if unknown:
-            raise CommandError(f"--envs {' '.join(unknown)}: not in this experiment; it has {' '.join(known)}")
+            raise ConfigError(f"--envs {' '.join(unknown)}: not in this experiment; it has {' '.join(known)}")
         setup = dataclasses.replace(setup, envs=tuple(e for e in known if e in opts.envs))
     if opts.algos:
         known = getattr(type(setup), "KNOWN_ALGOS", setup.algos)
         unknown = [a for a in opts.algos if a not in known]
         if unknown:
-            raise CommandError(f"--algos {' '.join(unknown)}: not in this experiment; it runs {' '.join(known)}")
+            raise ConfigError(f"--algos {' '.join(unknown)}: not in this experiment; it runs {' '.join(known)}")
         if hasattr(type(setup), "KNOWN_ALGOS"):
             setup = dataclasses.replace(setup, algos=tuple(a for a in known if a in opts.algos))
         elif hasattr(setup, "panels"):  # learning-curves: keep the panels that still hold an algorithm
@@ -96,5 +96,5 @@ def scaled_setup(setups: dict, opts: ReproduceOptions, setup: Any = None) -> Any
     try:
         setup.validate()
     except ValueError as exc:
-        raise CommandError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     return setup

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...commands.common import load_run
-from ...commands.rollout import draw_point_task
+from ...checkpoint import load_run
 from ...compare import aggregate
 from ...evaluation import eval_rng
-from ...plotting import draw_point_paths, plot_curves, save_figure, save_figure_atomically, subplots
+from ...plotting import draw_point_paths, draw_point_task, plot_curves, save_figure, save_figure_atomically, subplots
 from ..grid import train_runs
 from ..options import Experiment, ReproduceOptions, scaled_setup
 from ..output import write_csv, write_report
@@ -23,7 +22,7 @@ from .compute import ExplorationSetup
 
 def exploration_figure(path: Path, pictures: dict, env, task: dict, setup: ExplorationSetup) -> None:
     """One row per algorithm: pre-update paths and paths after K inner steps on the same task, with
-    the four goal discs (``promp.commands.rollout.draw_point_task``)."""
+    the four goal discs (``promp.plotting.draw_point_task``)."""
     algos = list(pictures)
     fig, axes = subplots(len(algos), 2, figsize=(7.2, 3.5 * len(algos)), dpi=80, squeeze=False)
     every = [p for pic in pictures.values() for k in (0, -1) for p in pic["paths"][k]]

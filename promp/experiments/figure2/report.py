@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...commands import CommandError
+from ...config import ConfigError
 from ...compare import aggregate
 from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
@@ -109,7 +109,7 @@ def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = 
     try:
         grid = grid_configs(setup, opts.seeds)
     except (ValueError, ConfigError) as exc:
-        raise CommandError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     out, run_root = opts.out, opts.out / "runs"
     t_start = time.perf_counter()
     statuses: dict[str, str] = {}
@@ -120,7 +120,7 @@ def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = 
         statuses = {name: t["status"] for name, t in trained.items()}
     runs = collect(grid, run_root)
     if not runs:
-        raise CommandError(f"no run under {run_root} has progress rows yet")
+        raise ConfigError(f"no run under {run_root} has progress rows yet")
     rows = table(setup, runs)
     write_csv(out / "figure2.csv", CSV_COLUMNS, [[r[c] if not isinstance(r[c], float) else f"{r[c]:.6g}" for c in CSV_COLUMNS]
                                                  for r in rows])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...commands import CommandError
+from ...config import ConfigError
 from ...compare import aggregate
 from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
@@ -90,7 +90,7 @@ def run_learning_curves_experiment(opts: ReproduceOptions, setup: LearningCurves
     try:
         grid = lc.grid_configs(setup, opts.seeds)
     except (ValueError, ConfigError) as exc:
-        raise CommandError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     out = opts.out
     t_start = time.perf_counter()
     trained = train_runs([(name, out / "runs" / name, cfg) for name, cfg in grid])
