@@ -20,7 +20,7 @@ from safetensors.numpy import load_file, save
 from . import __version__
 from .atomic import atomic_write_bytes, atomic_write_text
 from .algorithms.base import PenaltyState
-from .config import ConfigError, validate_config
+from .config import ConfigError
 from .learner import MetaLearner, RunState
 from .rundir import RunDir, checkpoint_name, intact_checkpoint_hint, list_checkpoints
 
@@ -171,8 +171,7 @@ def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrid
         checkpoint = run.resolve_checkpoint(checkpoint)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from None
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
-    validate_config(cfg)
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})  # checked again
     try:
         learner = MetaLearner(cfg)
     except (KeyError, ValueError, TypeError) as exc:

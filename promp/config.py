@@ -1,29 +1,198 @@
-"""Typed training configuration and its resolution from presets (docs/algorithms.md §6).
+"""The training configuration: ``TrainConfig``, how its fields are declared and checked, and its
+resolution from the presets (docs/algorithms.md §6).
 
-Every setting is one documented field of ``TrainConfig`` (``promp.settings.setting``: default, help,
-check, deprecated old names); the ``promp train`` flags, their help, the checks and the accepted
-``config.json`` keys are all derived from it. Resolution order, later wins: ``TrainConfig`` defaults
-(docs/algorithms.md §6.1, the ProMP HalfCheetah row) <- the env's row of ``promp.presets`` <- its
-(env, family) row <- the algorithm preset's own settings <- explicit command-line flags.
+A field is declared once::
+
+    horizon: int = setting(100, "time steps per trajectory", check=at_least(1))
+
+and everything else is read from the dataclass: the ``promp train`` flags and their help
+(``promp.commands.train.make_train_args``), the range checks (run once, when a ``TrainConfig`` is
+built: a config that exists is valid), the accepted ``config.json`` keys and their deprecated old
+names (``canonical_keys``). Adding a field is one edit, plus its preset value where it has one
+(``promp.presets``). Resolution order, later wins: ``TrainConfig`` defaults (docs/algorithms.md §6.1,
+the ProMP HalfCheetah row) <- the env's row of ``promp.presets`` <- its (env, family) row <- the
+algorithm preset's own settings <- explicit command-line flags.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
 
 from . import presets
 from .envs import get_env_spec
 from .presets import ALGORITHMS
-from .settings import (ConfigError, above, at_least, canonical_keys, check_fields, check_finite, field_aliases, one_of,
-                       positive_sizes, seed_range, setting, within)
 
-__all__ = ["ConfigError", "TrainConfig", "preset_fields", "resolve_config", "validate_config"]
+__all__ = ["ConfigError", "TrainConfig", "check_seed", "flag", "preset_fields", "resolve_config", "setting"]
 
 
+# ------------------------------------------------------------------------- declaring and checking a field
+Check = Callable[[str, Any], None]
+"""``check(field_name, value)`` raises ``ConfigError`` naming the flag if ``value`` is impossible."""
+
+MAX_SEED = 2**32 - 1  # JAX keys keep only the low 32 bits of a seed: larger seeds would collide
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+class ConfigError(ValueError):
+    """A config value is impossible or an id is unknown."""
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of a config field (``outer_lr`` -> ``--outer-lr``)."""
+    return "--" + name.replace("_", "-")
+
+
+def setting(default: Any = dataclasses.MISSING, help: str = "", *, check: Check | None = None,
+            aliases: Iterable[str] = (), default_factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field with its help text, its value check and its deprecated old names (``aliases``,
+    still accepted as flags and ``config.json`` keys)."""
+    metadata = {"help": help, "check": check, "aliases": tuple(aliases)}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+# ----------------------------------------------------------------------------------------- checks
+def at_least(low: float) -> Check:
+    """Check ``value >= low`` (``--horizon must be >= 1, got 0``)."""
+    def check(name: str, value: Any) -> None:
+        if not value >= low:
+            raise ConfigError(f"{flag(name)} must be >= {low}, got {value}")
+    return check
+
+
+def above(low: float) -> Check:
+    """Check ``value > low`` (``--outer-lr must be > 0, got 0.0``)."""
+    def check(name: str, value: Any) -> None:
+        if not value > low:
+            raise ConfigError(f"{flag(name)} must be > {low}, got {value}")
+    return check
+
+
+def within(low: float, high: float, *, open_low: bool = False) -> Check:
+    """Check ``low <= value <= high`` (``low < value`` with ``open_low``): ``--gamma must be in (0, 1]``."""
+    def check(name: str, value: Any) -> None:
+        if not ((low < value) if open_low else (low <= value)) or not value <= high:
+            raise ConfigError(f"{flag(name)} must be in {'(' if open_low else '['}{low}, {high}], got {value}")
+    return check
+
+
+def positive_sizes(name: str, value: Any) -> None:
+    """Check a non-empty sequence of positive integers (layer sizes)."""
+    if not value or min(value) < 1:
+        raise ConfigError(f"{flag(name)} must be positive layer sizes, got {list(value)}")
+
+
+def check_seed(seed: Any, name: str = "--seed") -> None:
+    """Raise ``ConfigError`` unless ``seed`` is an integer in ``[0, 2**32 - 1]``."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{name} must be an integer in [0, {MAX_SEED}], got {seed!r}")
+
+
+def seed_range(name: str, value: Any) -> None:
+    """Check a seed field (``check_seed`` with the field's flag)."""
+    check_seed(value, flag(name))
+
+
+def one_of(table: Callable[[], Iterable[str]]) -> Check:
+    """Check that the value is a key of ``table()`` (called at check time, so a heavy table loads late)."""
+    def check(name: str, value: Any) -> None:
+        known = sorted(table())
+        if value not in known:
+            raise ConfigError(f"unknown {flag(name)} {value!r}; known: {', '.join(known)}")
+    return check
+
+
+# ----------------------------------------------------------------------------------------- readers
+def field_help(f: dataclasses.Field) -> str:
+    """The help text declared with ``setting`` (empty if none)."""
+    return f.metadata.get("help", "")
+
+
+def field_default(f: dataclasses.Field) -> Any:
+    """The field's default value (calling its ``default_factory`` if it has one)."""
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def field_aliases(cls: Any) -> dict[str, str]:
+    """``{deprecated name: field name}`` over the fields of the dataclass ``cls``."""
+    return {alias: f.name for f in dataclasses.fields(cls) for alias in f.metadata.get("aliases", ())}
+
+
+def canonical_keys(cls: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with deprecated field names replaced by the current ones (``ConfigError`` if both are given)."""
+    aliases = field_aliases(cls)
+    out = {k: v for k, v in data.items() if k not in aliases}
+    for old, new in aliases.items():
+        if old in data:
+            if new in data:
+                raise ConfigError(f"{new} and its deprecated name {old} are both given; keep {new}")
+            out[new] = data[old]
+    return out
+
+
+def check_finite(obj: Any) -> None:
+    """Raise ``ConfigError`` for a float field of ``obj`` that is NaN, infinite or overflows float32."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ConfigError(f"{flag(f.name)} must be a finite number, got {value}")
+            if abs(value) > FLOAT32_MAX:
+                raise ConfigError(f"{flag(f.name)} {value:g} overflows float32, the precision the policy is computed in")
+
+
+def check_fields(obj: Any) -> None:
+    """Run every field's declared check on the dataclass instance ``obj``, in field order."""
+    for f in dataclasses.fields(obj):
+        check = f.metadata.get("check")
+        if check is not None:
+            check(f.name, getattr(obj, f.name))
+
+
+def _json_type_ok(value: Any, typ: Any) -> tuple[bool, str] | None:
+    """Whether a JSON ``value`` fits the field type ``typ``, and what was wanted; ``None`` for a type
+    this check does not know (left to the dataclass)."""
+    if typ is bool:
+        return isinstance(value, bool), "true or false"
+    if typ is int:
+        return isinstance(value, int) and not isinstance(value, bool), "an integer"
+    if typ is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    if typ is str:
+        return isinstance(value, str), "a string"
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin is tuple and args[1:] == (Ellipsis,) and args[0] is int:
+        ok = isinstance(value, (list, tuple)) and all(isinstance(h, int) and not isinstance(h, bool) for h in value)
+        return ok, "a list of integers"
+    if origin is dict:
+        return isinstance(value, dict), "a JSON object"
+    return None
+
+
+def check_json_types(data: dict[str, Any], cls: Any) -> None:
+    """Raise ``ConfigError`` naming the first field of a config dict (e.g. a loaded ``config.json``)
+    whose JSON type does not fit the dataclass ``cls``; deprecated key names are checked as the field
+    they stand for. Nothing has converted JSON's types yet, so this runs before the value checks."""
+    data = canonical_keys(cls, data)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        verdict = _json_type_ok(data[f.name], hints[f.name])
+        if verdict is not None and not verdict[0]:
+            raise ConfigError(f"{f.name} must be {verdict[1]}, got {data[f.name]!r}")
+
+
+# ------------------------------------------------------------------------------------------- the config
 def _algo_help() -> str:
     """The ``algo`` help: one line per algorithm preset."""
     return "\n".join(["algorithm preset:", *(f"  {a.id}: {a.description}" for a in ALGORITHMS.values())])
@@ -31,7 +200,7 @@ def _algo_help() -> str:
 
 def _inner_losses() -> Any:
     """The inner estimator ids (``--inner-estimator``)."""
-    from .adaptation import INNER_LOSSES  # JAX: loaded when a config is validated, not for --help
+    from .algorithms.losses import INNER_LOSSES  # JAX: loaded when a config is validated, not for --help
 
     return INNER_LOSSES
 
@@ -62,7 +231,7 @@ class TrainConfig:
     """Every setting of a training run; saved as ``config.json`` in the run directory.
 
     Each field is declared once with ``setting(default, help, check=..., aliases=...)``: ``promp train``
-    has one flag per field (``outer_lr`` -> ``--outer-lr``) with that help, ``validate_config`` runs the
+    has one flag per field (``outer_lr`` -> ``--outer-lr``) with that help, construction runs the
     checks, and the aliases are deprecated old names still accepted as flags and ``config.json`` keys.
     """
 
@@ -123,6 +292,12 @@ class TrainConfig:
     max_nonfinite_updates: int = setting(3, "stop after this many consecutive updates with NaN/inf (each is skipped)",
                                          check=at_least(1))
 
+    def __post_init__(self) -> None:
+        """Check every value (``ConfigError`` naming the first impossible one): non-finite numbers, then
+        each field's declared check, in field order. ``dataclasses.replace`` checks again."""
+        check_finite(self)
+        check_fields(self)
+
     def __getattr__(self, name: str) -> Any:
         """A deprecated field name (``ppo_steps``) reads the current field, with a ``DeprecationWarning``."""
         new = field_aliases(type(self)).get(name)
@@ -149,6 +324,19 @@ class TrainConfig:
                 data[name] = tuple(typing.get_args(hints[name])[0](v) for v in value)
         return cls(**data)
 
+    @classmethod
+    def from_json(cls, data: Any, source: str | Path = "config") -> "TrainConfig":
+        """A config from loaded JSON (e.g. a run's ``config.json``): the JSON types first (``"gamma": "0.9"``,
+        ``"horizon": 20.7`` and ``null`` are refused), then the same checks as for command-line flags;
+        ``ConfigError`` naming ``source`` and the field otherwise."""
+        try:
+            if not isinstance(data, dict):
+                raise ConfigError("must be a JSON object")
+            check_json_types(data, cls)
+            return cls.from_dict(data)
+        except (ConfigError, ValueError, TypeError) as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
 
 def preset_fields() -> set[str]:
     """The fields some preset row sets (``promp.presets``): their default depends on ``--env`` and ``--algo``."""
@@ -157,7 +345,7 @@ def preset_fields() -> set[str]:
 
 
 def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Presets for (env, algo) with ``overrides`` (``None`` values ignored) on top; validated."""
+    """Presets for (env, algo) with ``overrides`` (``None`` values ignored) on top (checked on construction)."""
     _known_env("env", env)
     _known_algo("algo", algo)
     preset = ALGORITHMS[algo]
@@ -165,12 +353,4 @@ def resolve_config(env: str, algo: str, overrides: dict[str, Any] | None = None)
     values.update(canonical_keys(TrainConfig, preset.settings()))
     values.update(canonical_keys(TrainConfig, {k: v for k, v in (overrides or {}).items() if v is not None}))
     values.update(env=env, algo=algo)
-    cfg = TrainConfig.from_dict(values)
-    validate_config(cfg)
-    return cfg
-
-
-def validate_config(cfg: TrainConfig) -> None:
-    """Raise ``ConfigError`` naming the first impossible value: non-finite numbers, then each field's check."""
-    check_finite(cfg)
-    check_fields(cfg)
+    return TrainConfig.from_dict(values)

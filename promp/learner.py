@@ -14,13 +14,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from .adaptation import adapt_tasks
+from .algorithms.adaptation import adapt_tasks
 from .algorithms import make_outer_update
 from .algorithms.base import PenaltyState
 from .config import ConfigError, TrainConfig
 from .envs import MetaEnv, make_env
 from .envs.check import check_env
-from .losses import INNER_LOSSES
+from .algorithms.losses import INNER_LOSSES
 from .policy import init_policy
 from .processing import average_return, process_samples
 from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params

@@ -25,10 +25,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .atomic import atomic_write_text
-from .config import ConfigError, TrainConfig, validate_config
+from .config import ConfigError, TrainConfig, canonical_keys
 from .rundir_lock import LOCK_NAMES
-from .settings import canonical_keys
-from .validation import check_config_types
 
 CONFIG_FILE = "config.json"
 PROGRESS_FILE = "progress.csv"
@@ -58,20 +56,6 @@ def describe_os_error(exc: OSError) -> str:
     if exc.filename2 is not None:
         where = f"{where} -> {exc.filename2}"
     return f"cannot write {where}: {reason}" if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT) else f"{where}: {reason}"
-
-
-def config_from_json(data: Any, path: Path):
-    """A ``TrainConfig`` from a loaded ``config.json``, checked with the same code as the CLI flags
-    (types first, then ``validate_config``); ``ConfigError`` naming ``path`` and the field otherwise."""
-    try:
-        if not isinstance(data, dict):
-            raise ConfigError("must be a JSON object")
-        check_config_types(data)
-        cfg = TrainConfig.from_dict(data)
-        validate_config(cfg)
-    except (ConfigError, ValueError, TypeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    return cfg
 
 
 def check_output_dir(run_dir: Path, option: str = "--out") -> None:
@@ -264,7 +248,7 @@ class RunDir:
             raise RunDirError(f"{self.path} is not a promp run directory (no config.json)") from None
         except (ValueError, TypeError) as exc:
             raise RunDirError(f"{self.config_path} is corrupt: {exc}") from None
-        return config_from_json(data, self.config_path)
+        return TrainConfig.from_json(data, self.config_path)
 
     def read_config_dict(self) -> dict:
         """The saved ``config.json`` as loaded, unvalidated (for grouping runs) but with deprecated key names

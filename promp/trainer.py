@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tensorboardX import SummaryWriter
 
 from .checkpoint import checkpoint_meta, prune_checkpoints, restore_state, save_checkpoint
-from .config import ConfigError, TrainConfig, validate_config
+from .config import ConfigError, TrainConfig
 from .interrupts import set_note
 from .learner import MetaLearner, NonFiniteUpdateError, RunState, check_memory
 from .monitor import ReturnMonitor, load_monitor
@@ -268,7 +268,6 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
     """
     console = console or Console(stderr=True)
     run = RunDir(run_dir)
-    validate_config(cfg)
     if not resume:
         run.check_new()
     try:

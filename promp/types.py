@@ -1,7 +1,7 @@
 """The data types shared by every layer: policy parameters, tasks, sampled and processed batches.
 
 This module imports nothing of ``promp``, so any layer can use these types without pulling in
-the layers above or below it (importing ``promp.adaptation`` must not import an environment).
+the layers above or below it (importing ``promp.algorithms.adaptation`` must not import an environment).
 """
 
 from __future__ import annotations

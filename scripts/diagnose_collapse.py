@@ -45,14 +45,14 @@ def main() -> None:
     configure_threads()
     from functools import partial
 
-    from promp.adaptation import adapt
-    from promp.losses import INNER_LOSSES
+    from promp.algorithms.adaptation import adapt
+    from promp.algorithms.losses import INNER_LOSSES
     from promp.algorithms.guard import scan_replay
-    from promp.algorithms.objective import meta_objective
+    from promp.algorithms.meta_objective import meta_objective
     from promp.algorithms.promp import promp_loss, update_stats
-    from promp.losses import at, clip_fraction, clipped
+    from promp.algorithms.losses import at, task_clip_fraction, task_clipped
     from promp.learner import MetaLearner
-    from promp.objectives import masked_mean
+    from promp.algorithms.losses import masked_mean
     from promp.policy import distribution, kl_divergence, log_prob
     from promp.checkpoint import restore_state
     from promp.rundir import RunDir, read_progress
@@ -64,10 +64,10 @@ def main() -> None:
     inner_loss = INNER_LOSSES[cfg.inner_estimator]
     kl_coef = jnp.full(cfg.inner_steps, cfg.kl_coef, jnp.float32)
     alpha, eps = cfg.inner_lr, cfg.clip_eps
-    objective = meta_objective(cfg, clipped(eps))
+    objective = meta_objective(cfg, task_clipped(eps))
 
-    def loss_fn(p, batches):  # aux: kl_pre, kl_post, clip_fraction of the same adaptation
-        return promp_loss(objective, p, batches, kl_coef, clip_fraction=partial(clip_fraction, clip_eps=eps))
+    def loss_fn(p, batches):  # aux: kl_pre, kl_post, task_clip_fraction of the same adaptation
+        return promp_loss(objective, p, batches, kl_coef, clip_fraction=partial(task_clip_fraction, clip_eps=eps))
 
     def make_step(lr):
         opt = optax.adam(lr)

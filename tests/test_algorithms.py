@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from promp.algorithms import ALGORITHMS, OUTER_UPDATES, make_outer_update
-from promp.algorithms.objective import emaml_coefficient
+from promp.algorithms.meta_objective import emaml_coefficient
 from promp.algorithms.trpo import trpo_step
 from promp.config import ConfigError, resolve_config
-from promp.optim import conjugate_gradient, hessian_vector_product
+from promp.algorithms.conjugate_gradient import conjugate_gradient, hessian_vector_product
 from promp.processing import dice_adjusted_rewards, time_features
 
 SMALL = dict(iterations=3, meta_batch_size=4, rollouts_per_task=4, horizon=20)
@@ -218,7 +218,7 @@ def test_dice_adjusted_rewards_fit_a_time_cubic_and_normalise_over_padding():
 
 
 def test_presets_compose_the_registered_pieces():
-    from promp.losses import INNER_LOSSES
+    from promp.algorithms.losses import INNER_LOSSES
 
     expected = {"promp", "maml-trpo", "emaml-trpo", "lvc-trpo", "maml-vpg", "emaml-vpg", "lvc-vpg", "dice-vpg", "vpg-dice"}
     assert expected <= set(ALGORITHMS)
@@ -255,7 +255,7 @@ def test_dice_loss_value_does_not_depend_on_the_parameters_but_its_gradient_does
     """Why ``loss_before == loss_after`` says nothing for DiCE-VPG: the MagicBox ``exp(x - stop_grad(x))``
     is 1 in value (DiCE, arXiv 1802.05098, eq. 1), so the DiCE loss evaluates to ``-mean(adjusted_r * mask)``
     at any parameters, while its gradient (the score-function terms) is not zero and moves them."""
-    from promp.objectives import dice_loss
+    from promp.algorithms.losses import dice_loss
 
     rng = np.random.default_rng(0)
     feats = jnp.asarray(rng.normal(size=(4, 6, 3)), jnp.float32)  # [paths, time, features]

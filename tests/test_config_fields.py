@@ -20,9 +20,8 @@ import promp.commands.train as train_module
 import promp.config as config_module
 from promp.cli import main
 from promp.commands.train import TrainArgs, make_train_args
-from promp.config import ConfigError, TrainConfig, preset_fields, resolve_config, validate_config
+from promp.config import ConfigError, TrainConfig, above, field_help, preset_fields, resolve_config, setting
 from promp.rundir import RunDir
-from promp.settings import above, field_help, setting
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_RUN = ROOT / "docs" / "results" / "runs" / "hc-promp-s2"  # written before the rename: "ppo_steps" in config.json
@@ -57,7 +56,7 @@ def test_a_field_added_only_on_the_dataclass_is_a_flag_with_its_help_and_check(h
     assert tyro.cli(args_cls, args=[]).new_knob is None  # unset: the preset (here the default) decides
     assert train_module.given_settings(tyro.cli(args_cls, args=["--new-knob", "0.5"]), WithNewField) == {"new_knob": 0.5}
     with pytest.raises(ConfigError, match="--new-knob must be > 0, got -1.0"):
-        validate_config(WithNewField(new_knob=-1.0))
+        WithNewField(new_knob=-1.0)
     assert WithNewField.from_dict({"new_knob": 2.0}).new_knob == 2.0
 
 

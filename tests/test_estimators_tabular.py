@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import tabular_mdp as mdp
-from promp.objectives import (
+from promp.algorithms.losses import (
     dice_loss,
     dice_objective,
     emaml_loss,

@@ -19,9 +19,9 @@ from rich.console import Console
 
 from promp.algorithms import make_outer_update
 from promp.algorithms.guard import guarded_adam_steps
-from promp.algorithms.objective import meta_objective
+from promp.algorithms.meta_objective import meta_objective
 from promp.algorithms.promp import make_promp_update, promp_loss
-from promp.losses import clipped
+from promp.algorithms.losses import task_clipped
 from promp.checkpoint import list_checkpoints
 from promp.cli import main
 from promp.config import ConfigError, resolve_config
@@ -71,7 +71,7 @@ def test_guarded_steps_stop_before_the_step_that_crosses_the_bound(sampled):
     cfg, state, batches = sampled
     kl_coef = jnp.full(1, cfg.kl_coef, jnp.float32)
     opt = optax.adam(0.01)
-    objective = meta_objective(cfg, clipped(cfg.clip_eps))
+    objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
 
     def loss_fn(p):
         return promp_loss(objective, p, batches, kl_coef)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from promp.algorithms.objective import meta_objective
+from promp.algorithms.meta_objective import meta_objective
 from promp.algorithms.promp import promp_loss, promp_value_and_grad
 from promp.config import resolve_config
 from promp.learner import MetaLearner
-from promp.losses import clipped, likelihood_ratio
+from promp.algorithms.losses import task_clipped, task_likelihood_ratio
 from promp.task_map import map_tasks
 
 SMALL = dict(meta_batch_size=3, rollouts_per_task=3, horizon=10, hidden=(8, 8), seed=5)
@@ -42,7 +42,7 @@ CASES = [("maml-trpo", 1), ("lvc-trpo", 1), ("promp", 1), ("promp", 2), ("promp"
 def test_per_task_gradient_equals_reverse_mode_through_the_adaptation(algo, k):
     with jax.enable_x64(True):
         cfg, params, batches = sampled64(algo, k)
-        objective = meta_objective(cfg, clipped(cfg.clip_eps) if algo == "promp" else likelihood_ratio)
+        objective = meta_objective(cfg, task_clipped(cfg.clip_eps) if algo == "promp" else task_likelihood_ratio)
         weights = jnp.asarray(np.linspace(0.5, 2.0, k))
         flat, unravel = ravel_pytree(params)
 
@@ -71,7 +71,7 @@ def test_adapted_parameters_and_kls_are_those_of_adapt():
     state = learner.init_state()
     tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
     batches = tuple(learner.sample_adapted(state.params, tasks, state.rng).batches)
-    objective = meta_objective(cfg, clipped(cfg.clip_eps))
+    objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
     _, out, _, theta = map_tasks(lambda tb: objective.task_value_and_grad(state.params, tb), batches)
     ref_theta, ref_out = map_tasks(lambda tb: objective.task_outputs(state.params, tb), batches)
     for a, b in zip(jax.tree_util.tree_leaves(theta), jax.tree_util.tree_leaves(ref_theta)):
@@ -83,7 +83,7 @@ def test_promp_value_and_grad_equals_the_gradient_of_promp_loss():
     """ProMP eq. 13's loss (surrogate + mean_k kl_coef_k KL_k) and its gradient, with per-step coefficients."""
     with jax.enable_x64(True):
         cfg, params, batches = sampled64("promp", 2)
-        objective = meta_objective(cfg, clipped(cfg.clip_eps))
+        objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
         kl_coef = jnp.asarray([0.3, 3.0])
         (ref, ref_aux), ref_grad = jax.value_and_grad(
             lambda p: promp_loss(objective, p, batches, kl_coef), has_aux=True)(params)
@@ -101,7 +101,7 @@ def test_vmapped_tasks_as_on_an_accelerator_give_the_same_gradient_and_curvature
 
     with jax.enable_x64(True):
         cfg, params, batches = sampled64("promp", 2)
-        objective = meta_objective(cfg, clipped(cfg.clip_eps))
+        objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
         weights = jnp.asarray([0.5, 1.5])
         v = jnp.asarray(np.random.default_rng(3).normal(size=ravel_pytree(params)[0].shape))
         results = []

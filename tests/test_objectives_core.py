@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import promp.objectives as objectives
+import promp.algorithms.losses as objectives
 import tabular_mdp as mdp
-from promp.objectives import (
+from promp.algorithms.losses import (
     clipped_surrogate_loss,
     dice_objective,
     likelihood_ratio_loss,

@@ -9,14 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from promp.adaptation import adapt, adapt_tasks, inner_step
+from promp.algorithms.adaptation import adapt, adapt_tasks, inner_step
 from promp.algorithms.base import PenaltyState
-from promp.algorithms.objective import meta_objective
+from promp.algorithms.meta_objective import meta_objective
 from promp.algorithms.promp import adapt_kl_coef, make_promp_update, promp_loss
-from promp.losses import INNER_LOSSES, at, clipped
+from promp.algorithms.losses import INNER_LOSSES, at, task_clipped
 from promp.config import resolve_config
 from promp.learner import MetaLearner
-from promp.objectives import masked_mean
+from promp.algorithms.losses import masked_mean
 from promp.policy import log_prob, params_log_prob
 
 LR = INNER_LOSSES["likelihood-ratio"]
@@ -70,7 +70,7 @@ def test_first_promp_step_gradient_equals_lvc_vpg_meta_gradient(sampled):  # §9
     cfg, _, state, res = sampled
     batches = tuple(res.batches)
     kl_coef = jnp.full(1, 0.37)  # any coefficient: KL and its gradient vanish at the sampling params
-    objective = meta_objective(cfg, clipped(cfg.clip_eps))
+    objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
 
     def lvc_vpg_loss(params):
         def task(tb):
@@ -93,7 +93,7 @@ def test_meta_gradient_matches_finite_differences_through_the_inner_step(sampled
     with jax.enable_x64(True):
         params, batches = to64(state.params), to64(tuple(res.batches))
         kl_coef = jnp.zeros(1)
-        objective = meta_objective(cfg, clipped(cfg.clip_eps))
+        objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
 
         def loss(p):
             return promp_loss(objective, p, batches, kl_coef)[0]

@@ -25,8 +25,8 @@ jax.config.update("jax_enable_x64", True)
 from test_meta_gradient import sampled64
 from promp import task_map
 from promp.algorithms import make_outer_update, trpo
-from promp.algorithms.objective import meta_objective
-from promp.losses import clipped, likelihood_ratio
+from promp.algorithms.meta_objective import meta_objective
+from promp.algorithms.losses import task_clipped, task_likelihood_ratio
 
 flat = lambda t: np.asarray(ravel_pytree(t)[0])
 out = {"devices": len(jax.devices("cpu"))}
@@ -34,7 +34,7 @@ cpu0 = jax.devices("cpu")[0]
 for algo in ("maml-trpo", "promp"):
     cfg, params, batches = sampled64(algo, 1)
     batches4 = tuple(jax.tree_util.tree_map(lambda x: jnp.concatenate([x, x[:1]]), b) for b in batches)  # 4 tasks
-    objective = meta_objective(cfg, clipped(cfg.clip_eps) if algo == "promp" else likelihood_ratio)
+    objective = meta_objective(cfg, task_clipped(cfg.clip_eps) if algo == "promp" else task_likelihood_ratio)
     v = jnp.asarray(np.random.default_rng(3).normal(size=flat(params).shape))
     committed = jax.device_put(params, cpu0)
     runs = {}

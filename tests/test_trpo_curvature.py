@@ -13,12 +13,12 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from promp.algorithms import trpo
-from promp.adaptation import adapt as adapt_task
-from promp.algorithms.objective import MetaObjective
-from promp.losses import likelihood_ratio, sampling_kl
+from promp.algorithms.adaptation import adapt as adapt_task
+from promp.algorithms.meta_objective import MetaObjective
+from promp.algorithms.losses import task_likelihood_ratio, task_sampling_kl
 from promp.config import resolve_config
 from promp.learner import MetaLearner
-from promp.optim import hessian_vector_product
+from promp.algorithms.conjugate_gradient import hessian_vector_product
 from promp.policy import distribution
 
 SMALL = dict(meta_batch_size=3, rollouts_per_task=4, horizon=10, hidden=(8, 8), seed=2)
@@ -58,7 +58,7 @@ def ours(cfg, inner_loss, params, batches, hvp_subsample=1.0):
 def exact_kl(cfg, inner_loss, params, batches):
     """The mean post-update KL as a function of the flat pre-update parameters."""
     flat, unravel = ravel_pytree(params)
-    objective = MetaObjective(cfg.inner_lr, inner_loss, sampling_kl)
+    objective = MetaObjective(cfg.inner_lr, inner_loss, task_sampling_kl)
     return flat, lambda x: objective(unravel(x), batches)[0]
 
 
@@ -145,7 +145,7 @@ def test_undamped_step_matches_the_textbook_trpo_step(k):
     to64 = lambda t: jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), t)  # noqa: E731
     with jax.enable_x64(True):
         params, batches = to64(params), tuple(to64(b) for b in batches)
-        objective = MetaObjective(cfg.inner_lr, inner_loss, likelihood_ratio)
+        objective = MetaObjective(cfg.inner_lr, inner_loss, task_likelihood_ratio)
         ref, ref_stats = jax.jit(lambda p: trpo.trpo_step(
             lambda q: objective(q, batches)[0], lambda q: objective(q, batches)[1]["kl_post"], p, cfg.max_kl))(params)
         new, stats = jax.jit(lambda p: trpo.meta_trpo_step(p, batches, objective, cfg.max_kl, cg_damping=0.0,
@@ -161,7 +161,7 @@ def test_large_damping_turns_the_step_into_a_scaled_gradient_step():
     """CG on ``H + lambda I`` with ``lambda >> ||H||`` solves to ``g / lambda``: the first tried step is
     then along the negative meta-gradient (a closed form for what the damping flag does)."""
     cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", 1)
-    objective = MetaObjective(cfg.inner_lr, inner_loss, likelihood_ratio)
+    objective = MetaObjective(cfg.inner_lr, inner_loss, task_likelihood_ratio)
     flat, unravel = ravel_pytree(params)
     grad = jax.grad(lambda x: objective(unravel(x), batches)[0])(flat)
     cfg = dataclasses.replace(cfg, max_kl=1e-6)  # small bound: the step stays where the loss is linear

@@ -1,7 +1,7 @@
 """Algorithms as compositions: (inner estimator, outer update, optional E-MAML term) (docs/algorithms.md §5, §6.3).
 
 ``ALGORITHMS`` (defined in ``promp.presets``, re-exported here) holds the named presets for ``--algo``;
-``OUTER_UPDATES`` the outer-update builders ``cfg -> OuterUpdate`` by name; ``promp.losses.INNER_LOSSES``
+``OUTER_UPDATES`` the outer-update builders ``cfg -> OuterUpdate`` by name; ``promp.algorithms.losses.INNER_LOSSES``
 the inner estimators by name.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable
 
-from .. import losses
 from ..presets import ALGORITHMS, Algorithm
+from . import losses
 from .base import OuterUpdate
 from .promp import make_promp_update
 from .trpo import make_trpo_update
@@ -20,9 +20,9 @@ from .vpg import make_adam_update
 OUTER_UPDATES: dict[str, Callable[[Any], OuterUpdate]] = {
     "promp": make_promp_update,  # clipped surrogate + KL penalty, N Adam steps (§5.1)
     "trpo": make_trpo_update,  # likelihood-ratio surrogate, KL-constrained natural step (§5.2)
-    "vpg": partial(make_adam_update, surrogate=losses.log_likelihood),  # one Adam step (§5.3)
-    "dice": partial(make_adam_update, surrogate=losses.dice),  # DiCE-MAML (§5.4)
-    "vpg-dice": partial(make_adam_update, surrogate=losses.padded_log_likelihood),  # VPG-DiCE (§5.5)
+    "vpg": partial(make_adam_update, surrogate=losses.task_log_likelihood),  # one Adam step (§5.3)
+    "dice": partial(make_adam_update, surrogate=losses.task_dice),  # DiCE-MAML (§5.4)
+    "vpg-dice": partial(make_adam_update, surrogate=losses.task_padded_log_likelihood),  # VPG-DiCE (§5.5)
 }
 
 

@@ -1,8 +1,8 @@
 """ProMP's outer update (docs/algorithms.md §5.1; ProMP arXiv 1810.06784, eq. 13 and Alg. 1): N full-batch
 Adam steps on the clipped post-update surrogate plus ``kl_coef`` times the KL of every inner step.
 
-The objective is ``promp.algorithms.objective.MetaObjective`` with the clipped surrogate; the KL per
-inner step comes from the same adaptation (``promp.adaptation.adapt``). The optimiser state is
+The objective is ``promp.algorithms.meta_objective.MetaObjective`` with the clipped surrogate; the KL per
+inner step comes from the same adaptation (``promp.algorithms.adaptation.adapt``). The optimiser state is
 ``PenaltyState(adam, kl_coef)``: the Adam moments persist across iterations and the KL coefficient
 per inner step follows the adaptive rule when ``cfg.adaptive_kl`` is set. The N steps and the
 statistics at the result (loss, KLs, clip fraction: one more adaptation) are one jitted call; the
@@ -19,12 +19,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..losses import clip_fraction, clipped
+from .losses import task_clip_fraction, task_clipped
 from ..task_map import jit_tasks
 from ..types import Batch, Params
 from .base import OuterUpdate, PenaltyState
 from .guard import guard_update, scan_replay
-from .objective import MetaObjective, PostTerm, meta_objective
+from .meta_objective import MetaObjective, PostTerm, meta_objective
 
 
 def promp_loss(objective: MetaObjective, params: Params, batches: Sequence[Batch], kl_coef: jax.Array,
@@ -63,9 +63,9 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
     ``adam_steps`` and ``guard_fired``.
     """
     optimizer = optax.adam(cfg.outer_lr)
-    objective = meta_objective(cfg, clipped(cfg.clip_eps))
+    objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
     n_steps = cfg.outer_steps
-    diagnostics = {"clip_fraction": partial(clip_fraction, clip_eps=cfg.clip_eps)}
+    diagnostics = {"clip_fraction": partial(task_clip_fraction, clip_eps=cfg.clip_eps)}
 
     def loss_fn(params, batches, kl_coef, **post_terms):
         return promp_loss(objective, params, batches, kl_coef, **post_terms)

@@ -27,14 +27,14 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ..adaptation import adapt
-from ..losses import likelihood_ratio
-from ..optim import conjugate_gradient, hessian_vector_product
+from .adaptation import adapt
+from .losses import task_likelihood_ratio
+from .conjugate_gradient import conjugate_gradient, hessian_vector_product
 from ..policy import distribution
 from ..task_map import jit_tasks, map_tasks
 from ..types import Batch
 from .base import OuterUpdate
-from .objective import MetaObjective, meta_objective
+from .meta_objective import MetaObjective, meta_objective
 
 
 def line_search_step(
@@ -198,7 +198,7 @@ def meta_trpo_step(
 def make_trpo_update(cfg: Any) -> OuterUpdate:
     """The jitted TRPO meta-update on the likelihood-ratio surrogate (docs/algorithms.md §5.2; KL bound
     ``cfg.max_kl``, CG settings from ``cfg``); no optimiser state."""
-    objective = meta_objective(cfg, likelihood_ratio)
+    objective = meta_objective(cfg, task_likelihood_ratio)
     cg = dict(cg_iters=cfg.cg_iters, cg_damping=cfg.cg_damping, cg_tol=cfg.cg_tol, hvp_subsample=cfg.hvp_subsample)
 
     @jit_tasks

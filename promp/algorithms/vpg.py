@@ -10,11 +10,11 @@ from typing import Any
 import jax
 import optax
 
-from ..losses import TaskLoss
+from .losses import TaskLoss
 from ..task_map import jit_tasks
 from .base import OuterUpdate
 from .guard import guard_update, rejecting_replay
-from .objective import meta_objective
+from .meta_objective import meta_objective
 
 
 def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..atomic import atomic_write_text
 from ..rundir import RunDir, check_output_dir
 from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
-from ..validation import check_seed
+from ..config import check_seed
 from ..versions import environment_record
 from . import CommandError
 from .common import parse_task, warn_other_versions

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import tyro
 
-from ..validation import check_seed
+from ..config import check_seed
 from . import CommandError
 
 SIZE_FLAGS = ("iterations", "meta_batch_size", "rollouts_per_task")

@@ -14,7 +14,7 @@ import numpy as np
 import tyro
 
 from ..envs.point import PointCorner, PointMomentum, PointNav
-from ..validation import check_seed
+from ..config import check_seed
 from ..video import FrameRecorder, RenderError, can_render, default_offscreen_gl, frame_source, side_by_side, write_mp4
 from . import CommandError
 from .common import parse_task

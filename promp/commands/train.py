@@ -15,9 +15,8 @@ from typing import Annotated, Any, Optional
 import tyro
 from rich.console import Console
 
-from ..config import TrainConfig, preset_fields, resolve_config, validate_config
+from ..config import TrainConfig, field_default, field_help, flag, preset_fields, resolve_config
 from ..rundir import RunDir
-from ..settings import field_default, field_help, flag
 from . import CommandError
 from .common import parse_json_object
 
@@ -112,7 +111,6 @@ def train_command(args: Annotated[TrainArgs, tyro.conf.arg(name="")]) -> None:  
         cfg = RunDir(run_dir).read_config()
         if "iterations" in given:
             cfg = dataclasses.replace(cfg, iterations=given["iterations"])
-        validate_config(cfg)
     else:
         if not args.out:
             raise CommandError("--out DIR is required (or --resume DIR)")

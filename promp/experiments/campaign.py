@@ -351,12 +351,11 @@ def worker_main(argv: list[str]) -> int:
     from ..threads import configure_threads
 
     configure_threads()
-    from ..rundir import config_from_json
     from ..trainer import train
 
     run_dir, cfg_json = Path(argv[0]), argv[1]
     try:
-        cfg = config_from_json(json.loads(cfg_json), Path("campaign config"))
+        cfg = TrainConfig.from_json(json.loads(cfg_json), "campaign config")
         run = RunDir(run_dir)
         if run.has_config():
             run.read_config()  # a corrupt or edited config.json: one line naming it, not a traceback

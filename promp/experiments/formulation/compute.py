@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ...objectives import magic_box
+from ...algorithms.losses import magic_box
 
 Formulation = Literal["I", "II"]
 Convention = Literal["original", "exact", "paper"]

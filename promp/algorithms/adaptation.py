@@ -3,7 +3,7 @@
 The same ``inner_step`` computes the post-update sampling policies (``adapt_tasks``, between
 sampling rounds) and the adapted parameters inside every meta-objective (``adapt``), so the two agree
 exactly (docs/algorithms.md §8 item 10, §9 fact 20). Alpha applies to every parameter, log-std
-included (docs/algorithms.md §2, §4.1). Inner losses are the ``TaskLoss``es of ``promp.losses``.
+included (docs/algorithms.md §2, §4.1). Inner losses are the ``TaskLoss``es of ``promp.algorithms.losses``.
 """
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ from typing import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-from .losses import INNER_LOSSES, TaskLoss, sampling_kl
-from .policy import distribution
-from .task_map import map_tasks
-from .types import Batch, Params
+from .losses import TaskLoss, task_sampling_kl
+from ..policy import distribution
+from ..task_map import map_tasks
+from ..types import Batch, Params
 
-__all__ = ["INNER_LOSSES", "adapt", "adapt_tasks", "adapt_with_pullback", "inner_step"]  # INNER_LOSSES (promp.losses) also by its old path
+__all__ = ["adapt", "adapt_tasks", "adapt_with_pullback", "inner_step"]
 
 
 def loss_and_kl(params: Params, batch: Batch, inner_loss: TaskLoss, floor_log_std: bool) -> tuple[jax.Array, jax.Array]:
     """The inner loss on ``batch`` and ``KL(recorded sampling dist || pi_params)`` there, from one network pass."""
     outputs = distribution(params, batch.obs, floor_log_std)
-    return inner_loss(outputs, batch), sampling_kl(outputs, batch)
+    return inner_loss(outputs, batch), task_sampling_kl(outputs, batch)
 
 
 def inner_step_and_kl(params: Params, batch: Batch, alpha: float, inner_loss: TaskLoss,

@@ -2,7 +2,7 @@
 
 ``L(theta) = mean_i [surrogate(theta'_i(theta), D'_i) + c_E * E-MAML_i(theta)]``
 
-with ``theta'_i`` built symbolically from ``theta`` through the K inner steps (``promp.adaptation.adapt``,
+with ``theta'_i`` built symbolically from ``theta`` through the K inner steps (``promp.algorithms.adaptation.adapt``,
 so second derivatives flow). One adaptation per task gives the loss and the KLs the updates need:
 ``kl_pre`` (per inner step, ProMP's penalty and guard) and ``kl_post`` (TRPO's constraint, the guard's
 post-update bound), plus any per-task diagnostics of the adapted policy. Unused outputs cost nothing
@@ -16,11 +16,11 @@ from typing import Any, Callable, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
-from ..adaptation import adapt, adapt_with_pullback
-from ..losses import INNER_LOSSES, Outputs, TaskLoss, emaml_term, sampling_kl
 from ..policy import distribution
 from ..task_map import map_tasks
 from ..types import Batch, Params
+from .adaptation import adapt, adapt_with_pullback
+from .losses import INNER_LOSSES, Outputs, TaskLoss, task_emaml_term, task_sampling_kl
 
 PostTerm = Callable[[Outputs, Batch], jax.Array]
 """A per-task statistic of the adapted policy's outputs on the post-update batch (e.g. a clip fraction)."""
@@ -42,7 +42,7 @@ class MetaObjective(NamedTuple):
         theta, kl_pre = adapt(params, task_batches, self.alpha, self.inner_loss)
         value, out = self.post_outputs(theta, task_batches, **post_terms)
         if self.emaml_coef:
-            value = value + self.emaml_coef * emaml_term(params, task_batches[0], task_batches[-1])
+            value = value + self.emaml_coef * task_emaml_term(params, task_batches[0], task_batches[-1])
         return theta, {"value": value, "kl_pre": kl_pre, **out}
 
     def post_outputs(self, theta: Params, task_batches: Sequence[Batch], **post_terms: PostTerm) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -51,7 +51,7 @@ class MetaObjective(NamedTuple):
         post = task_batches[-1]
         outputs = distribution(theta, post.obs, len(task_batches) == 1)
         extra = {name: fn(outputs, post) for name, fn in post_terms.items()}
-        return self.surrogate(outputs, post), {"kl_post": sampling_kl(outputs, post), **extra}
+        return self.surrogate(outputs, post), {"kl_post": task_sampling_kl(outputs, post), **extra}
 
     def per_task(self, params: Params, batches: Sequence[Batch], **post_terms: PostTerm) -> dict[str, jax.Array]:
         """``task_outputs`` for every task (``batches``: the K+1 rounds, leaves ``[T, R, H, ...]``):
@@ -77,7 +77,7 @@ class MetaObjective(NamedTuple):
         weights = jnp.zeros_like(kl_pre) if kl_weights is None else jnp.asarray(kl_weights, kl_pre.dtype)
         grad = pullback(grad_theta, weights)
         if self.emaml_coef:
-            term, term_grad = jax.value_and_grad(emaml_term)(params, task_batches[0], task_batches[-1])
+            term, term_grad = jax.value_and_grad(task_emaml_term)(params, task_batches[0], task_batches[-1])
             value = value + self.emaml_coef * term
             grad = jax.tree_util.tree_map(lambda g, e: g + self.emaml_coef * e, grad, term_grad)
         return value + jnp.sum(weights * kl_pre), {"value": value, "kl_pre": kl_pre, **out}, grad, theta
