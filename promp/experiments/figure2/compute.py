@@ -15,10 +15,11 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 
-ENVS: tuple[str, ...] = ("halfcheetah-fwd-back", "ant-fwd-back", "hopper-rand-params", "walker-fwd-back",
-                         "humanoid-fwd-back", "walker-rand-params")
-"""The paper's six panels, in its order: HalfCheetahFwdBack, AntRandDir, HopperRandParams, WalkerFwdBack,
-HumanoidRandDir, WalkerRandParams."""
+ENVS: tuple[str, ...] = ("halfcheetah-fwd-back", "ant-dir-2d", "hopper-rand-params", "walker-fwd-back",
+                         "humanoid-dir-2d", "walker-rand-params")
+"""The paper's six panels, in its order. Its AntRandDir and HumanoidRandDir are the 2-D direction tasks
+(``ant-dir-2d``, ``humanoid-dir-2d``: "ant and humanoid run in 2-D directions", ProMP §7.1); the
+half-cheetah and walker switch between forward and backward; hopper and walker adapt to dynamics."""
 ALGOS: tuple[str, ...] = ("promp", "maml-trpo", "emaml-trpo", "lvc-vpg", "emaml-vpg")
 """The paper's Fig. 2 algorithms; its claim per env (docs/algorithms.md §10.5): ProMP best in every env."""
 REFERENCES: dict[str, dict[str, tuple[float, float]]] = {
