@@ -7,9 +7,9 @@ import mujoco
 import numpy as np
 import pytest
 
-from promp.envs import get_env_spec, make_env
+from promp import presets
+from promp.envs import BUILTIN_ENVS, get_env_spec, make_env
 from promp.envs.base import rescale_action
-from promp.envs.locomotion import ENV_CLASSES
 
 SHAPES = {
     "halfcheetah-fwd-back": (17, 6),
@@ -213,7 +213,7 @@ def _set_and_step(env, qpos, qvel, steps=1, action=0.0):
 
 
 def test_termination_rules():
-    # Ant: torso z outside [0, 1] ends the episode; AntRandGoal never terminates.
+    # Ant: torso z outside [0, 1] ends the episode; AntGoal never terminates.
     for env_id, expect in (("ant-fwd-back", True), ("ant-goal", False)):
         env, _ = _env(env_id, copies=1)
         q = env.model.qpos0.copy()
@@ -341,8 +341,17 @@ def test_gymnasium_make(env_id):
     env.close()
 
 
+def test_one_table_of_env_ids_names_each_class_after_its_id():
+    mujoco_ids = {i for i, (target, _) in BUILTIN_ENVS.items() if target.startswith("promp.envs.locomotion.")}
+    assert mujoco_ids == set(SHAPES)
+    assert set(presets.ENV_PRESETS) == set(BUILTIN_ENVS)  # the presets table has a row for every id, no other
+    for env_id, (target, _) in BUILTIN_ENVS.items():
+        words = env_id.replace("halfcheetah", "half-cheetah").split("-")
+        assert target.split(":")[1] == "".join(w.upper() if w == "2d" else w.capitalize() for w in words), env_id
+        assert type(make_env(env_id)).__name__ == target.split(":")[1]
+
+
 def test_locomotion_presets_match_the_per_env_table():
-    assert set(ENV_CLASSES) == set(SHAPES)
     assert get_env_spec("halfcheetah-fwd-back").defaults == {}
     assert get_env_spec("ant-goal").defaults == {"horizon": 200, "inner_steps": 2}
     for env_id in ("walker-rand-params", "hopper-rand-params"):

@@ -1,45 +1,53 @@
-"""Meta-task environments. Importing this package registers the built-in ids (their presets are in ``promp.presets``).
+"""Meta-task environments. Importing this package registers the built-in ids of ``BUILTIN_ENVS``.
 
 Point tasks (docs/algorithms.md §7.2) live in ``point.py``; MuJoCo locomotion tasks (§7.3) in the
-``locomotion`` package, which is imported (and MuJoCo with it) only when one of them is made.
+``locomotion`` package, which is imported (and MuJoCo with it) only when one of them is made. Their
+hyper-parameter presets are in ``promp.presets``.
 """
 
 from .base import MetaEnv, StepResult, Task, rescale_action
 from .point import PointCorner, PointMomentum, PointNav
 from .registry import EnvSpec, add_env_spec, env_ids, get_env_spec, make_env, register_env
 
-_POINT_ENVS = {
-    "point-corner": (PointCorner, "2-D point, four corner goals, sparse progress reward (MetaPointEnvCorner)"),
-    "point-momentum": (PointMomentum, "2-D point with momentum, four corner goals, reward max(2-dist,0): the paper's exploration env"),
-    "point-nav": (PointNav, "MAML's 2-D navigation: goal uniform in [-0.5,0.5]^2, reward -distance"),
+BUILTIN_ENVS: dict[str, tuple[str, str]] = {
+    # id: (module:Class, the class named after the id; description, with the paper's and the original code's names)
+    "point-corner": ("promp.envs.point:PointCorner",
+                     "2-D point, four corner goals, sparse progress reward (original: MetaPointEnvCorner)"),
+    "point-momentum": ("promp.envs.point:PointMomentum",
+                       "2-D point with momentum, four corner goals, reward max(2-dist,0): the paper's exploration env "
+                       "(original: MetaPointEnvMomentum)"),
+    "point-nav": ("promp.envs.point:PointNav", "MAML's 2-D navigation: goal uniform in [-0.5,0.5]^2, reward -distance"),
+    "halfcheetah-fwd-back": ("promp.envs.locomotion.halfcheetah:HalfCheetahFwdBack",
+                             "HalfCheetah, run forward or backward (paper: HalfCheetahFwdBack; original: HalfCheetahRandDirecEnv)"),
+    "halfcheetah-vel": ("promp.envs.locomotion.halfcheetah:HalfCheetahVel",
+                        "HalfCheetah, goal velocity U(0, 3) (original: HalfCheetahRandVelEnv)"),
+    "ant-fwd-back": ("promp.envs.locomotion.ant:AntFwdBack", "Ant, run forward or backward (original: AntRandDirecEnv)"),
+    "ant-dir-2d": ("promp.envs.locomotion.ant:AntDir2D",
+                   "Ant, run in a random 2-D direction (paper: AntRandDir; original: AntRandDirec2DEnv)"),
+    "ant-goal": ("promp.envs.locomotion.ant:AntGoal", "Ant, reach a goal in the radius-3 disc (original: AntRandGoalEnv)"),
+    "walker-fwd-back": ("promp.envs.locomotion.walker:WalkerFwdBack",
+                        "Walker2D, walk forward or backward (paper: WalkerFwdBack; original: Walker2DRandDirecEnv)"),
+    "walker-vel": ("promp.envs.locomotion.walker:WalkerVel", "Walker2D, goal velocity U(0, 10) (original: Walker2DRandVelEnv)"),
+    "walker-rand-params": ("promp.envs.locomotion.walker:WalkerRandParams",
+                           "Walker2D with randomised physics (paper: WalkerRandParams; original: Walker2DRandParamsEnv)"),
+    "hopper-rand-params": ("promp.envs.locomotion.hopper:HopperRandParams",
+                           "Hopper with randomised physics (paper: HopperRandParams; original: HopperRandParamsEnv)"),
+    "humanoid-fwd-back": ("promp.envs.locomotion.humanoid:HumanoidFwdBack",
+                          "Humanoid, run forward or backward (original: HumanoidRandDirecEnv)"),
+    "humanoid-dir-2d": ("promp.envs.locomotion.humanoid:HumanoidDir2D",
+                        "Humanoid, run in a random 2-D direction (paper: HumanoidRandDir; original: HumanoidRandDirec2DEnv)"),
+    "swimmer-vel": ("promp.envs.locomotion.swimmer:SwimmerVel",
+                    "Swimmer, goal velocity U(0.1, 0.2), reward sign fixed (original: SwimmerRandVelEnv; unused in the paper)"),
 }
+"""The one table of built-in env ids (docs/algorithms.md §7), registered here by path, and with gymnasium
+as ``promp/<id>-v0``; the classes load when an env is made."""
 
-MUJOCO_ENVS: dict[str, tuple[str, str]] = {
-    # id: (module:class under promp.envs.locomotion, description)
-    "halfcheetah-fwd-back": ("halfcheetah:HalfCheetahRandDirec", "HalfCheetah, run forward or backward (HalfCheetahRandDirec)"),
-    "halfcheetah-vel": ("halfcheetah:HalfCheetahRandVel", "HalfCheetah, goal velocity U(0, 3) (HalfCheetahRandVel)"),
-    "ant-fwd-back": ("ant:AntRandDirec", "Ant, run forward or backward (AntRandDirec)"),
-    "ant-dir-2d": ("ant:AntRandDirec2D", "Ant, run in a random 2-D direction (AntRandDirec2D)"),
-    "ant-goal": ("ant:AntRandGoal", "Ant, reach a goal in the radius-3 disc (AntRandGoal)"),
-    "walker-fwd-back": ("walker:Walker2DRandDirec", "Walker2D, walk forward or backward (Walker2DRandDirec)"),
-    "walker-vel": ("walker:Walker2DRandVel", "Walker2D, goal velocity U(0, 10) (Walker2DRandVel)"),
-    "walker-rand-params": ("walker:Walker2DRandParams", "Walker2D with randomised physics (Walker2DRandParams)"),
-    "hopper-rand-params": ("hopper:HopperRandParams", "Hopper with randomised physics (HopperRandParams)"),
-    "humanoid-fwd-back": ("humanoid:HumanoidRandDirec", "Humanoid, run forward or backward (HumanoidRandDirec)"),
-    "humanoid-dir-2d": ("humanoid:HumanoidRandDirec2D", "Humanoid, run in a random 2-D direction (HumanoidRandDirec2D)"),
-    "swimmer-vel": ("swimmer:SwimmerRandVel",
-                    "Swimmer, goal velocity U(0.1, 0.2), reward sign fixed (SwimmerRandVel; unused in the paper)"),
-}
-"""The MuJoCo locomotion ids (docs/algorithms.md §7.3), registered by path: MuJoCo loads when one is made."""
-
-for _id, (_cls, _desc) in _POINT_ENVS.items():
-    add_env_spec(EnvSpec(_id, _cls, _desc))
-for _id, (_target, _desc) in MUJOCO_ENVS.items():
-    add_env_spec(EnvSpec(_id, f"{__name__}.locomotion.{_target}", _desc))
+for _id, (_target, _desc) in BUILTIN_ENVS.items():
+    add_env_spec(EnvSpec(_id, _target, _desc))
 
 __all__ = [
+    "BUILTIN_ENVS",
     "EnvSpec",
-    "MUJOCO_ENVS",
     "MetaEnv",
     "PointCorner",
     "PointMomentum",

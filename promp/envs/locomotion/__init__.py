@@ -1,9 +1,10 @@
 """MuJoCo locomotion meta-environments of the paper (docs/algorithms.md §7.3), batched in C threads.
 
 Layout: ``base.py`` (``MujocoMetaEnv`` on ``mujoco_batch``), ``tasks.py`` (task distributions), one
-module per robot composing a robot class with a task distribution (``HalfCheetahRandDirec =
-Direction1DTasks + _HalfCheetah``), and here the classes by registry id. ``promp.envs`` registers the
-ids by module path (this package, and MuJoCo, load when such an env is made); the presets are in ``promp.presets``.
+module per robot composing a robot class with a task distribution (``HalfCheetahFwdBack =
+Direction1DTasks + _HalfCheetah``). A class is named after its id (``halfcheetah-fwd-back``);
+``promp.envs.BUILTIN_ENVS`` registers the ids by module path, so this package, and MuJoCo with it, loads
+only when such an env is made; the presets are in ``promp.presets``.
 
 Every class steps all ``tasks x copies_per_task`` copies together with ``mujoco.batch.Batch``
 (see ``mujoco_batch.py``) on gymnasium's model files, with the original code's task
@@ -31,31 +32,10 @@ What differs from the original and why (also in each class docstring):
   unseeded ``np_random``), so runs are reproducible.
 * The RandParams envs recompute derived model constants (``mj_setConst``) after writing the
   sampled masses and inertias; MuJoCo 1.31 in the original did not.
-* ``SwimmerRandVel`` (unused in the paper) has its reward sign fixed.
+* ``SwimmerVel`` (unused in the paper) has its reward sign fixed.
 """
 
 from __future__ import annotations
-
-from .ant import AntRandDirec, AntRandDirec2D, AntRandGoal
 from .base import MujocoMetaEnv
-from .halfcheetah import HalfCheetahRandDirec, HalfCheetahRandVel
-from .hopper import HopperRandParams
-from .humanoid import HumanoidRandDirec, HumanoidRandDirec2D
-from .swimmer import SwimmerRandVel
-from .walker import Walker2DRandDirec, Walker2DRandParams, Walker2DRandVel
 
-ENV_CLASSES: dict[str, type[MujocoMetaEnv]] = {
-    "halfcheetah-fwd-back": HalfCheetahRandDirec,
-    "halfcheetah-vel": HalfCheetahRandVel,
-    "ant-fwd-back": AntRandDirec,
-    "ant-dir-2d": AntRandDirec2D,
-    "ant-goal": AntRandGoal,
-    "walker-fwd-back": Walker2DRandDirec,
-    "walker-vel": Walker2DRandVel,
-    "walker-rand-params": Walker2DRandParams,
-    "hopper-rand-params": HopperRandParams,
-    "humanoid-fwd-back": HumanoidRandDirec,
-    "humanoid-dir-2d": HumanoidRandDirec2D,
-    "swimmer-vel": SwimmerRandVel,
-}
-"""Registry ids of the MuJoCo meta-envs and their classes."""
+__all__ = ["MujocoMetaEnv"]

@@ -39,7 +39,7 @@ class _Ant(MujocoMetaEnv):
         return np.concatenate([sim.qpos[:, 2:], sim.qvel, cfrc], axis=1)
 
 
-class AntRandDirec(Direction1DTasks, _Ant):
+class AntFwdBack(Direction1DTasks, _Ant):
     """AntFwdBack: run along +x or -x, each with probability 1/2.
 
     Reward ``dir * dx_torso/dt - 0.5 |a|^2 - 0.5e-3 |clip(cfrc_ext, -1, 1)|^2 + 1`` (dt 0.05);
@@ -54,12 +54,12 @@ class AntRandDirec(Direction1DTasks, _Ant):
         return forward - self.ctrl_cost_coef * np.square(action).sum(1) - self._contact_cost() + self.survive_reward
 
 
-class AntRandDirec2D(Direction2DTasks, _Ant):
-    """AntRandDir: run along a unit direction in the xy-plane (uniform angle).
+class AntDir2D(Direction2DTasks, _Ant):
+    """AntDir2D (the paper's AntRandDir): run along a unit direction in the xy-plane (uniform angle).
 
     Reward ``dir . d(x, y)_torso/dt - 0.5 |a|^2 - contact cost + 1``; termination, observation and
-    reset noise as ``AntRandDirec``. Directions are normalised 2-D Gaussians as in the original.
-    Differences: as ``AntRandDirec``.
+    reset noise as ``AntFwdBack``. Directions are normalised 2-D Gaussians as in the original.
+    Differences: as ``AntFwdBack``.
     """
 
     def _reward(self, before, after, action):
@@ -67,13 +67,13 @@ class AntRandDirec2D(Direction2DTasks, _Ant):
         return forward - self.ctrl_cost_coef * np.square(action).sum(1) - self._contact_cost() + self.survive_reward
 
 
-class AntRandGoal(GoalTasks, _Ant):
-    """AntRandGoal: walk to a goal drawn uniformly from the disc of radius 3.
+class AntGoal(GoalTasks, _Ant):
+    """AntGoal: walk to a goal drawn uniformly from the disc of radius 3.
 
     Reward ``-(|x - gx| + |y - gy|) - 0.1 |a|^2 - contact cost`` (L1 distance of the torso, no
     survive bonus); never terminates; obs full ``qpos`` (15) + ``qvel`` (14) + clipped
     ``cfrc_ext`` (84) = 113. Goal angle ~ U(0, 2 pi), radius ``3 sqrt(U(0, 1))``. The paper ran it
-    with horizon 200 and two inner steps. Differences: as ``AntRandDirec``.
+    with horizon 200 and two inner steps. Differences: as ``AntFwdBack``.
     """
 
     obs_dim = 113

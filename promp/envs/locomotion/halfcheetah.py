@@ -20,7 +20,7 @@ class _HalfCheetah(MujocoMetaEnv):
         return np.concatenate([sim.qpos[:, 1:], sim.qvel], axis=1)
 
 
-class HalfCheetahRandDirec(Direction1DTasks, _HalfCheetah):
+class HalfCheetahFwdBack(Direction1DTasks, _HalfCheetah):
     """HalfCheetahFwdBack: run forward (+1) or backward (-1), each with probability 1/2.
 
     Reward ``dir * dx_root/dt - 0.05 |a|^2`` (dt 0.05, frame skip 5); never terminates; obs
@@ -33,10 +33,10 @@ class HalfCheetahRandDirec(Direction1DTasks, _HalfCheetah):
         return self._dir * (after - before) / self.dt - self.ctrl_cost_coef * np.square(action).sum(1)
 
 
-class HalfCheetahRandVel(VelocityTasks, _HalfCheetah):
+class HalfCheetahVel(VelocityTasks, _HalfCheetah):
     """HalfCheetahVel: run at a goal velocity ~ U(0, 3).
 
-    Reward ``-|dx/dt - v_goal| - 0.05 |a|^2``; otherwise as ``HalfCheetahRandDirec``. Not in the
+    Reward ``-|dx/dt - v_goal| - 0.05 |a|^2``; otherwise as ``HalfCheetahFwdBack``. Not in the
     paper's figures (the original sweep used horizon 200). Differences: simulator/XML version and
     seeded reset noise.
     """

@@ -54,7 +54,7 @@ class _Humanoid(MujocoMetaEnv):
         )
 
 
-class HumanoidRandDirec(Direction1DTasks, _Humanoid):
+class HumanoidFwdBack(Direction1DTasks, _Humanoid):
     """HumanoidFwdBack: run forward (+1) or backward (-1) along x.
 
     Reward ``0.25 * dir * dx_com / model.opt.timestep - 0.1 |ctrl|^2 - min(0.5e-6 |cfrc_ext|^2, 10)
@@ -70,11 +70,11 @@ class HumanoidRandDirec(Direction1DTasks, _Humanoid):
         return lin_vel - self._costs(action) + self.alive_bonus
 
 
-class HumanoidRandDirec2D(Direction2DTasks, _Humanoid):
-    """HumanoidRandDir: run along a unit direction in the xy-plane.
+class HumanoidDir2D(Direction2DTasks, _Humanoid):
+    """HumanoidDir2D (the paper's HumanoidRandDir): run along a unit direction in the xy-plane.
 
     Reward ``0.25 * dir . d(x, y)_com / model.opt.timestep - ctrl cost - impact cost + 5``;
-    otherwise as ``HumanoidRandDirec``.
+    otherwise as ``HumanoidFwdBack``.
     """
 
     def _reward(self, before, after, action):

@@ -8,8 +8,8 @@ from .base import MujocoMetaEnv
 from .tasks import VelocityTasks
 
 
-class SwimmerRandVel(VelocityTasks, MujocoMetaEnv):
-    """SwimmerRandVel (unused in the paper): swim at a goal velocity ~ U(0.1, 0.2).
+class SwimmerVel(VelocityTasks, MujocoMetaEnv):
+    """SwimmerVel (unused in the paper): swim at a goal velocity ~ U(0.1, 0.2).
 
     Reward ``-|dx/dt - v_goal| - 1e-4 |a|^2``; never terminates; obs ``qpos[2:]`` (3) + ``qvel``
     (5); frame skip 4 (dt 0.04); reset noise U(-0.1, 0.1) on both. Difference: the original's

@@ -90,7 +90,7 @@ class VelocityTasks:
 
 
 class GoalTasks:
-    """Tasks ``{"goal": [gx, gy]}`` uniform in the disc of radius ``goal_radius`` (AntRandGoal)."""
+    """Tasks ``{"goal": [gx, gy]}`` uniform in the disc of radius ``goal_radius`` (AntGoal)."""
 
     goal_radius = 3.0
 

@@ -28,7 +28,7 @@ class _Walker(MujocoMetaEnv):
         return np.concatenate([sim.qpos[:, 1:], np.clip(sim.qvel, -10.0, 10.0)], axis=1)
 
 
-class Walker2DRandDirec(Direction1DTasks, _Walker):
+class WalkerFwdBack(Direction1DTasks, _Walker):
     """WalkerFwdBack: walk forward (+1) or backward (-1).
 
     Reward ``dir * dx/dt + 1 - 1e-3 |a|^2``; done unless ``0.8 < z < 2`` and ``-1 < angle < 1``;
@@ -41,11 +41,11 @@ class Walker2DRandDirec(Direction1DTasks, _Walker):
         return self._dir * (after - before) / self.dt + self.alive_bonus - self.ctrl_cost_coef * np.square(action).sum(1)
 
 
-class Walker2DRandVel(VelocityTasks, _Walker):
-    """Walker2DRandVel: walk at a goal velocity ~ U(0, 10).
+class WalkerVel(VelocityTasks, _Walker):
+    """WalkerVel: walk at a goal velocity ~ U(0, 10).
 
-    Reward ``-|dx/dt - v_goal| + 15 - 1e-3 |a|^2``; otherwise as ``Walker2DRandDirec``. Not in the
-    paper's figures. Differences: as ``Walker2DRandDirec``.
+    Reward ``-|dx/dt - v_goal| + 15 - 1e-3 |a|^2``; otherwise as ``WalkerFwdBack``. Not in the
+    paper's figures. Differences: as ``WalkerFwdBack``.
     """
 
     vel_low, vel_high = 0.0, 10.0
@@ -56,7 +56,7 @@ class Walker2DRandVel(VelocityTasks, _Walker):
         return -speed_err + self.alive_bonus - self.ctrl_cost_coef * np.square(action).sum(1)
 
 
-class Walker2DRandParams(RandParamsTasks, _Walker):
+class WalkerRandParams(RandParamsTasks, _Walker):
     """WalkerRandParams: walk forward under randomised masses, inertias, damping and friction.
 
     Reward ``dx/dt + 1 - 1e-3 |a|^2``; done unless ``0.8 < z < 2`` and ``-1 < angle < 1``; obs

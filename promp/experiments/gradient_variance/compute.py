@@ -41,7 +41,7 @@ ENV = "halfcheetah-fwd-back"
 
 @dataclasses.dataclass(frozen=True)
 class GradientVarianceSetup:
-    """Scale (docs/algorithms.md §10.2: HalfCheetahRandDirec, 20 tasks x 40 rollouts, H 100, K 1, alpha 0.1, Adam 1e-3,
+    """Scale (docs/algorithms.md §10.2: HalfCheetahFwdBack, 20 tasks x 40 rollouts, H 100, K 1, alpha 0.1, Adam 1e-3,
     (64, 64), 301 iterations, 10 sampling rounds per iteration)."""
 
     algos: tuple[str, ...] = ALGOS
