@@ -175,3 +175,21 @@ def draw_point_task(ax: Any, env: Any, task: dict) -> None:
         tol = getattr(env, "goal_tolerance", 0.0)
         if tol:
             ax.add_patch(mpatches.Rectangle(goal - tol, 2 * tol, 2 * tol, fill=False, color="tab:green"))
+
+
+def save_point_rollout(env: Any, task: dict, res: Any, paths: int, k: int, returns: list[float], out_path: Path,
+                       title: str) -> None:
+    """A PNG of up to ``paths`` 2-D paths of one point task before and after ``k`` inner steps (``res``: a
+    ``sample_adapted`` result), with the task drawn (``draw_point_task``) and each panel's return."""
+
+    def xy(traj: Any) -> np.ndarray:
+        n = min(paths, traj.obs.shape[1])
+        out = []
+        for r in range(n):
+            alive = int(traj.mask[0, r].sum())
+            out.append(traj.obs[0, r, : max(alive, 1), :2])
+        return out
+
+    panels = [(f"pre-update (return {returns[0]:.3g})", xy(res.trajectories[0]))]
+    panels.append((f"after {k} inner step{'s' if k != 1 else ''} (return {returns[-1]:.3g})", xy(res.trajectories[-1])))
+    save_figure_atomically(out_path, lambda p: plot_point_trajectories(panels, p, lambda ax: draw_point_task(ax, env, task), f"{title}\ngoal {task['goal']}"))

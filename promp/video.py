@@ -178,3 +178,27 @@ def write_mp4(frames: Sequence[np.ndarray], path: Path, fps: float) -> Path:
     except ImportError as exc:  # imageio without imageio-ffmpeg
         raise RenderError(f"writing MP4 needs imageio-ffmpeg: pip install 'promp[video]' ({exc})") from None
     return path
+
+
+def record_pre_post_mp4(learner: Any, params_pre: Any, params_post: Any, task: dict, rng: Any, width: int, height: int,
+                        out_path: Path) -> None:
+    """An MP4 of one episode of ``task`` with the pre-update policy (left) beside one with the adapted
+    policy (right), rendered offscreen at ``width`` x ``height``."""
+    import jax  # JAX and the sampler: not loaded for --help
+
+    from .sampling import sample_trajectories
+
+    env, cfg = learner.env, learner.cfg
+    env.set_tasks([task], 1)
+    frame, close = frame_source(env, width, height)
+    try:
+        clips = []
+        for i, p in enumerate((params_pre, params_post)):
+            one = jax.tree_util.tree_map(lambda x: x[:1], p)  # task axis of length 1
+            rec = FrameRecorder(env, frame)
+            sample_trajectories(rec, one, cfg.horizon, rng, floor_log_std=(i == 0))
+            clips.append(rec.frames)
+    finally:
+        close()
+    fps = 1.0 / float(getattr(env, "dt", 0.05))
+    write_mp4(side_by_side(clips), out_path, fps)

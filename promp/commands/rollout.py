@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import numpy as np
 import tyro
 
-from ..envs.point import PointCorner, PointMomentum, PointNav
 from ..config import check_seed
-from ..video import FrameRecorder, RenderError, can_render, default_offscreen_gl, frame_source, side_by_side, write_mp4
+from ..envs.point import PointCorner, PointMomentum, PointNav
+from ..video import RenderError, can_render, default_offscreen_gl, record_pre_post_mp4
 from . import CommandError
 from .common import parse_task
 
@@ -69,50 +68,15 @@ def rollout_command(
         returns = [float((t.rewards * t.mask).sum(-1).mean()) for t in res.trajectories]
         out_path.parent.mkdir(parents=True, exist_ok=True)
         if is_point:
-            _point_png(env, the_task, res, paths, k, returns, out_path, f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}")
+            from ..plotting import save_point_rollout  # matplotlib: not loaded for --help
+
+            save_point_rollout(env, the_task, res, paths, k, returns, out_path, f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}")
         else:
             try:
-                _mujoco_mp4(learner, res.params[0], res.params[-1], the_task, rng, width, height, out_path)
+                record_pre_post_mp4(learner, res.params[0], res.params[-1], the_task, rng, width, height, out_path)
             except RenderError as exc:
                 raise CommandError(str(exc)) from None
     finally:
         env.close()
     print(f"task {the_task}: average return " + ", ".join(f"step {i}: {r:.4g}" for i, r in enumerate(returns)))
     print(f"wrote {out_path}")
-
-
-def _point_png(env: Any, task: dict, res: Any, paths: int, k: int, returns: list[float], out_path: Path, title: str) -> None:
-    from ..plotting import draw_point_task, plot_point_trajectories, save_figure_atomically
-
-    def xy(traj: Any) -> np.ndarray:
-        n = min(paths, traj.obs.shape[1])
-        out = []
-        for r in range(n):
-            alive = int(traj.mask[0, r].sum())
-            out.append(traj.obs[0, r, : max(alive, 1), :2])
-        return out
-
-    panels = [(f"pre-update (return {returns[0]:.3g})", xy(res.trajectories[0]))]
-    panels.append((f"after {k} inner step{'s' if k != 1 else ''} (return {returns[-1]:.3g})", xy(res.trajectories[-1])))
-    save_figure_atomically(out_path, lambda p: plot_point_trajectories(panels, p, lambda ax: draw_point_task(ax, env, task), f"{title}\ngoal {task['goal']}"))
-
-
-def _mujoco_mp4(learner: Any, params_pre: Any, params_post: Any, task: dict, rng: Any, width: int, height: int, out_path: Path) -> None:
-    import jax
-
-    from ..sampling import sample_trajectories
-
-    env, cfg = learner.env, learner.cfg
-    env.set_tasks([task], 1)
-    frame, close = frame_source(env, width, height)
-    try:
-        clips = []
-        for i, p in enumerate((params_pre, params_post)):
-            one = jax.tree_util.tree_map(lambda x: x[:1], p)  # task axis of length 1
-            rec = FrameRecorder(env, frame)
-            sample_trajectories(rec, one, cfg.horizon, rng, floor_log_std=(i == 0))
-            clips.append(rec.frames)
-    finally:
-        close()
-    fps = 1.0 / float(getattr(env, "dt", 0.05))
-    write_mp4(side_by_side(clips), out_path, fps)
