@@ -50,7 +50,7 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pytest
 
 bench: $(STAMP)
-	$(VENV)/bin/python benchmarks/bench_iteration.py
+	$(VENV)/bin/python -m promp.bench.iteration
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,7 +1,7 @@
 """The ``promp`` command line: ``promp train|eval|plot|rollout|reproduce|bench|envs|algos|doctor ...`` (tyro
 subcommands) and ``promp --version``.
 
-Bad input ends with one line ``promp: error: ...`` on stderr and exit code 2 (DESIGN.md contract).
+Bad input ends with one line ``promp: error: ...`` on stderr and exit code 2 (docs/design.md, Contracts).
 """
 
 from __future__ import annotations

@@ -43,8 +43,8 @@ def fit_linear_baseline(features: np.ndarray, targets: np.ndarray, weights: np.n
     """Ridge least squares ``(F^T W F + c I) w = F^T W y``; ``c`` grows x10 on NaN, 5 tries (docs/algorithms.md §3 step 2).
 
     The regularised Gram matrix is positive definite, so an LU solve gives the original's ``lstsq`` solution
-    (to round-off) at a tenth of the cost of its SVD, which for Humanoid's 756 features was 40% of an
-    iteration; ``lstsq`` remains the fallback for a matrix that is singular in floating point."""
+    (to round-off) for much less than its SVD costs, which matters with many features (Humanoid has 756);
+    ``lstsq`` remains the fallback for a matrix that is singular in floating point."""
     f = features * weights[:, None]
     gram, rhs = f.T @ features, f.T @ targets
     coef = np.zeros(features.shape[-1])

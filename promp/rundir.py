@@ -1,6 +1,6 @@
 """The run directory of one training run: its layout and the checks around it.
 
-Layout (DESIGN.md contract): ``config.json`` (the resolved config), ``progress.csv`` (one row per
+Layout (docs/design.md, the run-directory contract): ``config.json`` (the resolved config), ``progress.csv`` (one row per
 iteration), ``checkpoints/`` (``itr_NNNNN.safetensors`` + ``itr_NNNNN.json`` per kept iteration, and
 ``best.json`` naming the best one), ``tb/`` (TensorBoard events), ``learning_curve.png`` and
 ``versions.json`` (what each process that trained the run ran on, ``promp.versions``).

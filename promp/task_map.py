@@ -22,8 +22,8 @@ def map_tasks(fn: Callable[[Any], Any], xs: Any) -> Any:
     """``fn`` over the leading task axis of ``xs``, stacking the outputs (as ``jax.vmap(fn)(xs)``).
 
     On a CPU the tasks go one at a time (``jax.lax.map``): a task's activations (e.g. 2,000 steps x 64
-    units) stay in cache, where the vmapped form streams every task's through memory; one meta-objective
-    evaluation is 2.4x (point-nav, 20 tasks) to 2.7x (HalfCheetah, 40 tasks) faster. Where JAX has
+    units) stay in cache, where the vmapped form streams every task's through memory (README, Speed, has
+    the measured difference). Where JAX has
     several CPU devices (``promp.threads.configure_threads`` makes one per XLA thread), the tasks are
     split into equal groups, one per device, that run side by side (``jax.shard_map``), each group one
     task at a time: one task's matrices are too small to keep two cores busy. A task count that is not
@@ -69,7 +69,7 @@ def sharded() -> bool:
 @contextlib.contextmanager
 def tasks_on_one_device():
     """Within this block ``jit_tasks`` functions run on the first CPU device, tasks one at a time (the
-    path of a one-device JAX), e.g. to time both paths in one process (benchmarks/)."""
+    path of a one-device JAX), e.g. to time both paths in one process (``promp.bench``)."""
     outer, _one_device.on = getattr(_one_device, "on", False), True
     try:
         yield

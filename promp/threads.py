@@ -1,11 +1,11 @@
-"""Explicit thread settings, applied before numpy/JAX are imported (DESIGN.md: never oversubscribe),
+"""Explicit thread settings, applied before numpy/JAX are imported (docs/design.md: never oversubscribe),
 and JAX's persistent compilation cache.
 
 BLAS/OpenMP pools are pinned to one thread (numpy work here is small and MuJoCo/XLA own the cores).
 XLA's CPU thread pool gets ``PROMP_XLA_THREADS`` threads (default: all cores, which the update
 uses while MuJoCo's threads are idle between sampling phases). XLA sizes that pool from the
 ``NPROC`` environment variable (``xla::DefaultThreadPoolSize``); ``--xla_cpu_multi_thread_eigen``
-alone only covers Eigen's matrix kernels, which is why a setting of 1 used to keep ~1.7 cores busy.
+alone only covers Eigen's matrix kernels.
 JAX also gets one CPU device per XLA thread (``--xla_force_host_platform_device_count``), over which
 ``promp.task_map.map_tasks`` spreads the meta-batch's tasks, so the learner keeps every core busy.
 """
@@ -19,13 +19,19 @@ from pathlib import Path
 BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+def pin_blas_threads() -> None:
+    """Set the BLAS/OpenMP pools to 1 thread unless the variables are set; effective only before numpy
+    loads (``import promp`` calls it first)."""
+    for var in BLAS_VARS:
+        os.environ.setdefault(var, "1")
+
+
 def configure_threads() -> dict[str, str]:
     """Set BLAS pools to 1 thread and XLA's CPU pool from ``PROMP_XLA_THREADS``; returns the settings.
 
     Call before JAX creates its CPU client (i.e. before the first array is made).
     """
-    for var in BLAS_VARS:
-        os.environ.setdefault(var, "1")
+    pin_blas_threads()
     xla = os.environ.get("PROMP_XLA_THREADS")
     n = os.cpu_count() or 1
     if xla:

@@ -1,5 +1,5 @@
 """``promp bench`` runs end to end and reports consistent numbers (tiny scale; speed itself is
-measured by the benchmark scripts, not asserted here)."""
+measured by the ``promp.bench`` modules, not asserted here)."""
 
 from __future__ import annotations
 

@@ -248,7 +248,7 @@ def test_an_unreachable_cluster_is_one_clear_error_at_once():
 
 
 def test_bench_workers_timing_alternates_samplers_with_the_same_numbers():
-    from promp.bench import workers_timing
+    from promp.bench.measure import workers_timing
 
     rows = workers_timing("point-corner", "promp", iterations=2, max_workers=2,
                           overrides={k: v for k, v in POINT.items() if k != "seed"})

@@ -159,7 +159,7 @@ def quick_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_quick_reproduction_formulation_I_ends_closer(quick_run, capsys):
-    """Issue 6 item 1 at --quick scale (seeds 0, 1, 2), original convention. Robustness was checked on
+    """Formulation I ends closer to the optimum than II at --quick scale (seeds 0, 1, 2), original convention. Robustness was checked on
     seeds 0-29 before choosing the assertions: the distance to the optimum averaged over the last 20
     iterations and over a seed triple is smaller for I at every quick lr in 10/10 triples; per seed it is
     smaller for I at lr 5e-3 and 1e-2 in 30/30 seeds, but only in 22/30 at lr 1e-3. The single final

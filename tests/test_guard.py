@@ -1,4 +1,4 @@
-"""The outer-update KL guard (--guard-kl), the best-policy checkpoint and the divergence flag (issue #14).
+"""The outer-update KL guard (--guard-kl), the best-policy checkpoint and the divergence flag.
 
 The guard must leave every number unchanged where it does not fire, stop and undo the step that
 crosses the bound where it does, and keep a run alive through a forced spike (an absurd outer

@@ -365,7 +365,7 @@ def test_locomotion_presets_match_the_per_env_table():
 
 @pytest.mark.slow
 def test_promp_three_iterations_on_halfcheetah(tmp_path):
-    """A 3-iteration ProMP run at small scale on halfcheetah-fwd-back (issue 4)."""
+    """A 3-iteration ProMP run at small scale on halfcheetah-fwd-back."""
     from promp.config import resolve_config
     from promp.trainer import train
 

@@ -31,8 +31,8 @@ def inner_step_and_kl(params: Params, batch: Batch, alpha: float, inner_loss: Ta
                       floor_log_std: bool = False) -> tuple[Params, jax.Array]:
     """One differentiable inner policy-gradient step on one task's batch (docs/algorithms.md §4.1) and
     ``KL(recorded sampling dist || pi_params)`` on that batch, both from one network pass: the outer
-    gradient of a KL penalty then shares the step's backward pass through the network (ProMP: 14% fewer
-    flops per Adam step; the float32 sums associate differently, so the last bits differ)."""
+    gradient of a KL penalty then shares the step's backward pass through the network (fewer flops per
+    ProMP Adam step than two passes; the float32 sums associate differently, so the last bits differ)."""
 
     grads, kl = jax.grad(lambda p: loss_and_kl(p, batch, inner_loss, floor_log_std), has_aux=True)(params)
     return jax.tree_util.tree_map(lambda p, g: p - alpha * g, params, grads), kl
@@ -65,8 +65,9 @@ def adapt_with_pullback(params: Params, task_batches: Sequence[Batch], alpha: fl
     KL term, ``g - alpha * H_k g + w[k] * grad KL_k(theta_k)``. Each step's gradient is linearised once
     in ``(theta, s)`` for ``grad[L_k + s * KL_k]`` at ``s = 0``: its primal is the step's gradient,
     its tangent at ``(-alpha * g, w[k])`` is exactly the two terms above, from one network pass
-    (forward-over-reverse). ProMP's Adam step is 1.3x faster this way than reverse-over-reverse
-    differentiation of ``adapt`` (benchmarks/ab_promp_update.py).
+    (forward-over-reverse), which makes ProMP's Adam step faster than reverse-over-reverse
+    differentiation of ``adapt`` (``python -m promp.bench.ab_promp_update`` times this tree against a
+    checkout that differentiates ``adapt``).
     """
     theta, kls, tangents = params, [], []
     zero = jnp.zeros((), jax.tree_util.tree_leaves(params)[0].dtype)

@@ -90,8 +90,7 @@ class MetaObjective(NamedTuple):
 
         The meta-gradient is a mean of per-task gradients, so each task's is taken on its own
         (``task_value_and_grad`` under ``map_tasks``): on a CPU a task's passes through the adaptation
-        stay in cache. ProMP's Adam step at the paper preset: 0.120 -> 0.082 s for the per-task
-        autodiff gradient, 0.06 s with the hand-run pullback (benchmarks/ab_promp_update.py).
+        stay in cache (``python -m promp.bench.promp_update`` times ProMP's Adam step).
         """
         def task(task_batches):
             return self.task_value_and_grad(params, task_batches, kl_weights, **post_terms)[:3]

@@ -1,12 +1,13 @@
 """ProMP's outer update at the paper preset, this tree against another checkout, alternating in one
 process on the same batches (so a loaded machine slows both alike; compare ratios):
 
-    PROMP_XLA_THREADS=1 .venv/bin/python benchmarks/ab_promp_update.py --baseline /path/to/checkout [--repeats 5]
+    PROMP_XLA_THREADS=1 .venv/bin/python -m promp.bench.ab_promp_update --baseline /path/to/checkout [--repeats 5]
 
-The baseline's package is imported as ``promp_base`` (a symlink in a temporary directory). Checkouts
-from before the KL coefficient moved into ProMP's optimiser state (their update takes ``eta``) are
-supported. Prints whether parameters and statistics are bit-identical, then one JSON object: medians
-with 1 and N Adam steps, the per-Adam-step time ``(t_N - t_1) / (N - 1)``, ratios new / baseline.
+The baseline's package is imported as ``promp_base`` (a symlink in a temporary directory). A
+baseline whose ProMP update takes the KL coefficients ``eta`` as an argument, or whose config names
+the Adam steps ``ppo_steps``, is supported. Prints whether parameters and statistics are
+bit-identical, then one JSON object: medians with 1 and N Adam steps, the per-Adam-step time
+``(t_N - t_1) / (N - 1)``, ratios new / baseline.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def main() -> None:
     learner.env.close()
     base_batches = tuple(base["types"].Batch(*b) for b in batches)  # same fields in the same order
     steps_field = "outer_steps" if "outer_steps" in {f.name for f in dataclasses.fields(base["config"].TrainConfig)} else "ppo_steps"
-    base_cfg = base["config"].resolve_config(args.env, "promp", {steps_field: args.steps})  # older checkouts: ppo_steps
+    base_cfg = base["config"].resolve_config(args.env, "promp", {steps_field: args.steps})  # or the baseline's ppo_steps
     eta = (np.full(cfg.inner_steps, cfg.kl_coef, np.float32),)
     runs = {}
     for n in (1, args.steps):

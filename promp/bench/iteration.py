@@ -1,7 +1,7 @@
 """Seconds per meta-iteration at the paper's scale, split into sampling / processing / adaptation /
-update, plus the compile time of the outer update (``promp.bench.iteration_timing``).
+update, plus the compile time of the outer update (``promp.bench.measure.iteration_timing``).
 
-    .venv/bin/python benchmarks/bench_iteration.py [--env point-corner] [--algo promp] [--iterations 6]
+    .venv/bin/python -m promp.bench.iteration [--env point-corner] [--algo promp] [--iterations 6]
 
 Defaults: point-corner with its preset (40 tasks x 20 rollouts x horizon 100, K = 1, docs/algorithms.md §6.1-6.2).
 Medians over iterations 2..N (iteration 1 includes compilation). Thread settings are printed.
@@ -16,7 +16,7 @@ from promp.threads import configure_threads
 
 configure_threads()
 
-from promp.bench import iteration_timing, thread_settings  # noqa: E402
+from promp.bench.measure import iteration_timing, thread_settings  # noqa: E402
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """MAML-TRPO on point-nav at MAML's standard 2-D navigation scale: seconds per meta-iteration.
 
-    .venv/bin/python benchmarks/bench_maml_trpo.py [--iterations 6] [--seed 1]
+    .venv/bin/python -m promp.bench.maml_trpo [--iterations 6] [--seed 1]
 
 20 tasks x 20 rollouts x horizon 100, 1 inner step (inner lr 0.1), TRPO max KL 0.01, gamma 0.99,
 hidden (64, 64) tanh. Prints the median seconds per meta-iteration over iterations 2..N (iteration 1

@@ -1,9 +1,10 @@
-"""Throughput measurements of the batched MuJoCo envs against the machine's physics limit.
+"""The measurements ``promp bench`` reports: the batched MuJoCo envs against the machine's physics
+limit, the full sampler, and meta-iterations split into phases.
 
 Pure measurement functions returning dicts (no argument parsing, no printing); the ``promp bench``
-command and ``benchmarks/bench_mujoco.py`` present them. Quote a sampler figure only next to the
-limit measured in the same run, with the thread settings (both are in the returned dicts): the
-machine is shared and its second core is not always really there.
+command, ``promp.bench.mujoco_throughput`` and ``promp.bench.iteration`` present them. Quote a
+sampler figure only next to the limit measured in the same run, with the thread settings (both are
+in the returned dicts): the machine is shared and its second core is not always really there.
 
 * ``mj_step_limit`` -- env steps/s of the env's own model stepped by ``mujoco.batch.Batch`` in C,
   ``frame_skip`` substeps per env step, open loop with per-step random controls prepared in
@@ -11,6 +12,10 @@ machine is shared and its second core is not always really there.
 * ``sampler_throughput`` -- env steps/s of the meta-env's ``reset`` + ``step`` loop (actions in
   policy units, N(0, 1) like the initial policy), i.e. everything the sampler pays except the
   policy call.
+* ``compare`` -- both of the above, measured alternately, and their ratio.
+* ``policy_sampler_throughput`` -- env steps/s of the full sampler (env + jitted policy call).
+* ``iteration_timing`` / ``workers_timing`` -- seconds per meta-iteration by phase, in-process and
+  with Ray sampler workers.
 
 Keep BLAS at one thread while MuJoCo threads step (``thread_settings`` reports it); set
 ``OMP_NUM_THREADS=1`` / ``OPENBLAS_NUM_THREADS=1`` / ``MKL_NUM_THREADS=1`` before numpy is imported.
@@ -28,14 +33,14 @@ import mujoco
 import mujoco.batch
 import numpy as np
 
-from .config import resolve_config
-from .envs import make_env
-from .envs.base import rescale_action
-from .envs.mujoco_batch import available_cores, default_threads
-from .learner import MetaLearner
-from .policy import init_policy
-from .sampling import broadcast_params, sample_trajectories
-from .threads import thread_settings as base_settings
+from ..config import resolve_config
+from ..envs import make_env
+from ..envs.base import rescale_action
+from ..envs.mujoco_batch import available_cores, default_threads
+from ..learner import MetaLearner
+from ..policy import init_policy
+from ..sampling import broadcast_params, sample_trajectories
+from ..threads import thread_settings as base_settings
 
 
 def thread_settings() -> dict[str, Any]:
@@ -227,7 +232,7 @@ def workers_timing(env_id: str, algo: str = "promp", iterations: int = 4, max_wo
 
     Ray must be started by the caller (``promp.distributed.start_ray``) with at least
     ``max_workers * (max_workers + 1) / 2`` CPUs: every sampler's actors exist at once."""
-    from .distributed import make_ray_sampler
+    from ..distributed import make_ray_sampler
 
     cfg = resolve_config(env_id, algo, dict(overrides or {}, iterations=max(2, iterations)))
     counts: list[int | None] = [None, *range(1, max_workers + 1)]

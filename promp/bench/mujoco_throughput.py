@@ -1,10 +1,11 @@
 """Batched MuJoCo sampler vs the machine's mj_step limit, for halfcheetah-fwd-back and ant-fwd-back.
 
-    .venv/bin/python benchmarks/bench_mujoco.py [--threads N] [--copies 800] [--json]
+    .venv/bin/python -m promp.bench.mujoco_throughput [--threads N] [--copies 800] [--json]
 
-Both numbers come from the same run, measured alternately (``promp.bench.compare``); BLAS and
-OpenMP are pinned to one thread before numpy is imported, MuJoCo uses ``--threads`` C threads
-(default: all available cores).
+Both numbers come from the same run, measured alternately (``promp.bench.measure.compare``). The
+OpenMP, OpenBLAS and MKL thread variables default to 1 before MuJoCo is imported (``import promp``
+has already loaded numpy: export ``OPENBLAS_NUM_THREADS=1`` to pin its BLAS pool too); MuJoCo uses
+``--threads`` C threads (default: all available cores).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 
-from promp.bench import compare  # noqa: E402
+from promp.bench.measure import compare  # noqa: E402
 from promp.envs.mujoco_batch import available_cores  # noqa: E402
 
 # Env steps per copy: Ant physics is ~6x dearer, so fewer steps keep each run to a few seconds.

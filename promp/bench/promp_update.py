@@ -1,7 +1,7 @@
 """ProMP's outer update at the paper preset, per Adam step: the jitted update with 1 and with N Adam
 steps on the same batches, timed in alternation.
 
-    .venv/bin/python benchmarks/bench_promp_update.py [--env halfcheetah-fwd-back] [--steps 5] [--repeats 5]
+    .venv/bin/python -m promp.bench.promp_update [--env halfcheetah-fwd-back] [--steps 5] [--repeats 5]
 
 Where JAX has several CPU devices (one per XLA thread, ``promp.threads``) both placements are timed:
 tasks spread over the devices (``devices``, the default) and one at a time on one (``one_device``).

@@ -1,7 +1,7 @@
 """The MAML-TRPO outer update at MAML's 2-D navigation scale, split into its parts, against the
 textbook form (exact Hessian of the KL differentiated through the inner step).
 
-    .venv/bin/python benchmarks/bench_trpo_update.py [--repeats 5] [--seed 1]
+    .venv/bin/python -m promp.bench.trpo_update [--repeats 5] [--seed 1]
 
 20 tasks x 20 rollouts x horizon 100 on point-nav, one inner step, (64, 64) tanh policy, 10 CG
 iterations. Every variant is compiled first, then the variants are timed in alternation (median

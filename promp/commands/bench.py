@@ -44,7 +44,7 @@ def bench_command(
             alternating between them (needs pip install 'promp[ray]'; a local runtime unless --ray-address).
         ray_address: time the workers on the Ray cluster at this address (auto or HOST:PORT).
     """
-    from ..bench import compare, iteration_timing, policy_sampler_throughput, thread_settings
+    from ..bench.measure import compare, iteration_timing, policy_sampler_throughput, thread_settings
     from ..envs.locomotion import MujocoMetaEnv
 
     try:
@@ -67,7 +67,7 @@ def bench_command(
     if workers < 0:
         raise CommandError(f"--workers must be >= 0, got {workers}")
     if workers:
-        from ..bench import workers_timing
+        from ..bench.measure import workers_timing
         from ..distributed import DistributedError, import_ray, start_ray
 
         try:

@@ -1,7 +1,7 @@
-"""Issue #12: a run directory owned by one process, filesystem errors, NaN/inf samples, signals from
+"""Failure modes: a run directory owned by one process, filesystem errors, NaN/inf samples, signals from
 launch, damaged runs, oversized runs, seeds, custom envs and the small things a user sees.
 
-Every case ends the way DESIGN.md promises: one line ``promp: error: ...`` (or ``promp: interrupted``),
+Every case ends the way docs/design.md promises: one line ``promp: error: ...`` (or ``promp: interrupted``),
 a non-zero exit, nothing half-written. Runs are tiny (2 tasks x 2 rollouts x horizon 10).
 """
 

@@ -1,4 +1,4 @@
-"""Issue #10 item 5: ``TrainConfig``'s documented fields are the one source of the config.
+"""``TrainConfig``'s documented fields are the one source of the config.
 
 The ``promp train`` flags, their help, the preset-dependent defaults, the checks and the accepted
 ``config.json`` keys are derived from the dataclass; ``ppo_steps`` became ``outer_steps`` and stays
