@@ -18,8 +18,8 @@ import numpy as np
 from safetensors.numpy import load_file, save
 
 from . import __version__
-from .atomic import atomic_write_bytes, atomic_write_text
 from .algorithms.base import PenaltyState
+from .atomic import atomic_write_bytes, atomic_write_text
 from .config import ConfigError
 from .learner import MetaLearner, RunState
 from .rundir import RunDir, checkpoint_name, intact_checkpoint_hint, list_checkpoints

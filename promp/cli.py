@@ -16,8 +16,8 @@ from typing import Any  # noqa: E402
 
 import tyro  # noqa: E402
 
-from .config import ConfigError  # noqa: E402
 from .commands import CommandError  # noqa: E402
+from .config import ConfigError  # noqa: E402
 from .envs import env_ids, get_env_spec  # noqa: E402
 from .interrupts import DEFAULT_NOTE  # noqa: E402
 from .presets import ALGORITHMS  # noqa: E402
@@ -50,13 +50,12 @@ def doctor_command() -> None:
         print(f"{name} {value}")
 
 
-from .commands.train import train_command  # noqa: E402
+from .commands.bench import bench_command  # noqa: E402
 from .commands.eval import eval_command  # noqa: E402
 from .commands.plot import plot_command  # noqa: E402
-from .commands.rollout import rollout_command  # noqa: E402
 from .commands.reproduce import reproduce_command  # noqa: E402
-from .commands.bench import bench_command  # noqa: E402
-
+from .commands.rollout import rollout_command  # noqa: E402
+from .commands.train import train_command  # noqa: E402
 
 COMMANDS: dict[str, Any] = {
     "train": train_command,

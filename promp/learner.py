@@ -14,19 +14,18 @@ from typing import Any
 import jax
 import numpy as np
 
-from .algorithms.adaptation import adapt_tasks
 from .algorithms import make_outer_update
+from .algorithms.adaptation import adapt_tasks
 from .algorithms.base import PenaltyState
+from .algorithms.losses import INNER_LOSSES
 from .config import ConfigError, TrainConfig
 from .envs import MetaEnv, make_env
 from .envs.check import check_env
-from .algorithms.losses import INNER_LOSSES
 from .policy import init_policy
 from .processing import average_return, process_samples
 from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params
 from .task_map import jit_tasks
 from .types import Batch, Params, Task, Trajectories
-
 
 GIB = 1024**3
 

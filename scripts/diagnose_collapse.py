@@ -46,15 +46,13 @@ def main() -> None:
     from functools import partial
 
     from promp.algorithms.adaptation import adapt
-    from promp.algorithms.losses import INNER_LOSSES
     from promp.algorithms.guard import scan_replay
+    from promp.algorithms.losses import INNER_LOSSES, at, masked_mean, task_clip_fraction, task_clipped
     from promp.algorithms.meta_objective import meta_objective
     from promp.algorithms.promp import promp_loss, update_stats
-    from promp.algorithms.losses import at, task_clip_fraction, task_clipped
-    from promp.learner import MetaLearner
-    from promp.algorithms.losses import masked_mean
-    from promp.policy import distribution, kl_divergence, log_prob
     from promp.checkpoint import restore_state
+    from promp.learner import MetaLearner
+    from promp.policy import distribution, kl_divergence, log_prob
     from promp.rundir import RunDir, read_progress
     from promp.task_map import jit_tasks
 

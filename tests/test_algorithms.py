@@ -11,11 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from promp.algorithms import ALGORITHMS, OUTER_UPDATES, make_outer_update
+from promp.algorithms import OUTER_UPDATES, make_outer_update
+from promp.algorithms.conjugate_gradient import conjugate_gradient, hessian_vector_product
 from promp.algorithms.meta_objective import emaml_coefficient
 from promp.algorithms.trpo import trpo_step
 from promp.config import ConfigError, resolve_config
-from promp.algorithms.conjugate_gradient import conjugate_gradient, hessian_vector_product
+from promp.presets import ALGORITHMS
 from promp.processing import dice_adjusted_rewards, time_features
 
 SMALL = dict(iterations=3, meta_batch_size=4, rollouts_per_task=4, horizon=20)

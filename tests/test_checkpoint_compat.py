@@ -13,9 +13,9 @@ from rich.console import Console
 
 from promp.algorithms.base import PenaltyState
 from promp.checkpoint import restore_state
-from promp.trainer import train
 from promp.learner import MetaLearner
 from promp.rundir import RunDir, read_progress
+from promp.trainer import train
 
 RUNS = Path(__file__).resolve().parents[1] / "docs" / "results" / "runs"
 

@@ -22,8 +22,8 @@ from rich.console import Console
 
 from promp.checkpoint import list_checkpoints
 from promp.config import resolve_config
-from promp.trainer import train
 from promp.envs.point import PointCorner
+from promp.trainer import train
 
 ray = pytest.importorskip("ray", reason="the Ray tests need the optional extra: pip install 'promp[ray]'")
 
@@ -134,9 +134,10 @@ def test_a_hung_actor_times_out_with_a_clear_error():
         env = PointCorner()
         tasks = env.sample_tasks(np.random.default_rng(0), 2)
         sampler.set_tasks(tasks, 1)
+        import jax
+
         from promp.policy import init_policy
         from promp.sampling import broadcast_params
-        import jax
 
         params = broadcast_params(init_policy(jax.random.PRNGKey(0), 2, 2, (4,)), 2)
         t0 = time.monotonic()

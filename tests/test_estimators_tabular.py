@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 import tabular_mdp as mdp
+
 from promp.algorithms.losses import (
     dice_loss,
     dice_objective,

@@ -24,8 +24,8 @@ import pytest
 
 from promp import checkpoint as ckpt
 from promp.cli import main
-from promp.rundir_lock import EVAL_LOCK_NAME, LOCK_NAME, hold_directory_lock
 from promp.rundir import read_progress
+from promp.rundir_lock import EVAL_LOCK_NAME, LOCK_NAME, hold_directory_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--env", "point-corner", "--meta-batch-size", "2", "--rollouts-per-task", "2", "--horizon", "10", "--hidden", "8"]
@@ -390,8 +390,8 @@ def test_plot_skips_stray_files_and_counts_distinct_seeds(tmp_path, run6, capsys
     main(["plot", str(a), str(b), str(tmp_path / "notes.txt"), "--out", str(tmp_path / "c.png")])
     captured = capsys.readouterr()
     assert "skipping" in captured.err and (tmp_path / "c.png").is_file()
-    from promp.plotting import plot_curves
     from promp.compare import aggregate
+    from promp.plotting import plot_curves
 
     curve = aggregate("x", [read_progress(a / "progress.csv")] * 2)
     curve.seeds = 1

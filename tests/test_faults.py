@@ -22,8 +22,8 @@ from promp import checkpoint as ckpt
 from promp.cli import main
 from promp.config import resolve_config
 from promp.learner import NonFiniteUpdateError
-from promp.trainer import train
 from promp.rundir import read_progress
+from promp.trainer import train
 
 # dense rewards: the sparse reward is all zeros at this scale, which would make every update a no-op
 TINY = {"meta_batch_size": 4, "rollouts_per_task": 4, "horizon": 20, "env_kwargs": {"reward_type": "dense"}}

@@ -19,16 +19,16 @@ from rich.console import Console
 
 from promp.algorithms import make_outer_update
 from promp.algorithms.guard import guarded_adam_steps
+from promp.algorithms.losses import task_clipped
 from promp.algorithms.meta_objective import meta_objective
 from promp.algorithms.promp import make_promp_update, promp_loss
-from promp.algorithms.losses import task_clipped
 from promp.checkpoint import list_checkpoints
 from promp.cli import main
 from promp.config import ConfigError, resolve_config
 from promp.learner import MetaLearner
-from promp.trainer import train
 from promp.monitor import ReturnMonitor
 from promp.rundir import RunDir, read_progress
+from promp.trainer import train
 
 TINY = dict(meta_batch_size=4, rollouts_per_task=3, horizon=15, hidden=(16, 16), seed=1)
 TIME_COLUMNS = {"time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"}

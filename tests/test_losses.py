@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tabular_mdp as mdp
 
 import promp.algorithms.losses as objectives
-import tabular_mdp as mdp
 from promp.algorithms.losses import (
     clipped_surrogate_loss,
     dice_objective,

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
+from promp.algorithms.losses import task_clipped, task_likelihood_ratio
 from promp.algorithms.meta_objective import meta_objective
 from promp.algorithms.promp import promp_loss, promp_value_and_grad
 from promp.config import resolve_config
 from promp.learner import MetaLearner
-from promp.algorithms.losses import task_clipped, task_likelihood_ratio
 from promp.task_map import map_tasks
 
 SMALL = dict(meta_batch_size=3, rollouts_per_task=3, horizon=10, hidden=(8, 8), seed=5)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from promp.algorithms import ALGORITHMS
 from promp.config import resolve_config
+from promp.presets import ALGORITHMS
 from promp.trainer import train
 
 PINNED = Path(__file__).parent / "data" / "pinned_progress.json"

@@ -11,12 +11,11 @@ import pytest
 
 from promp.algorithms.adaptation import adapt, adapt_tasks, inner_step
 from promp.algorithms.base import PenaltyState
+from promp.algorithms.losses import INNER_LOSSES, at, masked_mean, task_clipped
 from promp.algorithms.meta_objective import meta_objective
 from promp.algorithms.promp import adapt_kl_coef, make_promp_update, promp_loss
-from promp.algorithms.losses import INNER_LOSSES, at, task_clipped
 from promp.config import resolve_config
 from promp.learner import MetaLearner
-from promp.algorithms.losses import masked_mean
 from promp.policy import log_prob, params_log_prob
 
 LR = INNER_LOSSES["likelihood-ratio"]

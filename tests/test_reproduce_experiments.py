@@ -16,12 +16,11 @@ import numpy as np
 import pytest
 
 from promp.config import ConfigError
+from promp.experiments.exploration import compute as ex
 from promp.experiments.exploration.report import run_exploration_experiment
+from promp.experiments.gradient_variance import compute as gv
 from promp.experiments.gradient_variance.report import run_gradient_variance_experiment
 from promp.experiments.options import ReproduceOptions, scaled_setup
-from promp.experiments.exploration import compute as ex
-from promp.experiments.gradient_variance import compute as gv
-
 
 # ------------------------------------------------------------------------------------------------
 # gradient-variance
@@ -218,8 +217,8 @@ def test_learning_curves_grid_configs_follow_the_presets():
 
 
 def test_learning_curves_quick_skips_finished_runs(tmp_path, capsys):
-    from promp.experiments.learning_curves.report import run_learning_curves_experiment
     from promp.experiments.learning_curves import compute as lc
+    from promp.experiments.learning_curves.report import run_learning_curves_experiment
 
     setup = dataclasses.replace(lc.QUICK, panels=(("lvc-vpg",),), iterations=2)
     opts = ReproduceOptions(scale="quick", out=tmp_path, seeds=(0, 1))

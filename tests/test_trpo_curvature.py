@@ -14,11 +14,11 @@ from jax.flatten_util import ravel_pytree
 
 from promp.algorithms import trpo
 from promp.algorithms.adaptation import adapt as adapt_task
-from promp.algorithms.meta_objective import MetaObjective
+from promp.algorithms.conjugate_gradient import hessian_vector_product
 from promp.algorithms.losses import task_likelihood_ratio, task_sampling_kl
+from promp.algorithms.meta_objective import MetaObjective
 from promp.config import resolve_config
 from promp.learner import MetaLearner
-from promp.algorithms.conjugate_gradient import hessian_vector_product
 from promp.policy import distribution
 
 SMALL = dict(meta_batch_size=3, rollouts_per_task=4, horizon=10, hidden=(8, 8), seed=2)

@@ -1,6 +1,6 @@
 """Algorithms as compositions: (inner estimator, outer update, optional E-MAML term) (docs/algorithms.md §5, §6.3).
 
-``ALGORITHMS`` (defined in ``promp.presets``, re-exported here) holds the named presets for ``--algo``;
+The named presets for ``--algo`` are ``promp.presets.ALGORITHMS``;
 ``OUTER_UPDATES`` the outer-update builders ``cfg -> OuterUpdate`` by name; ``promp.algorithms.losses.INNER_LOSSES``
 the inner estimators by name.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable
 
-from ..presets import ALGORITHMS, Algorithm
 from . import losses
 from .base import OuterUpdate
 from .promp import make_promp_update
@@ -31,4 +30,4 @@ def make_outer_update(cfg: Any) -> OuterUpdate:
     return OUTER_UPDATES[cfg.outer](cfg)
 
 
-__all__ = ["ALGORITHMS", "OUTER_UPDATES", "Algorithm", "make_outer_update"]
+__all__ = ["OUTER_UPDATES", "make_outer_update"]

@@ -13,10 +13,10 @@ from typing import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-from .losses import TaskLoss, task_sampling_kl
 from ..policy import distribution
 from ..task_map import map_tasks
 from ..types import Batch, Params
+from .losses import TaskLoss, task_sampling_kl
 
 __all__ = ["adapt", "adapt_tasks", "adapt_with_pullback", "inner_step"]
 

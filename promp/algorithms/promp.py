@@ -19,11 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .losses import task_clip_fraction, task_clipped
 from ..task_map import jit_tasks
 from ..types import Batch, Params
 from .base import OuterUpdate, PenaltyState
 from .guard import guard_update, scan_replay
+from .losses import task_clip_fraction, task_clipped
 from .meta_objective import MetaObjective, PostTerm, meta_objective
 
 

@@ -27,13 +27,13 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .adaptation import adapt
-from .losses import task_likelihood_ratio
-from .conjugate_gradient import conjugate_gradient, hessian_vector_product
 from ..policy import distribution
 from ..task_map import jit_tasks, map_tasks
 from ..types import Batch
+from .adaptation import adapt
 from .base import OuterUpdate
+from .conjugate_gradient import conjugate_gradient, hessian_vector_product
+from .losses import task_likelihood_ratio
 from .meta_objective import MetaObjective, meta_objective
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import jax
 import optax
 
-from .losses import TaskLoss
 from ..task_map import jit_tasks
 from .base import OuterUpdate
 from .guard import guard_update, rejecting_replay
+from .losses import TaskLoss
 from .meta_objective import meta_objective
 
 

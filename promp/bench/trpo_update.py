@@ -29,12 +29,12 @@ import jax  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
 from promp.algorithms import trpo  # noqa: E402
-from promp.algorithms.meta_objective import MetaObjective  # noqa: E402
-from promp.task_map import jit_tasks, map_tasks, sharded, tasks_on_one_device  # noqa: E402
+from promp.algorithms.conjugate_gradient import conjugate_gradient  # noqa: E402
 from promp.algorithms.losses import task_likelihood_ratio  # noqa: E402
+from promp.algorithms.meta_objective import MetaObjective  # noqa: E402
 from promp.config import resolve_config  # noqa: E402
 from promp.learner import MetaLearner  # noqa: E402
-from promp.algorithms.conjugate_gradient import conjugate_gradient  # noqa: E402
+from promp.task_map import jit_tasks, map_tasks, sharded, tasks_on_one_device  # noqa: E402
 from promp.threads import thread_settings  # noqa: E402
 
 SETTINGS = dict(meta_batch_size=20, rollouts_per_task=20, horizon=100, inner_steps=1, inner_lr=0.1, hidden=(64, 64))

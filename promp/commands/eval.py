@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import atomic_write_text
+from ..config import check_seed
 from ..rundir import RunDir, check_output_dir
 from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
-from ..config import check_seed
 from ..versions import environment_record
 from . import CommandError
 from .common import parse_task, warn_other_versions
@@ -60,8 +60,8 @@ def eval_command(
     if out is not None:
         check_output_dir(Path(out))
 
-    from ..evaluation import eval_rng, meta_test, report
     from ..checkpoint import load_run
+    from ..evaluation import eval_rng, meta_test, report
     from ..plotting import plot_adaptation_curve, save_figure_atomically
 
     run = load_run(run_dir, checkpoint, rollouts_per_task=rollouts)

@@ -47,9 +47,8 @@ def rollout_command(
         raise CommandError("--width and --height must be >= 16")
     check_seed(seed)
 
-    from ..evaluation import eval_rng  # JAX: loaded once the arguments are known to be good
-
     from ..checkpoint import load_run  # JAX: not loaded for --help
+    from ..evaluation import eval_rng  # JAX: loaded once the arguments are known to be good
 
     run = load_run(run_dir, checkpoint)
     cfg, learner, env = run.cfg, run.learner, run.learner.env

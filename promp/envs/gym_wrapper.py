@@ -15,7 +15,7 @@ import numpy as np
 
 from ..types import Task
 from .base import POLICY_ACTION_BOUND
-from .registry import GYM_ENTRY_POINT as ENTRY_POINT, get_env_spec, make_env, register_gym_id
+from .registry import get_env_spec, make_env
 
 
 class SingleTaskEnv(gymnasium.Env):
@@ -67,4 +67,4 @@ def make_single_task_env(env_id: str, **kwargs: Any) -> gymnasium.Env:
     return gymnasium.wrappers.TimeLimit(SingleTaskEnv(env_id, **kwargs), max_episode_steps=horizon)
 
 
-__all__ = ["ENTRY_POINT", "SingleTaskEnv", "make_single_task_env", "register_gym_id"]
+__all__ = ["SingleTaskEnv", "make_single_task_env"]

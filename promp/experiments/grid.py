@@ -7,10 +7,9 @@ import os
 import time
 from pathlib import Path
 
-from ..config import ConfigError
-from ..config import TrainConfig
-from ..rundir_lock import hold_directory_lock
+from ..config import ConfigError, TrainConfig
 from ..rundir import RunDir
+from ..rundir_lock import hold_directory_lock
 from ..trainer import train
 from .campaign import run_campaign
 from .exploration.compute import same_run

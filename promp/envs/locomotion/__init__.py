@@ -36,6 +36,7 @@ What differs from the original and why (also in each class docstring):
 """
 
 from __future__ import annotations
+
 from .base import MujocoMetaEnv
 
 __all__ = ["MujocoMetaEnv"]

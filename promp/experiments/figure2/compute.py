@@ -14,7 +14,6 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-
 ENVS: tuple[str, ...] = ("halfcheetah-fwd-back", "ant-dir-2d", "hopper-rand-params", "walker-fwd-back",
                          "humanoid-dir-2d", "walker-rand-params")
 """The paper's six panels, in its order. Its AntRandDir and HumanoidRandDir are the 2-D direction tasks

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ...config import ConfigError
 from ...compare import aggregate
 from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
