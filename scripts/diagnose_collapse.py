@@ -1,4 +1,4 @@
-"""Diagnose the late collapse of a ProMP run (issue #14): inner step, outer Adam steps, Adam state, log-std.
+"""Diagnose the late collapse of a ProMP run: inner step, outer Adam steps, Adam state, log-std.
 
 For each checkpoint of a run directory, sample one meta-batch at the run's scale with the
 checkpoint's own RNG state (the batch the next iteration would have drawn), then measure
