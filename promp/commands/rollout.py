@@ -8,7 +8,7 @@ MP4 with the pre-update episode on the left and the post-update episode on the r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import tyro
 
