@@ -139,7 +139,7 @@ def test_corrupt_checkpoint_is_one_clear_error(tmp_path, capsys):
 
 
 def test_help_lists_algorithms(capsys):
-    from promp.algorithms import ALGORITHMS
+    from promp.presets import ALGORITHMS
 
     code, out, _ = run_cli(["train", "--help"], capsys)
     assert code == 0 and "--meta-batch-size" in out and "--resume" in out
