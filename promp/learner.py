@@ -23,7 +23,7 @@ from .envs import MetaEnv, make_env
 from .envs.check import check_env
 from .policy import init_policy
 from .processing import average_return, process_samples
-from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params
+from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params, overlap_requested
 from .task_map import jit_tasks
 from .types import Batch, Params, Task, Trajectories
 
@@ -127,7 +127,8 @@ class MetaLearner:
         self.inner_loss = INNER_LOSSES[cfg.inner_estimator]
         self.outer = make_outer_update(cfg)
         self._adapt = jit_tasks(adapt_tasks, static_argnames=("inner_loss", "floor_log_std"))
-        self.sampler: Any = LocalSampler(self.env)  # or a promp.distributed.RaySampler (--workers)
+        twin = make_env(cfg.env, **cfg.env_kwargs) if env is None and overlap_requested() else None
+        self.sampler: Any = LocalSampler(self.env, twin)  # or a promp.distributed.RaySampler (--workers)
 
     def init_state(self) -> RunState:
         """Fresh policy, optimiser state and RNG from the config's seed."""

@@ -10,6 +10,7 @@ both give the same data.) The sampling distribution (mean, log-std) is stored pe
 from __future__ import annotations
 
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -106,48 +107,103 @@ def sample_with_seeds(
     are not one row per copy come from a stream shared by the round (``TaskStreams``). The result
     for a task is the same in any slice of the round.
     """
-    T, R = len(env.tasks), env.copies_per_task
-    B, act_dim = T * R, env.act_dim
-    seeds = np.asarray(seeds, dtype=np.int64)
-    if not 0 <= first <= first + T <= len(seeds):
-        raise ValueError(f"tasks {first}..{first + T - 1} are not in a round of {len(seeds)} seeds")
-    streams = task_streams(seeds[first:first + T])
-    shared = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(s) for s in seeds])))
-    obs_buf = np.zeros((horizon, B, env.obs_dim), np.float32)
-    act_buf = np.zeros((horizon, B, act_dim), np.float32)
-    mean_buf = np.zeros((horizon, B, act_dim), np.float32)
-    std_buf = np.zeros((horizon, B, act_dim), np.float32)
-    rew_buf = np.zeros((horizon, B), np.float64)
-    mask_buf = np.zeros((horizon, B), np.float32)
-    alive = np.ones(B, dtype=bool)
-    params_per_task = host_params(params_per_task)
-    obs = env.reset(TaskStreams(streams, R, shared))
-    noise_all = np.stack([s.standard_normal((horizon, R, act_dim)).astype(np.float32) for s in streams], axis=1)  # [H, T, R, A]
-    for t in range(horizon):
-        action, mean, log_std = _act(params_per_task, obs.reshape(T, R, -1).astype(np.float32), noise_all[t], floor_log_std)
-        action = np.asarray(action).reshape(B, act_dim)
-        obs_buf[t], act_buf[t] = obs, action
-        mean_buf[t] = np.asarray(mean).reshape(B, act_dim)
-        std_buf[t] = np.asarray(log_std).reshape(B, act_dim)
-        mask_buf[t] = alive
-        obs, reward, done = env.step(action)
-        rew_buf[t] = np.where(alive, reward, 0.0)
-        alive &= ~np.asarray(done, dtype=bool)
-        obs = np.where(alive[:, None], obs, 0.0)  # keep dead copies' (possibly non-finite) state out
-        if not alive.any():
+    part = RoundPart(env, params_per_task, horizon, seeds, floor_log_std, first)
+    for _ in range(horizon):
+        part.step(part.act())
+        if not part.alive.any():
             break
+    return part.trajectories()
 
-    def task_major(x: np.ndarray) -> np.ndarray:  # contiguous: sums over time then add up in one order everywhere
-        return np.ascontiguousarray(np.moveaxis(x, 0, 1).reshape(T, R, horizon, *x.shape[2:]))
 
-    return Trajectories(
-        obs=task_major(obs_buf),
-        actions=task_major(act_buf),
-        rewards=task_major(rew_buf),
-        mask=task_major(mask_buf),
-        means=task_major(mean_buf),
-        log_stds=task_major(std_buf),
-    )
+def sample_overlapped(
+    envs: tuple[MetaEnv, MetaEnv], params_per_task: Params, horizon: int, seeds: np.ndarray, floor_log_std: bool = False
+) -> Trajectories:
+    """One round on two envs that hold consecutive slices of its tasks (``envs[0]`` the first
+    ``len(envs[0].tasks)``), stepped in turn: the policy call for one env's copies is dispatched
+    (JAX computes it on its own threads) before the other env steps its physics, so the policy
+    runs while MuJoCo does. The arrays equal ``sample_with_seeds`` on one env holding all the tasks,
+    bit for bit: every task draws from its own streams (``sample_with_seeds``) and the policy is the
+    same per-task computation."""
+    n0 = len(envs[0].tasks)
+    head = jax.tree_util.tree_map(lambda x: x[:n0], params_per_task)
+    tail = jax.tree_util.tree_map(lambda x: x[n0:], params_per_task)
+    parts = (RoundPart(envs[0], head, horizon, seeds, floor_log_std, 0),
+             RoundPart(envs[1], tail, horizon, seeds, floor_log_std, n0))
+    ahead = parts[0].act()
+    for t in range(horizon):  # both parts step t while a copy of either is alive, as one env would
+        behind = parts[1].act()  # dispatched: computed while part 0 steps
+        parts[0].step(ahead)
+        ahead = parts[0].act() if t + 1 < horizon else None  # computed while part 1 steps (unused after the last step)
+        parts[1].step(behind)
+        if not (parts[0].alive.any() or parts[1].alive.any()):
+            break
+    a, b = parts[0].trajectories(), parts[1].trajectories()
+    return Trajectories(*(np.concatenate([x, y]) for x, y in zip(a, b)))
+
+
+class RoundPart:
+    """One env's part of a sampling round (its tasks are tasks ``first, first + 1, ...`` of the round):
+    the reset, the recorded buffers ``[horizon, copies, ...]``, and one env step at a time. The caller
+    stops stepping when no copy of the round is alive (``alive``) or at the horizon."""
+
+    def __init__(self, env: MetaEnv, params_per_task: Params, horizon: int, seeds: np.ndarray,
+                 floor_log_std: bool = False, first: int = 0) -> None:
+        T, R = len(env.tasks), env.copies_per_task
+        B, act_dim = T * R, env.act_dim
+        seeds = np.asarray(seeds, dtype=np.int64)
+        if not 0 <= first <= first + T <= len(seeds):
+            raise ValueError(f"tasks {first}..{first + T - 1} are not in a round of {len(seeds)} seeds")
+        streams = task_streams(seeds[first:first + T])
+        shared = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(s) for s in seeds])))
+        self.env, self.tasks, self.copies, self.horizon, self.floor_log_std = env, T, R, horizon, floor_log_std
+        self.obs_buf = np.zeros((horizon, B, env.obs_dim), np.float32)
+        self.act_buf = np.zeros((horizon, B, act_dim), np.float32)
+        self.mean_buf = np.zeros((horizon, B, act_dim), np.float32)
+        self.std_buf = np.zeros((horizon, B, act_dim), np.float32)
+        self.rew_buf = np.zeros((horizon, B), np.float64)
+        self.mask_buf = np.zeros((horizon, B), np.float32)
+        self.alive = np.ones(B, dtype=bool)
+        self.params = host_params(params_per_task)
+        self.obs = env.reset(TaskStreams(streams, R, shared))
+        self.noise = np.stack([s.standard_normal((horizon, R, act_dim)).astype(np.float32) for s in streams], axis=1)  # [H, T, R, A]
+        self.t = 0
+
+    def act(self) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """The policy's ``(action, mean, log_std)`` at the current observations (a JAX call, dispatched
+        asynchronously)."""
+        obs = self.obs.reshape(self.tasks, self.copies, -1).astype(np.float32)
+        return _act(self.params, obs, self.noise[self.t], self.floor_log_std)
+
+    def step(self, policy_out: tuple[jax.Array, jax.Array, jax.Array]) -> None:
+        """Record time step ``t`` with ``act()``'s output, step the env, and mask copies that are done."""
+        t, B, act_dim = self.t, self.tasks * self.copies, self.env.act_dim
+        action, mean, log_std = policy_out
+        action = np.asarray(action).reshape(B, act_dim)
+        self.obs_buf[t], self.act_buf[t] = self.obs, action
+        self.mean_buf[t] = np.asarray(mean).reshape(B, act_dim)
+        self.std_buf[t] = np.asarray(log_std).reshape(B, act_dim)
+        self.mask_buf[t] = self.alive
+        obs, reward, done = self.env.step(action)
+        self.rew_buf[t] = np.where(self.alive, reward, 0.0)
+        self.alive &= ~np.asarray(done, dtype=bool)
+        self.obs = np.where(self.alive[:, None], obs, 0.0)  # keep dead copies' (possibly non-finite) state out
+        self.t = t + 1
+
+    def trajectories(self) -> Trajectories:
+        """The recorded round, task-major ``[task, rollout, time, ...]``."""
+        T, R, H = self.tasks, self.copies, self.horizon
+
+        def task_major(x: np.ndarray) -> np.ndarray:  # contiguous: sums over time then add up in one order everywhere
+            return np.ascontiguousarray(np.moveaxis(x, 0, 1).reshape(T, R, H, *x.shape[2:]))
+
+        return Trajectories(
+            obs=task_major(self.obs_buf),
+            actions=task_major(self.act_buf),
+            rewards=task_major(self.rew_buf),
+            mask=task_major(self.mask_buf),
+            means=task_major(self.mean_buf),
+            log_stds=task_major(self.std_buf),
+        )
 
 
 def check_finite_trajectories(env_name: str, tasks: list, traj: Trajectories) -> None:
@@ -165,20 +221,46 @@ def check_finite_trajectories(env_name: str, tasks: list, traj: Trajectories) ->
 class LocalSampler:
     """The in-process sampler: every copy stepped in this process (``sample_trajectories``).
 
+    With a ``twin`` (a second instance of the same env) a round of two or more tasks is split in
+    two halves stepped in turn (``sample_overlapped``), so the policy runs while MuJoCo steps; the
+    numbers are the same bit for bit (``PROMP_SAMPLER_OVERLAP=1`` turns it on, ``overlap_requested``).
+
     A sampler has ``set_tasks(tasks, copies_per_task)``, ``sample(params_per_task, horizon, rng,
     floor_log_std) -> Trajectories`` and ``close()``; ``promp.distributed.RaySampler`` is the other.
     """
 
-    def __init__(self, env: MetaEnv) -> None:
+    def __init__(self, env: MetaEnv, twin: MetaEnv | None = None) -> None:
         self.env = env
+        self.twin = twin
+        self.tasks: list = []
 
     def set_tasks(self, tasks: list, copies_per_task: int) -> None:
-        """Give the env the round's tasks (copy ``j`` runs task ``j // copies_per_task``)."""
-        self.env.set_tasks(tasks, copies_per_task)
+        """Give the env the round's tasks (copy ``j`` runs task ``j // copies_per_task``); with a twin,
+        the first half to the env and the rest to the twin."""
+        self.tasks = list(tasks)
+        if self.twin is not None and len(tasks) > 1:
+            half = (len(tasks) + 1) // 2
+            self.env.set_tasks(tasks[:half], copies_per_task)
+            self.twin.set_tasks(tasks[half:], copies_per_task)
+        else:
+            self.env.set_tasks(tasks, copies_per_task)
 
     def sample(self, params_per_task: Params, horizon: int, rng: np.random.Generator, floor_log_std: bool = False) -> Trajectories:
         """One sampling round of the tasks set last (see ``sample_trajectories``)."""
-        return sample_trajectories(self.env, params_per_task, horizon, rng, floor_log_std)
+        if self.twin is None or len(self.tasks) < 2:
+            return sample_trajectories(self.env, params_per_task, horizon, rng, floor_log_std)
+        seeds = task_seeds(rng, len(self.tasks))
+        traj = sample_overlapped((self.env, self.twin), params_per_task, horizon, seeds, floor_log_std)
+        check_finite_trajectories(type(self.env).__name__, self.tasks, traj)
+        return traj
 
     def close(self) -> None:
-        """Nothing to release (the env belongs to the learner)."""
+        """Close the twin (the env belongs to the learner)."""
+        if self.twin is not None:
+            self.twin.close()
+            self.twin = None
+
+
+def overlap_requested() -> bool:
+    """Whether ``PROMP_SAMPLER_OVERLAP`` asks for the overlapped in-process sampler (``1``/``true``/``on``)."""
+    return os.environ.get("PROMP_SAMPLER_OVERLAP", "").strip().lower() in {"1", "true", "on", "yes"}

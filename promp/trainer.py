@@ -279,6 +279,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, console: Consol
         if workers is not None:
             from .distributed import make_ray_sampler  # Ray: an optional extra
 
+            learner.sampler.close()
             learner.sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, workers, ray_address)
         with hold_directory_lock(run.path, "promp train"):
             run.remove_stale_temp_files()

@@ -13,7 +13,10 @@ in the returned dicts): the machine is shared and its second core is not always 
   policy units, N(0, 1) like the initial policy), i.e. everything the sampler pays except the
   policy call.
 * ``compare`` -- both of the above, measured alternately, and their ratio.
-* ``policy_sampler_throughput`` -- env steps/s of the full sampler (env + jitted policy call).
+* ``policy_sampler_throughput`` -- env steps/s of the full sampler (env + jitted policy call), with
+  one env and overlapped (two halves stepped in turn).
+* ``thread_counts`` -- the MuJoCo thread counts ``promp bench`` measures by default: 2 and all cores.
+* ``physics_ratios`` -- an iteration's seconds over those of its env steps at the limit.
 * ``iteration_timing`` / ``workers_timing`` -- seconds per meta-iteration by phase, in-process and
   with Ray sampler workers.
 
@@ -23,6 +26,7 @@ Keep BLAS at one thread while MuJoCo threads step (``thread_settings`` reports i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import time
@@ -39,7 +43,7 @@ from ..envs.base import rescale_action
 from ..envs.mujoco_batch import available_cores, default_threads
 from ..learner import MetaLearner
 from ..policy import init_policy
-from ..sampling import broadcast_params, sample_trajectories
+from ..sampling import LocalSampler, broadcast_params
 from ..threads import thread_settings as base_settings
 
 
@@ -50,6 +54,11 @@ def thread_settings() -> dict[str, Any]:
     out.update(available_cores=available_cores(), mujoco_default_threads=default_threads(),
                PROMP_MUJOCO_THREADS=os.environ.get("PROMP_MUJOCO_THREADS"), jax_cpu_devices=len(jax.devices("cpu")))
     return out
+
+
+def thread_counts() -> list[int]:
+    """2 threads and all available cores (one entry on a machine with at most 2 cores)."""
+    return sorted({min(2, available_cores()), available_cores()})
 
 
 def _make(env_id: str, nthread: int | None):
@@ -162,36 +171,72 @@ def compare(env_id: str, n_copies: int = 800, steps: int = 100, nthread: int | N
 
 def policy_sampler_throughput(
     env_id: str, meta_batch_size: int = 40, rollouts: int = 20, horizon: int = 100, nthread: int | None = None,
-    seed: int = 0, hidden: tuple[int, ...] = (64, 64),
+    seed: int = 0, hidden: tuple[int, ...] = (64, 64), repeats: int = 1,
 ) -> dict[str, Any]:
-    """Env steps/s of the full sampler (``promp.sampling.sample_trajectories``: env + one jitted
-    policy call per step for all copies), for a freshly initialised policy. The first round
-    (which compiles the policy call) is not timed."""
-    env = _make(env_id, nthread)
+    """Env steps/s of the full in-process sampler (``promp.sampling.LocalSampler``: env + one jitted
+    policy call per step for all copies) for a freshly initialised policy, with one env (``one_env``)
+    and with the round split over two envs stepped in turn (``overlapped``: the policy of one half
+    computed while the other half's physics runs), measured alternately ``repeats`` times; the best
+    round of each is reported. The first round of each (which compiles the policy call) is not timed."""
     rng = np.random.default_rng(seed)
-    env.set_tasks(env.sample_tasks(rng, meta_batch_size), rollouts)
+    env = _make(env_id, nthread)
+    tasks = env.sample_tasks(rng, meta_batch_size)
+    samplers = {"one_env": LocalSampler(env), "overlapped": LocalSampler(_make(env_id, nthread), _make(env_id, nthread))}
     params = broadcast_params(init_policy(jax.random.PRNGKey(seed), env.obs_dim, env.act_dim, hidden), meta_batch_size)
-    sample_trajectories(env, params, 2, rng)  # compile
-    t0 = time.perf_counter()
-    traj = sample_trajectories(env, params, horizon, rng)
-    seconds = time.perf_counter() - t0
-    result = {
-        "env": env_id,
-        "what": "promp sampler: batched env + jitted policy per step",
-        "n_copies": meta_batch_size * rollouts,
-        "steps": horizon,
-        "nthread": getattr(getattr(env, "sim", None), "nthread", None),
-        "seconds": seconds,
-        "steps_per_s": traj.env_steps / seconds,
-    }
-    env.close()
-    return result
+    best = {name: np.inf for name in samplers}
+    steps = {}
+    for name, sampler in samplers.items():
+        sampler.set_tasks(tasks, rollouts)
+        sampler.sample(params, 2, rng)  # compile
+    for _ in range(max(1, repeats)):
+        for name, sampler in samplers.items():
+            t0 = time.perf_counter()
+            traj = sampler.sample(params, horizon, rng)
+            best[name] = min(best[name], time.perf_counter() - t0)
+            steps[name] = traj.env_steps
+    out: dict[str, Any] = {}
+    for name, sampler in samplers.items():
+        out[name] = {
+            "env": env_id,
+            "what": {"one_env": "promp sampler: batched env + jitted policy per step",
+                     "overlapped": "promp sampler, two halves stepped in turn (PROMP_SAMPLER_OVERLAP=1)"}[name],
+            "n_copies": meta_batch_size * rollouts,
+            "steps": horizon,
+            "nthread": getattr(getattr(sampler.env, "sim", None), "nthread", None),
+            "seconds": best[name],
+            "steps_per_s": steps[name] / best[name],
+        }
+        sampler.close()
+        sampler.env.close()
+    return out
 
 
-def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, overrides: dict[str, Any] | None = None,
+                     nthread: int | None = None) -> dict[str, Any]:
     """Median seconds per meta-iteration split into sampling / processing / adaptation / update
-    (iterations 2..N; the first compiles), plus the outer update's first call (compile + one run)."""
-    cfg = resolve_config(env_id, algo, dict(overrides or {}, iterations=max(2, iterations)))
+    (iterations 2..N; the first compiles), plus the outer update's first call (compile + one run);
+    ``nthread`` MuJoCo threads (default ``PROMP_MUJOCO_THREADS`` or all cores)."""
+    with mujoco_threads(nthread):
+        return _iteration_timing(resolve_config(env_id, algo, dict(overrides or {}, iterations=max(2, iterations))))
+
+
+@contextlib.contextmanager
+def mujoco_threads(nthread: int | None):
+    """Within the block, envs made without an explicit thread count use ``nthread`` MuJoCo threads
+    (``PROMP_MUJOCO_THREADS``; ``None`` leaves it as it is)."""
+    old = os.environ.get("PROMP_MUJOCO_THREADS")
+    if nthread is not None:
+        os.environ["PROMP_MUJOCO_THREADS"] = str(nthread)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PROMP_MUJOCO_THREADS", None)
+        else:
+            os.environ["PROMP_MUJOCO_THREADS"] = old
+
+
+def _iteration_timing(cfg: Any) -> dict[str, Any]:
     learner = MetaLearner(cfg)
     state = learner.init_state()
     rng = np.random.default_rng(12345)
@@ -203,8 +248,16 @@ def iteration_timing(env_id: str, algo: str = "promp", iterations: int = 4, over
     for _ in range(cfg.iterations):
         state, row = learner.iteration(state)
         rows.append(row)
+    learner.sampler.close()
     learner.env.close()
     return {**_summary(cfg, rows), "update_compile_s": compile_s}
+
+
+def physics_ratios(iteration: dict[str, Any], limit_steps_per_s: float) -> dict[str, float]:
+    """The iteration's and its sampling phase's seconds over the seconds its env steps take at the
+    ``mj_step`` limit (1.0: as fast as the physics alone)."""
+    physics = iteration["env_steps_per_iteration"] / limit_steps_per_s
+    return {"physics_ratio": iteration["time_iteration"] / physics, "sampling_physics_ratio": iteration["time_sampling"] / physics}
 
 
 PHASES = ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]
@@ -241,6 +294,7 @@ def workers_timing(env_id: str, algo: str = "promp", iterations: int = 4, max_wo
         for n in counts:
             learners[n] = MetaLearner(cfg)
             if n is not None:
+                learners[n].sampler.close()
                 learners[n].sampler = make_ray_sampler(cfg.env, cfg.env_kwargs, n, ray_address)
         states = {n: learner.init_state() for n, learner in learners.items()}
         rows: dict[int | None, list[dict[str, float]]] = {n: [] for n in counts}

@@ -18,7 +18,7 @@ def bench_command(
     algo: str = "promp",
     copies: int = 800,
     steps: int = 100,
-    threads: Optional[int] = None,
+    threads: tuple[int, ...] = (),
     repeats: int = 2,
     iterations: int = 3,
     skip_iteration: bool = False,
@@ -27,15 +27,17 @@ def bench_command(
     ray_address: Optional[str] = None,
 ) -> None:
     """Measure, in one run: the mj_step limit (C-level stepping of the env's model, no Python or
-    policy), the batched env loop's and the full sampler's env steps/s and their ratios to the
-    limit, and a meta-iteration at the preset's scale split into sampling / processing / update.
+    policy), the batched env loop's and the full sampler's env steps/s (one env, and overlapped
+    halves) and their ratios to the limit, and a meta-iteration at the preset's scale split into
+    sampling / processing / update and against the physics of its env steps; at 2 MuJoCo threads
+    and at all cores.
 
     Args:
         env: MuJoCo meta-env id (point envs: only the iteration timing is measured).
         algo: algorithm preset for the iteration timing.
         copies: env copies for the throughput measurements (tasks x rollouts).
         steps: env steps per copy for the throughput measurements.
-        threads: MuJoCo C threads (default: all available cores).
+        threads: MuJoCo C thread counts to measure at (default: 2 and all available cores).
         repeats: alternating limit / env-loop measurements; the best of each is reported.
         iterations: meta-iterations to time (the first, which compiles, is excluded from the medians).
         skip_iteration: only measure throughput.
@@ -44,7 +46,8 @@ def bench_command(
             alternating between them (needs pip install 'promp[ray]'; a local runtime unless --ray-address).
         ray_address: time the workers on the Ray cluster at this address (auto or HOST:PORT).
     """
-    from ..bench.measure import compare, iteration_timing, policy_sampler_throughput, thread_settings
+    from ..bench.measure import (compare, iteration_timing, physics_ratios, policy_sampler_throughput, thread_counts,
+                                 thread_settings)
     from ..envs.locomotion import MujocoMetaEnv
 
     try:
@@ -53,19 +56,27 @@ def bench_command(
         raise CommandError(exc.args[0]) from None
     if copies < 1 or steps < 1 or repeats < 1 or iterations < 2:
         raise CommandError("--copies, --steps and --repeats must be >= 1 and --iterations >= 2")
-    if threads is not None and not 1 <= threads <= 4096:
-        raise CommandError(f"--threads must be between 1 and 4096, got {threads}")
-    report: dict = {"env": env, "threads": thread_settings()}
-    factory = spec.load_factory()
-    is_mujoco = isinstance(factory, type) and issubclass(factory, MujocoMetaEnv)
-    if is_mujoco:
-        report["throughput"] = compare(env, copies, steps, threads, repeats)
-        per_task = 20 if copies % 20 == 0 else 1
-        full = policy_sampler_throughput(env, copies // per_task, per_task, steps, threads)
-        full["ratio"] = full["steps_per_s"] / report["throughput"]["limit"]["steps_per_s"]
-        report["sampler_with_policy"] = full
+    if any(not 1 <= n <= 4096 for n in threads):
+        raise CommandError(f"--threads must be between 1 and 4096, got {' '.join(map(str, threads))}")
     if workers < 0:
         raise CommandError(f"--workers must be >= 0, got {workers}")
+    report: dict = {"env": env, "threads": thread_settings(), "by_threads": []}
+    factory = spec.load_factory()
+    is_mujoco = isinstance(factory, type) and issubclass(factory, MujocoMetaEnv)
+    for nthread in (threads or thread_counts()) if is_mujoco else (None,):
+        part: dict = {"nthread": nthread}
+        if is_mujoco:
+            part["throughput"] = compare(env, copies, steps, nthread, repeats)
+            limit = part["throughput"]["limit"]["steps_per_s"]
+            per_task = 20 if copies % 20 == 0 else 1
+            samplers = policy_sampler_throughput(env, copies // per_task, per_task, steps, nthread, repeats=repeats)
+            for name, result in samplers.items():
+                part[f"sampler_{name}"] = {**result, "ratio": result["steps_per_s"] / limit}
+        if not workers and not skip_iteration:
+            it = part["iteration"] = iteration_timing(env, algo, iterations, nthread=nthread)
+            if is_mujoco:
+                it.update(physics_ratios(it, limit))
+        report["by_threads"].append(part)
     if workers:
         from ..bench.measure import workers_timing
         from ..distributed import DistributedError, import_ray, start_ray
@@ -79,8 +90,6 @@ def bench_command(
                     import_ray().shutdown()
         except DistributedError as exc:
             raise CommandError(str(exc)) from None
-    elif not skip_iteration:
-        report["iteration"] = iteration_timing(env, algo, iterations)
     if json_output:
         print(json.dumps(report, indent=2, default=str))
         return
@@ -94,27 +103,8 @@ def _print_report(report: dict) -> None:
         f"[bold]{report['env']}[/]  threads: cores {t['available_cores']}, MuJoCo default {t['mujoco_default_threads']}, "
         f"BLAS {t['blas_threads']}, XLA {t['xla_threads']}, JAX CPU devices {t['jax_cpu_devices']}"
     )
-    if "throughput" in report:
-        thr = report["throughput"]
-        lim = thr["limit"]
-        table = Table("measurement", "env steps/s", "ratio to limit")
-        table.add_row(f"mj_step limit ({lim['n_copies']} copies x {lim['steps']} steps, {lim['nthread']} threads)",
-                      f"{lim['steps_per_s']:,.0f}", "1.000")
-        table.add_row("batched env loop (no policy)", f"{thr['sampler']['steps_per_s']:,.0f}", f"{thr['ratio']:.3f}")
-        full = report["sampler_with_policy"]
-        table.add_row("sampler (env + jitted policy)", f"{full['steps_per_s']:,.0f}", f"{full['ratio']:.3f}")
-        console.print(table)
-    if "iteration" in report:
-        it = report["iteration"]
-        table = Table("phase", "seconds / iteration")
-        for key in ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]:
-            table.add_row(key.removeprefix("time_"), f"{it[key]:.3f}")
-        table.add_row("update first call (compile + run)", f"{it['update_compile_s']:.2f}")
-        console.print(
-            f"{it['algo']} iteration: {it['meta_batch_size']} tasks x {it['rollouts_per_task']} rollouts x H {it['horizon']}, "
-            f"K={it['inner_steps']}, {it['env_steps_per_iteration']:,} env steps (medians of iterations 2..{it['iterations']})"
-        )
-        console.print(table)
+    for part in report["by_threads"]:
+        _print_part(console, part)
     if "workers" in report:
         rows = report["workers"]
         base = rows[0]
@@ -133,4 +123,34 @@ def _print_report(report: dict) -> None:
             table.add_row(name, f"{r['sampling_steps_per_s']:,.0f}", f"{r['time_sampling']:.3f}", f"{r['time_processing']:.3f}",
                           f"{r['time_adapt']:.3f}", f"{r['time_update']:.3f}", f"{r['time_iteration']:.3f}",
                           f"{r['time_iteration'] / base['time_iteration']:.3f}")
+        console.print(table)
+
+
+def _print_part(console: Console, part: dict) -> None:
+    """The throughput table and the iteration's phases at one MuJoCo thread count."""
+    if "throughput" in part:
+        thr = part["throughput"]
+        lim = thr["limit"]
+        table = Table("measurement", "env steps/s", "ratio to limit",
+                      title=f"{lim['nthread']} MuJoCo threads (best of the alternated repeats)")
+        table.add_row(f"mj_step limit ({lim['n_copies']} copies x {lim['steps']} steps)", f"{lim['steps_per_s']:,.0f}", "1.000")
+        table.add_row("batched env loop (no policy)", f"{thr['sampler']['steps_per_s']:,.0f}", f"{thr['ratio']:.3f}")
+        for name, label in [("sampler_one_env", "sampler (env + jitted policy)"),
+                            ("sampler_overlapped", "sampler, overlapped halves (PROMP_SAMPLER_OVERLAP=1)")]:
+            table.add_row(label, f"{part[name]['steps_per_s']:,.0f}", f"{part[name]['ratio']:.3f}")
+        console.print(table)
+    if "iteration" in part:
+        it = part["iteration"]
+        table = Table("phase", "seconds / iteration")
+        for key in ["time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"]:
+            table.add_row(key.removeprefix("time_"), f"{it[key]:.3f}")
+        table.add_row("update first call (compile + run)", f"{it['update_compile_s']:.2f}")
+        if "physics_ratio" in it:
+            table.add_row("iteration / its env steps at the limit", f"{it['physics_ratio']:.2f}x")
+            table.add_row("sampling / its env steps at the limit", f"{it['sampling_physics_ratio']:.2f}x")
+        threads = "" if part["nthread"] is None else f", {part['nthread']} MuJoCo threads"
+        console.print(
+            f"{it['algo']} iteration: {it['meta_batch_size']} tasks x {it['rollouts_per_task']} rollouts x H {it['horizon']}, "
+            f"K={it['inner_steps']}, {it['env_steps_per_iteration']:,} env steps (medians of iterations 2..{it['iterations']}{threads})"
+        )
         console.print(table)
