@@ -19,6 +19,10 @@ For each family (``reach`` -> ``reach-v3``) the file holds:
   the state after reset and after every step (``qpos``, ``qvel``, ``mocap_pos``, ``mocap_quat``,
   ``qacc_warmstart``), plus the per-episode reset constants (``init_tcp``, ``obj_init_pos``, ``target_pos``).
 
+Before writing, the script replays every episode with bare MuJoCo by the step rule promp's Sawyer env
+implements (``check_step_rule``) and stops unless that reproduces metaworld's states bit for bit: under
+the same MuJoCo the rule is metaworld's, so what differs in promp's replay under MuJoCo 4 is the engine.
+
 Nothing of promp is imported: this script only drives the reference implementation.
 """
 
@@ -99,6 +103,8 @@ def record_family(family: str) -> dict[str, np.ndarray]:
             out[k].append(np.array(v))
         print(f"{name} episode {ep}: return {sum(rewards):.3f}, successes {int(sum(infos['success']))}/{steps}")
     arrays = {k: np.array(v) for k, v in out.items()}
+    arrays["mocap_low"], arrays["mocap_high"] = np.array(env.mocap_low), np.array(env.mocap_high)
+    check_step_rule(env.model, arrays)
     arrays["train_rand_vecs"] = np.array([pickle.loads(t.data)["rand_vec"] for t in bench.train_tasks])
     arrays["test_rand_vecs"] = np.array([pickle.loads(t.data)["rand_vec"] for t in bench.test_tasks])
     arrays["bench_seed"] = np.array(BENCH_SEED)
@@ -106,6 +112,32 @@ def record_family(family: str) -> dict[str, np.ndarray]:
     arrays["metaworld_version"] = np.array(metaworld.__version__ if hasattr(metaworld, "__version__") else "3.1.1")
     env.close()
     return arrays
+
+
+def check_step_rule(model, arrays: dict[str, np.ndarray]) -> None:
+    """Replay the recorded actions with bare MuJoCo by the rule promp implements (mocap += 0.01 * clip(a[:3])
+    clipped to the mocap box, mocap quaternion (1, 0, 1, 0), controls (a[3], -a[3]), 5 x mj_step, then
+    mj_forward, whose solve is the next step's warm start) and require the recorded states bit for bit."""
+    import mujoco
+
+    data = mujoco.MjData(model)
+    worst = 0.0
+    for ep in range(arrays["ep_action"].shape[0]):
+        for name in ("qpos", "qvel", "mocap_pos", "mocap_quat", "qacc_warmstart"):
+            getattr(data, name)[:] = arrays[name][ep, 0]
+        data.ctrl[:] = (-1.0, 1.0)
+        for t, a in enumerate(arrays["ep_action"][ep]):
+            data.mocap_pos[0] = np.clip(data.mocap_pos[0] + np.clip(a[:3], -1, 1) * 0.01, arrays["mocap_low"],
+                                        arrays["mocap_high"])
+            data.mocap_quat[0] = (1.0, 0.0, 1.0, 0.0)
+            data.ctrl[:] = (a[3], -a[3])
+            mujoco.mj_step(model, data, nstep=5)
+            mujoco.mj_forward(model, data)
+            for name in ("qpos", "qvel", "qacc_warmstart"):
+                worst = max(worst, float(np.abs(getattr(data, name) - arrays[name][ep, t + 1]).max()))
+    print(f"  the step rule replays the recorded states with bare MuJoCo: largest difference {worst:g}")
+    if worst != 0.0:
+        raise SystemExit("the step rule does not reproduce metaworld's states; promp's Sawyer env would be wrong too")
 
 
 def main(argv: list[str] | None = None) -> int:
