@@ -41,10 +41,10 @@ BUILTIN_ENVS: dict[str, tuple[str, str]] = {
                     "Swimmer, goal velocity U(0.1, 0.2), reward sign fixed (original: SwimmerRandVelEnv; unused in the paper)"),
     "metaworld-ml1-reach": ("promp.envs.metaworld.ml1:MetaworldMl1Reach",
                             "Meta-World ML1 reach-v3: Sawyer arm, reach a hidden goal; 50 train goals (split='test': 50 "
-                            "others); needs metaworld's assets (pip install --no-deps metaworld==3.1.1)"),
+                            "others); needs metaworld's assets (scripts/install_metaworld_assets.py)"),
     "metaworld-ml1-push": ("promp.envs.metaworld.ml1:MetaworldMl1Push",
                            "Meta-World ML1 push-v3: Sawyer arm, push a puck to a hidden goal; 50 train goals (split='test': "
-                           "50 others); needs metaworld's assets (pip install --no-deps metaworld==3.1.1)"),
+                           "50 others); needs metaworld's assets (scripts/install_metaworld_assets.py)"),
 }
 """The one table of built-in env ids (docs/algorithms.md §7), registered here by path, and with gymnasium
 as ``promp/<id>-v0``; the classes load when an env is made."""

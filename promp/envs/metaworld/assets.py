@@ -1,12 +1,14 @@
 """Meta-World's Sawyer models, compiled with MuJoCo 4 from the metaworld package's own XML assets.
 
-Where the assets come from: ``$PROMP_METAWORLD_ASSETS`` if set (a directory holding ``sawyer_xyz/``,
-``objects/``, ``scene/``: the ``metaworld/assets`` folder of the metaworld 3.1.1 wheel), otherwise the
-``assets`` folder of an installed ``metaworld`` package, located with ``importlib.util.find_spec``
-without importing it (its Python code targets MuJoCo 3.3 and is never run here). metaworld 3.1.1 pins
-``mujoco==3.3.0``, so it is installed without its dependencies::
+Where the assets come from, the first that exists: ``$PROMP_METAWORLD_ASSETS`` (a directory holding
+``sawyer_xyz/``, ``objects/``, ``scene/``: the ``metaworld/assets`` folder of the metaworld 3.1.1 wheel);
+the ``assets`` folder of an installed ``metaworld`` package, located with ``importlib.util.find_spec``
+without importing it (its Python code targets MuJoCo 3.3 and is never run here); the assets alone in
+``<sys.prefix>/share/promp/metaworld-3.1.1/assets``. metaworld 3.1.1 pins ``mujoco==3.3.0``, so pip
+cannot install it beside MuJoCo 4 with its dependencies. Either of::
 
-    pip install --no-deps metaworld==3.1.1
+    python scripts/install_metaworld_assets.py   # the assets only (hash-checked wheel); pip check stays clean
+    pip install --no-deps metaworld==3.1.1        # the package; pip check then reports the mujoco pin
 
 The mend for MuJoCo 4 (why metaworld's own constructor fails there)
 -------------------------------------------------------------------
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import mujoco
@@ -57,9 +60,9 @@ import numpy as np
 
 ASSETS_ENV = "PROMP_METAWORLD_ASSETS"
 METAWORLD_VERSION = "3.1.1"
-INSTALL_HINT = (f"install Meta-World's assets with `pip install --no-deps metaworld=={METAWORLD_VERSION}` "
-                f"(its mujoco==3.3.0 pin must not replace MuJoCo 4), or set ${ASSETS_ENV} to the wheel's "
-                "metaworld/assets directory")
+INSTALL_HINT = ("install Meta-World's assets with `python scripts/install_metaworld_assets.py` or "
+                f"`pip install --no-deps metaworld=={METAWORLD_VERSION}` (its mujoco==3.3.0 pin must not replace "
+                f"MuJoCo 4), or set ${ASSETS_ENV} to the wheel's metaworld/assets directory")
 
 MOCAP_WELD_DATA = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0])
 """metaworld's mocap weld: anchor (3), relative position (3), relative quaternion (4), torquescale (1)."""
@@ -69,15 +72,18 @@ def asset_dir() -> Path:
     """The directory of Meta-World's XML assets (module docstring); raises ``FileNotFoundError`` if absent."""
     env = os.environ.get(ASSETS_ENV)
     if env:
-        path = Path(env)
+        candidates = [Path(env)]
     else:
+        candidates = []
         spec = importlib.util.find_spec("metaworld")
-        if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError(f"Meta-World assets not found: {INSTALL_HINT}")
-        path = Path(list(spec.submodule_search_locations)[0]) / "assets"
-    if not (path / "sawyer_xyz").is_dir():
-        raise FileNotFoundError(f"no Meta-World assets at {path} (expected sawyer_xyz/ there): {INSTALL_HINT}")
-    return path
+        if spec is not None and spec.submodule_search_locations:
+            candidates.append(Path(list(spec.submodule_search_locations)[0]) / "assets")
+        candidates.append(Path(sys.prefix) / "share" / "promp" / f"metaworld-{METAWORLD_VERSION}" / "assets")
+    for path in candidates:
+        if (path / "sawyer_xyz").is_dir():
+            return path
+    raise FileNotFoundError(f"no Meta-World assets at {' or '.join(map(str, candidates))} (expected sawyer_xyz/ "
+                            f"there): {INSTALL_HINT}")
 
 
 def load_model(xml: str) -> mujoco.MjModel:
