@@ -38,6 +38,9 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     "humanoid-fwd-back": {"horizon": 200, "hidden": (128, 128)},
     "humanoid-dir-2d": {"horizon": 200, "hidden": (128, 128)},
     "swimmer-vel": {},
+    # Meta-World ML1 (promp.envs.metaworld): the benchmark's episode length
+    "metaworld-ml1-reach": {"horizon": 500},
+    "metaworld-ml1-push": {"horizon": 500},
 }
 """Per-env config overrides for every algorithm family."""
 

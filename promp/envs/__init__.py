@@ -1,7 +1,8 @@
 """Meta-task environments. Importing this package registers the built-in ids of ``BUILTIN_ENVS``.
 
 Point tasks (docs/algorithms.md §7.2) live in ``point.py``; MuJoCo locomotion tasks (§7.3) in the
-``locomotion`` package, which is imported (and MuJoCo with it) only when one of them is made. Their
+``locomotion`` package and Meta-World's Sawyer tasks in the ``metaworld`` package, each imported (and
+MuJoCo with it) only when one of them is made. Their
 hyper-parameter presets are in ``promp.presets``.
 """
 
@@ -38,6 +39,12 @@ BUILTIN_ENVS: dict[str, tuple[str, str]] = {
                         "Humanoid, run in a random 2-D direction (paper: HumanoidRandDir; original: HumanoidRandDirec2DEnv)"),
     "swimmer-vel": ("promp.envs.locomotion.swimmer:SwimmerVel",
                     "Swimmer, goal velocity U(0.1, 0.2), reward sign fixed (original: SwimmerRandVelEnv; unused in the paper)"),
+    "metaworld-ml1-reach": ("promp.envs.metaworld.ml1:MetaworldMl1Reach",
+                            "Meta-World ML1 reach-v3: Sawyer arm, reach a hidden goal; 50 train goals (split='test': 50 "
+                            "others); needs metaworld's assets (scripts/install_metaworld_assets.py)"),
+    "metaworld-ml1-push": ("promp.envs.metaworld.ml1:MetaworldMl1Push",
+                           "Meta-World ML1 push-v3: Sawyer arm, push a puck to a hidden goal; 50 train goals (split='test': "
+                           "50 others); needs metaworld's assets (scripts/install_metaworld_assets.py)"),
 }
 """The one table of built-in env ids (docs/algorithms.md §7), registered here by path, and with gymnasium
 as ``promp/<id>-v0``; the classes load when an env is made."""

@@ -116,9 +116,13 @@ class BatchSim:
         self.qvel[:] = qvel
         self.batch.forward()
 
-    def step(self, ids: np.ndarray | None = None) -> None:
-        """Advance the copies ``ids`` (all if ``None``) by ``frame_skip`` substeps with the current ``ctrl``."""
-        self.batch.step(ids=ids, nstep=self.frame_skip)
+    def step(self, ids: np.ndarray | None = None, stage: mujoco.mjtStage = mujoco.mjtStage.mjSTAGE_NONE) -> None:
+        """Advance the copies ``ids`` (all if ``None``) by ``frame_skip`` substeps with the current ``ctrl``.
+
+        ``stage`` (e.g. ``mjSTAGE_POS``) also computes the forward stages up to it at the new state, so
+        the bound derived fields describe the new state instead of the one before the last substep.
+        """
+        self.batch.step(ids=ids, nstep=self.frame_skip, stage=stage)
 
     def expand(self, name: str) -> np.ndarray:
         """Per-copy values of the model field ``name`` (live ``[nsim, ...]`` array), expanding it once."""

@@ -1,0 +1,119 @@
+"""Meta-World's v3 reward functions and success criteria (metaworld 3.1.1, ``reward_function_version="v2"``,
+the benchmark's default), in numpy over all copies at once: every argument and result has a leading
+copy axis ``[B, ...]``.
+
+The shaping terms are dm_control's ``tolerance`` with the ``long_tail`` sigmoid (value 0.1 at the
+margin) and the Hamacher t-norm; the formulas (not code) follow metaworld's definitions.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+VALUE_AT_MARGIN = 0.1
+TARGET_RADIUS = 0.05
+
+
+class RewardResult(NamedTuple):
+    """What a family's reward function returns for every copy."""
+
+    reward: np.ndarray  # [B]
+    success: np.ndarray  # [B] bool
+    info: dict[str, np.ndarray]  # metaworld's info fields, each [B]
+
+
+def tolerance(x: np.ndarray, lower: float, upper: float, margin: np.ndarray | float) -> np.ndarray:
+    """1 inside ``[lower, upper]``; outside, ``1 / ((d * s)^2 + 1)`` with ``d`` the distance to the nearest
+    bound over ``margin`` and ``s = sqrt(1 / 0.1 - 1)`` (0.1 at ``d = 1``); 0 outside where ``margin == 0``."""
+    x = np.asarray(x, dtype=np.float64)
+    margin = np.broadcast_to(np.asarray(margin, dtype=np.float64), x.shape)
+    if (margin < 0).any():
+        raise ValueError("tolerance: the margin must be non-negative")
+    in_bounds = (lower <= x) & (x <= upper)
+    scale = np.sqrt(1 / VALUE_AT_MARGIN - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(x < lower, lower - x, x - upper) / margin
+        sig = 1 / ((d * scale) ** 2 + 1)
+    outside = np.where(margin == 0, 0.0, sig)
+    return np.where(in_bounds, 1.0, outside)
+
+
+def hamacher_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The Hamacher t-norm ``a b / (a + b - a b)`` of values in [0, 1] (0 where the denominator is 0)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    denominator = a + b - (a * b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, (a * b) / np.where(denominator > 0, denominator, 1.0), 0.0)
+
+
+def gripper_caging(
+    action: np.ndarray, obj_pos: np.ndarray, obj_init_pos: np.ndarray, init_tcp: np.ndarray, tcp: np.ndarray,
+    left_pad: np.ndarray, right_pad: np.ndarray, obj_radius: float, pad_success_thresh: float,
+    object_reach_radius: float, xz_thresh: float, desired_gripper_effort: float = 1.0,
+    high_density: bool = False, medium_density: bool = False,
+) -> np.ndarray:
+    """metaworld's ``_gripper_caging_reward``: the pads straddle the object in y (each pad's y distance to
+    the object within ``[obj_radius, pad_success_thresh]``, margin from the object's initial y), the tool
+    centre point is near it in x-z, and the gripper closes once caging exceeds 0.97."""
+    if high_density and medium_density:
+        raise ValueError("gripper_caging: high_density and medium_density exclude each other")
+    pad_y = np.stack([left_pad[:, 1], right_pad[:, 1]], axis=1)  # [B, 2]
+    pad_to_obj = np.abs(pad_y - obj_pos[:, 1:2])
+    pad_to_obj_init = np.abs(pad_y - obj_init_pos[:, 1:2])
+    lr_margin = np.abs(pad_to_obj_init - pad_success_thresh)
+    caging_lr = tolerance(pad_to_obj, obj_radius, pad_success_thresh, lr_margin)
+    caging_y = hamacher_product(caging_lr[:, 0], caging_lr[:, 1])
+
+    xz = [0, 2]
+    xz_margin = np.linalg.norm(obj_init_pos[:, xz] - init_tcp[:, xz], axis=-1) - xz_thresh
+    caging_xz = tolerance(np.linalg.norm(tcp[:, xz] - obj_pos[:, xz], axis=-1), 0.0, xz_thresh, xz_margin)
+
+    gripper_closed = np.minimum(np.maximum(0.0, action[:, -1]), desired_gripper_effort) / desired_gripper_effort
+    caging = hamacher_product(caging_y, caging_xz)
+    gripping = np.where(caging > 0.97, gripper_closed, 0.0)
+    caging_and_gripping = hamacher_product(caging, gripping)
+    if high_density:
+        caging_and_gripping = (caging_and_gripping + caging) / 2
+    if medium_density:
+        tcp_to_obj = np.linalg.norm(obj_pos - tcp, axis=-1)
+        tcp_to_obj_init = np.linalg.norm(obj_init_pos - init_tcp, axis=-1)
+        reach_margin = np.abs(tcp_to_obj_init - object_reach_radius)
+        reach = tolerance(tcp_to_obj, 0.0, object_reach_radius, reach_margin)
+        caging_and_gripping = (caging_and_gripping + reach) / 2
+    return caging_and_gripping
+
+
+def reach(tcp: np.ndarray, target: np.ndarray, hand_init_pos: np.ndarray) -> RewardResult:
+    """reach-v3: ``10 * tolerance(|tcp - target|, [0, 0.05], margin |hand_init - target|)``; success within 0.05."""
+    tcp_to_target = np.linalg.norm(tcp - target, axis=-1)
+    margin = np.linalg.norm(hand_init_pos - target, axis=-1)
+    in_place = tolerance(tcp_to_target, 0.0, TARGET_RADIUS, margin)
+    reward = 10 * in_place
+    success = tcp_to_target <= 0.05
+    info = {"near_object": tcp_to_target, "grasp_success": np.ones_like(reward), "grasp_reward": tcp_to_target,
+            "in_place_reward": in_place, "obj_to_target": tcp_to_target, "unscaled_reward": reward}
+    return RewardResult(reward, success, info)
+
+
+def push(action: np.ndarray, obs: np.ndarray, tcp: np.ndarray, target: np.ndarray, obj_init_pos: np.ndarray,
+         init_tcp: np.ndarray, left_pad: np.ndarray, right_pad: np.ndarray) -> RewardResult:
+    """push-v3: caging (high density) doubled, a bonus ``1 + reward + 5 in_place`` once the tool centre is
+    within 0.02 of the puck with the gripper open, 10 once the puck is within 0.05 of the target (success)."""
+    obj = obs[:, 4:7]
+    tcp_opened = obs[:, 3]
+    tcp_to_obj = np.linalg.norm(obj - tcp, axis=-1)
+    target_to_obj = np.linalg.norm(obj - target, axis=-1)
+    target_to_obj_init = np.linalg.norm(obj_init_pos - target, axis=-1)
+    in_place = tolerance(target_to_obj, 0.0, TARGET_RADIUS, target_to_obj_init)
+    grasped = gripper_caging(action, obj, obj_init_pos, init_tcp, tcp, left_pad, right_pad, obj_radius=0.015,
+                             pad_success_thresh=0.05, object_reach_radius=0.01, xz_thresh=0.005, high_density=True)
+    reward = 2 * grasped
+    near = (tcp_to_obj < 0.02) & (tcp_opened > 0)
+    reward = np.where(near, reward + (1.0 + reward + 5.0 * in_place), reward)  # metaworld: reward += 1 + reward + 5 in_place
+    reward = np.where(target_to_obj < TARGET_RADIUS, 10.0, reward)
+    success = target_to_obj <= TARGET_RADIUS
+    info = {"near_object": (tcp_to_obj <= 0.03).astype(np.float64), "grasp_reward": grasped,
+            "in_place_reward": in_place, "obj_to_target": target_to_obj, "unscaled_reward": reward}
+    return RewardResult(reward, success, info)

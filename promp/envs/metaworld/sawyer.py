@@ -1,0 +1,299 @@
+"""The batched Sawyer meta-env: Meta-World's robot arm, ``tasks x copies_per_task`` copies of one model on
+``mujoco_batch.BatchSim``; a family (``ml1.py``) says which model, which goals and which reward.
+
+What a step does, as metaworld 3.1.1's ``SawyerXYZEnv.step`` does it, for all copies at once:
+
+1. the action ``[dx, dy, dz, grip]`` in [-1, 1]^4 moves the mocap body by ``0.01 * (dx, dy, dz)``,
+   clipped to the family's ``hand_low..hand_high`` box, with orientation quaternion ``(1, 0, 1, 0)``;
+   the mocap weld (``assets.py``) pulls the hand after it;
+2. the two finger actuators get ``(grip, -grip)``; MuJoCo takes ``frame_skip = 5`` substeps of 2.5 ms;
+3. the kinematics are computed at the new state (metaworld calls ``mj_forward`` after stepping), and the
+   observation is built from it: hand position (3), gripper opening ``|rightclaw - leftclaw| / 0.1``
+   clipped to [0, 1] (1), object position and quaternion padded to 14, then the same 18 numbers of the
+   previous step (metaworld v3's frame stacking; at reset the current ones repeated), then the goal (3),
+   zero in the ML benchmarks (goal hidden); the hand part is clipped to metaworld's hand space;
+4. the family's reward and success follow from that observation, the tool centre point (midpoint of the
+   fingertip sites) and the episode's constants (``rewards.py``).
+
+Reset: metaworld resets the data (``mj_resetData``), holds the mocap at ``hand_init_pos`` for 50 steps
+with the gripper open (``_reset_hand``), records the tool centre point (``init_tcp``), then places the
+object for the task. The first two parts do not depend on the task, so they run once, in one ``MjData``,
+when the env is built; every reset copies that state row (``qpos``, ``qvel``, warm start, mocap,
+controls: ``mjSTATE_INTEGRATION``) into the copies and places their objects. A reset draws nothing:
+as in metaworld, an episode's start is fixed by its task; the policy's noise makes copies differ.
+
+Episodes never end early (metaworld truncates at 500 steps: the ``horizon``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import mujoco
+import numpy as np
+
+from ..base import MetaEnv, StepResult, Task
+from ..mujoco_batch import BatchSim
+from . import tasks as mw_tasks
+from .assets import load_model
+from .rewards import RewardResult
+
+HAND_SPACE_LOW = np.array([-0.525, 0.348, -0.0525])
+HAND_SPACE_HIGH = np.array([0.525, 1.025, 0.7])
+MOCAP_QUAT = np.array([1.0, 0.0, 1.0, 0.0])
+OBS_OBJ_LEN = 14
+CURR_OBS = 18  # hand (3), gripper opening (1), objects (14)
+
+
+def quat_from_matrix(mat: np.ndarray) -> np.ndarray:
+    """Unit quaternions ``[..., 4]`` in ``(x, y, z, w)`` order of rotation matrices ``[..., 3, 3]``.
+
+    Markley's method (as in ``scipy.spatial.transform.Rotation.from_matrix(...).as_quat()``, which
+    metaworld uses for the object's orientation, with the same branch and therefore the same sign): of
+    ``m00, m11, m22`` and the trace, the largest picks the component computed from the diagonal.
+    """
+    m = np.asarray(mat, dtype=np.float64)
+    tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
+    choice = np.argmax(np.stack([m[..., 0, 0], m[..., 1, 1], m[..., 2, 2], tr], axis=-1), axis=-1)
+    cases = [
+        [1 - tr + 2 * m[..., 0, 0], m[..., 1, 0] + m[..., 0, 1], m[..., 2, 0] + m[..., 0, 2], m[..., 2, 1] - m[..., 1, 2]],
+        [m[..., 1, 0] + m[..., 0, 1], 1 - tr + 2 * m[..., 1, 1], m[..., 2, 1] + m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0]],
+        [m[..., 2, 0] + m[..., 0, 2], m[..., 2, 1] + m[..., 1, 2], 1 - tr + 2 * m[..., 2, 2], m[..., 1, 0] - m[..., 0, 1]],
+        [m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1], 1 + tr],
+    ]
+    quat = np.choose(choice[..., None], [np.stack(c, axis=-1) for c in cases])
+    return quat / np.linalg.norm(quat, axis=-1, keepdims=True)
+
+
+class SawyerMetaEnv(MetaEnv):
+    """Shared machinery of the Meta-World families (module docstring); subclasses set the class attributes
+    and ``_reward``.
+
+    Class attributes: ``xml`` (relative to metaworld's assets), ``family`` (metaworld's name, e.g.
+    ``"reach-v3"``), ``hand_low``/``hand_high`` (the mocap box), ``obj_low``/``obj_high`` and
+    ``goal_low``/``goal_high`` (the random reset space of the goal vectors), ``hand_init_pos``.
+    """
+
+    obs_dim = 2 * CURR_OBS + 3
+    act_dim = 4
+    action_low = -np.ones(4)
+    action_high = np.ones(4)
+    frame_skip = 5
+    action_scale = 0.01
+    hand_reset_steps = 50
+    min_obj_goal_xy = 0.15  # reset_model redraws goal vectors whose object and goal are closer in x-y
+
+    xml: str
+    family: str
+    hand_low: tuple[float, float, float]
+    hand_high: tuple[float, float, float]
+    obj_low: tuple[float, float, float]
+    obj_high: tuple[float, float, float]
+    goal_low: tuple[float, float, float]
+    goal_high: tuple[float, float, float]
+    hand_init_pos: tuple[float, float, float] = (0.0, 0.6, 0.2)
+
+    def __init__(self, nthread: int | None = None, split: str = "train", benchmark_seed: int = 0) -> None:
+        """Compile the model and run the task-independent part of metaworld's reset once.
+
+        ``split`` (``"train"`` or ``"test"``) and ``benchmark_seed`` choose the goal set ``sample_tasks``
+        draws from: the 50 goals of ``metaworld.ML1(family, seed=benchmark_seed)``'s train or test split.
+        """
+        super().__init__()
+        self.split = split
+        self.benchmark_seed = int(benchmark_seed)
+        self.goals = mw_tasks.ml1_split(self.reset_space_low, self.reset_space_high, self.benchmark_seed, split,
+                                        self.min_obj_goal_xy)
+        self.model = load_model(self.xml)
+        if self.model.nu != 2 or self.model.nmocap != 1:
+            raise RuntimeError(f"{self.xml}: expected 2 finger actuators and 1 mocap body")
+        self.dt = float(self.model.opt.timestep) * self.frame_skip
+        self.nthread = nthread
+        self.sim: BatchSim | None = None
+        self._ids()
+        self._reset_row, self._init_tcp, self._obj_rest = self._hand_reset_state()
+        self._needs_reset = True
+
+    @property
+    def reset_space_low(self) -> np.ndarray:
+        return np.hstack((self.obj_low, self.goal_low)).astype(np.float64)
+
+    @property
+    def reset_space_high(self) -> np.ndarray:
+        return np.hstack((self.obj_high, self.goal_high)).astype(np.float64)
+
+    # ----------------------------------------------------------------------------------- model
+    def _ids(self) -> None:
+        m = self.model
+
+        def body(name: str) -> int:
+            return mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, name)
+
+        self._hand = body("hand")
+        self._rightclaw, self._leftclaw = body("rightclaw"), body("leftclaw")
+        self._leftpad, self._rightpad = body("leftpad"), body("rightpad")
+        self._obj = body("obj")
+        self._obj_geom = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "objGeom")
+        self._right_ee = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, "rightEndEffector")
+        self._left_ee = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, "leftEndEffector")
+        objjoint = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, "objjoint")
+        self._obj_qpos = int(m.jnt_qposadr[objjoint])
+        self._obj_dof = int(m.jnt_dofadr[objjoint])
+        ids = [self._hand, self._rightclaw, self._leftclaw, self._leftpad, self._rightpad, self._obj,
+               self._obj_geom, self._right_ee, self._left_ee, objjoint]
+        if min(ids) < 0:
+            raise RuntimeError(f"{self.xml}: a body, geom, site or joint metaworld's Sawyer envs read is missing")
+
+    def _hand_reset_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """metaworld's reset before the task is applied: ``mj_resetData``, then 50 steps holding the mocap at
+        ``hand_init_pos`` with controls ``(-1, 1)``. Returns the integration state row, the tool centre point
+        and the object body's position as metaworld reads them then (from the last substep's kinematics)."""
+        m = self.model
+        d = mujoco.MjData(m)
+        mujoco.mj_resetData(m, d)
+        for _ in range(self.hand_reset_steps):
+            d.mocap_pos[0] = self.hand_init_pos
+            d.mocap_quat[0] = MOCAP_QUAT
+            d.ctrl[:] = (-1.0, 1.0)
+            mujoco.mj_step(m, d, nstep=self.frame_skip)
+        init_tcp = (d.site_xpos[self._right_ee] + d.site_xpos[self._left_ee]) / 2.0
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        row = np.empty(mujoco.mj_stateSize(m, spec))
+        mujoco.mj_getState(m, d, row, spec)
+        return row, init_tcp.copy(), d.xpos[self._obj].copy()
+
+    # ----------------------------------------------------------------------------------- tasks
+    def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
+        """``n`` goals drawn uniformly, with replacement, from the split's 50 (``split``, ``benchmark_seed``)."""
+        idx = rng.integers(0, len(self.goals), size=n)
+        return [{"split": self.split, "index": int(i), "rand_vec": self.goals[i].tolist()} for i in idx]
+
+    def validate_task(self, task: Task) -> Task:
+        vec = np.asarray(task.get("rand_vec"), dtype=np.float64)
+        if vec.shape != (6,) or not np.isfinite(vec).all():
+            raise ValueError(f"{type(self).__name__}: a task needs 'rand_vec', 6 finite numbers; got {task!r}")
+        if np.linalg.norm(vec[:2] - vec[3:5]) < self.min_obj_goal_xy:
+            raise ValueError(f"{type(self).__name__}: object and goal closer than {self.min_obj_goal_xy} in x-y: {task!r}")
+        return {**dict(task), "rand_vec": vec.tolist()}
+
+    def set_tasks(self, tasks: Sequence[Task], copies_per_task: int) -> None:
+        super().set_tasks(tasks, copies_per_task)
+        if self.sim is None or self.sim.nsim != self.num_copies:
+            if self.sim is not None:
+                self.sim.close()
+            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xmat")
+            self.sim = BatchSim(self.model, self.num_copies, self.frame_skip, self.nthread, fields)
+        rand_vec = self.task_array("rand_vec")
+        self.obj_init_pos, self.target_pos = self._task_positions(rand_vec)
+        self.init_tcp = np.broadcast_to(self._init_tcp, (self.num_copies, 3)).copy()
+        self._hand_init = np.broadcast_to(np.asarray(self.hand_init_pos, dtype=np.float64), (self.num_copies, 3)).copy()
+        self._needs_reset = True
+
+    def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Object start and goal ``[B, 3]`` each from the goal vectors ``[B, 6]`` (family's ``reset_model``)."""
+        return rand_vec[:, :3].copy(), rand_vec[:, 3:].copy()
+
+    # --------------------------------------------------------------------------------- dynamics
+    def _require_sim(self) -> BatchSim:
+        if self.sim is None:
+            raise RuntimeError(f"{type(self).__name__}: call set_tasks(tasks, copies_per_task) before reset/step")
+        return self.sim
+
+    def reset(self, rng: Any = None) -> np.ndarray:
+        """Every copy to its task's start (module docstring); draws nothing from ``rng``."""
+        sim = self._require_sim()
+        sim.batch.state[:] = self._reset_row
+        qpos, qvel = sim.qpos, sim.qvel
+        qpos[:, self._obj_qpos:self._obj_qpos + 3] = self.obj_init_pos
+        qvel[:, self._obj_dof:self._obj_dof + 6] = 0.0
+        sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
+        curr = self._curr_obs()
+        self._prev = curr
+        self._needs_reset = False
+        return self._full_obs(curr, curr)
+
+    def restore(self, state: dict[str, np.ndarray], **episode: np.ndarray) -> np.ndarray:
+        """Start every copy's episode from a given MuJoCo state instead of the reset's; returns the observation
+        a reset would. ``state`` maps integration-state fields (``qpos``, ``qvel``, ``mocap_pos``,
+        ``mocap_quat``, ``qacc_warmstart``, ``ctrl``) to arrays ``[B, ...]``; unnamed fields keep the reset's
+        values. ``episode`` may override the episode constants ``init_tcp``, ``obj_init_pos``,
+        ``target_pos`` (``[B, 3]``). Used to replay recorded trajectories (tests/test_metaworld.py)."""
+        sim = self._require_sim()
+        sim.batch.state[:] = self._reset_row
+        for name, value in state.items():
+            sim.batch.bind(name)[:] = value
+        for name, value in episode.items():
+            if name not in ("init_tcp", "obj_init_pos", "target_pos"):
+                raise ValueError(f"restore: unknown episode constant {name!r}")
+            setattr(self, name, np.broadcast_to(np.asarray(value, dtype=np.float64), (self.num_copies, 3)).copy())
+        sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
+        curr = self._curr_obs()
+        self._prev = curr
+        self._needs_reset = False
+        return self._full_obs(curr, curr)
+
+    def _step(self, action: np.ndarray) -> StepResult:
+        sim = self._require_sim()
+        if self._needs_reset:
+            raise RuntimeError(f"{type(self).__name__}: call reset(rng) after set_tasks and before step")
+        mocap = sim.fields["mocap_pos"]
+        delta = np.clip(action[:, :3], -1.0, 1.0) * self.action_scale
+        mocap[:, 0] = np.clip(mocap[:, 0] + delta, np.asarray(self.hand_low), np.asarray(self.hand_high))
+        sim.fields["mocap_quat"][:, 0] = MOCAP_QUAT
+        sim.ctrl[:, 0] = action[:, 3]
+        sim.ctrl[:, 1] = -action[:, 3]
+        sim.step(stage=mujoco.mjtStage.mjSTAGE_ACC)
+        curr = self._curr_obs()
+        obs = np.clip(self._full_obs(curr, self._prev), self._obs_low, self._obs_high)
+        self._prev = curr
+        result = self._reward(obs, action)
+        self.last_success = result.success
+        self.last_info = result.info
+        return StepResult(obs, result.reward, np.zeros(self.num_copies, dtype=bool))
+
+    # ------------------------------------------------------------------------------ observation
+    def tcp_center(self) -> np.ndarray:
+        """Midpoint of the two fingertip sites ``[B, 3]`` (metaworld's ``tcp_center``)."""
+        site = self._require_sim().fields["site_xpos"]
+        return (site[:, self._right_ee] + site[:, self._left_ee]) / 2.0
+
+    def body_pos(self, body: int) -> np.ndarray:
+        return self._require_sim().fields["xpos"][:, body].copy()
+
+    def _objects(self) -> np.ndarray:
+        """Object positions and quaternions ``[B, 7 * k]`` (default: body ``obj`` and geom ``objGeom``)."""
+        xmat = self._require_sim().fields["geom_xmat"][:, self._obj_geom].reshape(-1, 3, 3)
+        return np.hstack([self.body_pos(self._obj), quat_from_matrix(xmat)])
+
+    def _curr_obs(self) -> np.ndarray:
+        xpos = self._require_sim().fields["xpos"]
+        hand = xpos[:, self._hand]
+        apart = np.linalg.norm(xpos[:, self._rightclaw] - xpos[:, self._leftclaw], axis=-1)
+        gripper = np.clip(apart / 0.1, 0.0, 1.0)
+        objects = self._objects()
+        padded = np.zeros((self.num_copies, OBS_OBJ_LEN))
+        padded[:, :objects.shape[1]] = objects
+        return np.hstack([hand, gripper[:, None], padded])
+
+    def _full_obs(self, curr: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        return np.hstack([curr, prev, np.zeros((self.num_copies, 3))])  # the goal is hidden in ML benchmarks
+
+    @property
+    def _obs_low(self) -> np.ndarray:
+        part = np.hstack([HAND_SPACE_LOW, -1.0, np.full(OBS_OBJ_LEN, -np.inf)])
+        return np.hstack([part, part, np.zeros(3)])
+
+    @property
+    def _obs_high(self) -> np.ndarray:
+        part = np.hstack([HAND_SPACE_HIGH, 1.0, np.full(OBS_OBJ_LEN, np.inf)])
+        return np.hstack([part, part, np.zeros(3)])
+
+    # ----------------------------------------------------------------------------------- reward
+    def _reward(self, obs: np.ndarray, action: np.ndarray) -> RewardResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the batch and its threads."""
+        if self.sim is not None:
+            self.sim.close()
+            self.sim = None

@@ -1,0 +1,157 @@
+"""Record Meta-World reference trajectories for tests/test_metaworld.py (tests/data/metaworld/<family>.npz).
+
+Runs in a scratch venv holding the reference implementation, metaworld 3.1.1 with the mujoco 3.3.0 it
+pins (promp's own venv has mujoco 4, under which metaworld's constructor fails):
+
+    python3 -m venv /tmp/mwref
+    /tmp/mwref/bin/pip install metaworld==3.1.1 packaging
+    /tmp/mwref/bin/python scripts/record_metaworld_reference.py            # all families
+    /tmp/mwref/bin/python scripts/record_metaworld_reference.py reach      # one
+
+For each family (``reach`` -> ``reach-v3``) the file holds:
+
+- ``train_rand_vecs``, ``test_rand_vecs``: the 50 + 50 goal vectors of ``metaworld.ML1(name, seed=BENCH_SEED)``
+  (the benchmark's train/test split), so that promp's numpy task generation can be checked against them;
+- ``EPISODES`` episodes, each with its task (``ep_rand_vec``), its actions (``ep_action``, env units in
+  [-1, 1]^4: one of seeded uniform random actions, the others metaworld's scripted policy for the family
+  plus seeded Gaussian noise, so that success and grasp branches of the rewards are reached), and what the
+  reference returned: observations ``ep_obs`` (reset observation first), rewards, the ``info`` fields, and
+  the state after reset and after every step (``qpos``, ``qvel``, ``mocap_pos``, ``mocap_quat``,
+  ``qacc_warmstart``), plus the per-episode reset constants (``init_tcp``, ``obj_init_pos``, ``target_pos``).
+
+Before writing, the script replays every episode with bare MuJoCo by the step rule promp's Sawyer env
+implements (``check_step_rule``) and stops unless that reproduces metaworld's states bit for bit: under
+the same MuJoCo the rule is metaworld's, so what differs in promp's replay under MuJoCo 4 is the engine.
+
+Nothing of promp is imported: this script only drives the reference implementation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "tests" / "data" / "metaworld"
+BENCH_SEED = 0
+EPISODES = 3
+STEPS = {"reach": 60, "push": 150, "pick-place": 150}
+ACTION_SEED = 1234
+NOISE = 0.2  # standard deviation of the noise added to the scripted policy's actions
+INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target",
+             "unscaled_reward")
+
+
+def state(env) -> dict[str, np.ndarray]:
+    d = env.unwrapped.data
+    return {"qpos": d.qpos.copy(), "qvel": d.qvel.copy(), "mocap_pos": d.mocap_pos.copy(),
+            "mocap_quat": d.mocap_quat.copy(), "qacc_warmstart": d.qacc_warmstart.copy()}
+
+
+def record_family(family: str) -> dict[str, np.ndarray]:
+    import metaworld
+    import mujoco
+    from metaworld.policies import ENV_POLICY_MAP
+
+    name = f"{family}-v3"
+    bench = metaworld.ML1(name, seed=BENCH_SEED)
+    env = bench.train_classes[name]()
+    policy = ENV_POLICY_MAP[name]()
+    rng = np.random.default_rng(ACTION_SEED)
+    # two train tasks and one test task
+    tasks = [bench.train_tasks[0], bench.train_tasks[7], bench.test_tasks[3]]
+    steps = STEPS[family]
+    out: dict[str, list] = {k: [] for k in ("ep_rand_vec", "ep_action", "ep_obs", "ep_reward", "init_tcp", "obj_init_pos",
+                                            "target_pos", "qpos", "qvel", "mocap_pos", "mocap_quat", "qacc_warmstart",
+                                            *(f"info_{k}" for k in INFO_KEYS))}
+    for ep, task in enumerate(tasks[:EPISODES]):
+        env.set_task(task)
+        obs, _ = env.reset()
+        out["ep_rand_vec"].append(pickle.loads(task.data)["rand_vec"])
+        out["init_tcp"].append(np.array(env.init_tcp, dtype=np.float64))
+        out["obj_init_pos"].append(np.array(env.obj_init_pos, dtype=np.float64))
+        out["target_pos"].append(np.array(env._target_pos, dtype=np.float64))
+        obs_list, actions, rewards = [obs.copy()], [], []
+        infos = {k: [] for k in INFO_KEYS}
+        states = {k: [v] for k, v in state(env).items()}
+        for _ in range(steps):
+            if ep == 0:
+                action = rng.uniform(-1.0, 1.0, size=4)
+            else:
+                seen = obs.copy()
+                seen[-3:] = env._target_pos  # the scripted policy reads the goal, which ML hides
+                action = np.clip(policy.get_action(seen) + NOISE * rng.standard_normal(4), -1.0, 1.0)
+            action = np.asarray(action, dtype=np.float64)
+            obs, reward, _, _, info = env.step(action)
+            actions.append(action)
+            obs_list.append(obs.copy())
+            rewards.append(float(reward))
+            for k in INFO_KEYS:
+                infos[k].append(float(info[k]))
+            for k, v in state(env).items():
+                states[k].append(v)
+        out["ep_action"].append(np.array(actions))
+        out["ep_obs"].append(np.array(obs_list))
+        out["ep_reward"].append(np.array(rewards))
+        for k in INFO_KEYS:
+            out[f"info_{k}"].append(np.array(infos[k]))
+        for k, v in states.items():
+            out[k].append(np.array(v))
+        print(f"{name} episode {ep}: return {sum(rewards):.3f}, successes {int(sum(infos['success']))}/{steps}")
+    arrays = {k: np.array(v) for k, v in out.items()}
+    arrays["mocap_low"], arrays["mocap_high"] = np.array(env.mocap_low), np.array(env.mocap_high)
+    check_step_rule(env.model, arrays)
+    arrays["train_rand_vecs"] = np.array([pickle.loads(t.data)["rand_vec"] for t in bench.train_tasks])
+    arrays["test_rand_vecs"] = np.array([pickle.loads(t.data)["rand_vec"] for t in bench.test_tasks])
+    arrays["bench_seed"] = np.array(BENCH_SEED)
+    arrays["mujoco_version"] = np.array(mujoco.__version__)
+    arrays["metaworld_version"] = np.array(metaworld.__version__ if hasattr(metaworld, "__version__") else "3.1.1")
+    env.close()
+    return arrays
+
+
+def check_step_rule(model, arrays: dict[str, np.ndarray]) -> None:
+    """Replay the recorded actions with bare MuJoCo by the rule promp implements (mocap += 0.01 * clip(a[:3])
+    clipped to the mocap box, mocap quaternion (1, 0, 1, 0), controls (a[3], -a[3]), 5 x mj_step, then
+    mj_forward, whose solve is the next step's warm start) and require the recorded states bit for bit."""
+    import mujoco
+
+    data = mujoco.MjData(model)
+    worst = 0.0
+    for ep in range(arrays["ep_action"].shape[0]):
+        for name in ("qpos", "qvel", "mocap_pos", "mocap_quat", "qacc_warmstart"):
+            getattr(data, name)[:] = arrays[name][ep, 0]
+        data.ctrl[:] = (-1.0, 1.0)
+        for t, a in enumerate(arrays["ep_action"][ep]):
+            data.mocap_pos[0] = np.clip(data.mocap_pos[0] + np.clip(a[:3], -1, 1) * 0.01, arrays["mocap_low"],
+                                        arrays["mocap_high"])
+            data.mocap_quat[0] = (1.0, 0.0, 1.0, 0.0)
+            data.ctrl[:] = (a[3], -a[3])
+            mujoco.mj_step(model, data, nstep=5)
+            mujoco.mj_forward(model, data)
+            for name in ("qpos", "qvel", "qacc_warmstart"):
+                worst = max(worst, float(np.abs(getattr(data, name) - arrays[name][ep, t + 1]).max()))
+    print(f"  the step rule replays the recorded states with bare MuJoCo: largest difference {worst:g}")
+    if worst != 0.0:
+        raise SystemExit("the step rule does not reproduce metaworld's states; promp's Sawyer env would be wrong too")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("families", nargs="*", default=["reach", "push"])
+    args = parser.parse_args(argv)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for family in args.families:
+        arrays = record_family(family)
+        path = OUT_DIR / f"{family}.npz"
+        np.savez_compressed(path, **arrays)
+        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
