@@ -14,12 +14,14 @@ LATEST_PYTHON ?= $(PYTHON)
 .PHONY: demo test install lock test-latest bench clean-venv
 
 # Everything from the lock (pip refuses a package or a file whose hash is not in it), then the package
-# itself without dependencies and with the locked setuptools (no build isolation), then `pip check`.
-$(STAMP): pyproject.toml $(LOCK)
+# itself without dependencies and with the locked setuptools (no build isolation), then `pip check`, then
+# Meta-World's XML assets alone (its wheel, hash-checked; scripts/install_metaworld_assets.py says why).
+$(STAMP): pyproject.toml $(LOCK) scripts/install_metaworld_assets.py
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(VENV)/bin/python -m pip check
+	$(VENV)/bin/python scripts/install_metaworld_assets.py
 	touch $(STAMP)
 
 install: $(STAMP)
