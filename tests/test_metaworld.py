@@ -19,6 +19,7 @@ Two levels of agreement, for each family:
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -207,7 +208,7 @@ def test_protocol_shapes_and_determinism():
 
 
 @pytest.mark.skipif(os.environ.get("PROMP_SKIP_TRAIN_SMOKE") == "1", reason="PROMP_SKIP_TRAIN_SMOKE=1")
-def test_promp_train_runs_on_ml1_reach(tmp_path):
+def test_promp_train_runs_on_ml1_reach(tmp_path, capsys):
     from promp.config import resolve_config
     from promp.trainer import train
 
@@ -217,3 +218,32 @@ def test_promp_train_runs_on_ml1_reach(tmp_path):
     assert len(rows) == 2
     assert all(np.isfinite(float(r["return_pre"])) and np.isfinite(float(r["return_post"])) for r in rows)
     assert resolve_config("metaworld-ml1-reach", "promp", {}).horizon == 500
+    # the env reports success: progress.csv has the success rates of the rounds, promp eval reports them
+    header = (tmp_path / "run" / "progress.csv").read_text().splitlines()[0].split(",")
+    assert header[header.index("return_post") + 1:][:2] == ["success_pre", "success_post"]
+    assert all(0.0 <= float(r[k]) <= 1.0 for r in rows for k in ("success_pre", "success_post"))
+    from promp.cli import main
+
+    out = tmp_path / "ev"
+    main(["eval", str(tmp_path / "run"), "--tasks", "2", "--rollouts", "3", "--env-kwargs", '{"split": "test"}', "--out", str(out)])
+    assert "success rate" in capsys.readouterr().out
+    rec = json.loads((out / "eval.json").read_text())
+    test_goals = MetaworldMl1Reach(nthread=1, split="test").goals  # meta-tested on the held-out goals
+    assert rec["env_kwargs"] == {"split": "test"} and all(t["split"] == "test" for t in rec["tasks"])
+    assert all(t["rand_vec"] == test_goals[t["index"]].tolist() for t in rec["tasks"])
+    per_task = np.array(rec["per_task_success"])
+    assert per_task.shape == (2, 2) and set(np.unique(per_task * 3)) <= {0.0, 1.0, 2.0, 3.0}
+    np.testing.assert_allclose([s["success_rate"] for s in rec["steps"]], per_task.mean(0))
+    assert all(0.0 <= s["success_ci_low"] <= s["success_rate"] <= s["success_ci_high"] <= 1.0 for s in rec["steps"])
+
+
+def test_gymnasium_wrapper_gives_metaworlds_success_info():
+    import gymnasium
+
+    import promp  # noqa: F401 - registers the gymnasium ids
+
+    env = gymnasium.make("promp/metaworld-ml1-reach-v0")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    assert info["success"] in (0.0, 1.0)
+    env.close()
