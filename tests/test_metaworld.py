@@ -12,9 +12,9 @@ Two levels of agreement, for each family:
   reproduces metaworld's states bit for bit, and ``test_batch_is_the_step_rule`` that the batched env is
   that rule with bare MuJoCo 4 bit for bit; what remains is the engine. MuJoCo >= 3.7 adds the ``Jdot v``
   term to the weld constraint that drives the arm (promp/envs/metaworld/assets.py), so the hand drifts
-  from metaworld's by up to 5.3e-4 m over reach's 60 steps and 1.2e-3 m over push's 150 (measured). The
-  bounds below are about 3 times the measured differences; a wrong rule (action scale, gripper sign, a
-  missing forward pass) moves the hand by centimetres.
+  from metaworld's by up to 5.3e-4 m over reach's 60 steps, 1.2e-3 m over push's 150 and 8.8e-4 m over
+  pick-place's 150 (measured). The bounds below are about 3 times the measured differences; a wrong rule
+  (action scale, gripper sign, a missing forward pass) moves the hand by centimetres.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ except FileNotFoundError as exc:  # pragma: no cover - depends on the install
         raise
     pytest.skip(f"Meta-World assets are not installed: {exc}", allow_module_level=True)
 
-from promp.envs.metaworld.ml1 import MetaworldMl1Push, MetaworldMl1Reach  # noqa: E402
+from promp.envs.metaworld.ml1 import MetaworldMl1PickPlace, MetaworldMl1Push, MetaworldMl1Reach  # noqa: E402
 
-FAMILIES = {"reach": MetaworldMl1Reach, "push": MetaworldMl1Push}
+FAMILIES = {"reach": MetaworldMl1Reach, "push": MetaworldMl1Push, "pick-place": MetaworldMl1PickPlace}
 # replay bounds (module docstring): hand and object positions [m], reward, measured maxima in comments
 REPLAY = {
     # reach, 60 steps: hand 5.3e-4, object 6.9e-5, reward 0.027 (of 10)
@@ -51,6 +51,9 @@ REPLAY = {
     # push, 150 steps: hand 1.2e-3, object 1.2e-3, reward 0.025 on 99% of steps; 4 of 450 steps differ by up to
     # 1.03 where the puck is near the 0.02 m bonus threshold (the reward is discontinuous there)
     "push": {"hand": 4e-3, "obj": 4e-3, "reward": 0.1, "reward_steps": 0.97},
+    # pick-place, 150 steps: hand 8.8e-4, object 1.0e-3, reward 0.03 on 99.6% of steps; 2 of 450 steps differ by up
+    # to 3.0 where the tool centre or the lift is at the threshold of the 1 + 5 in_place bonus (discontinuous there)
+    "pick-place": {"hand": 3e-3, "obj": 3e-3, "reward": 0.1, "reward_steps": 0.98},
 }
 
 
