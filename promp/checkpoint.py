@@ -157,12 +157,14 @@ class LoadedRun:
     iteration: int  # iteration (as in progress.csv) after which the checkpoint was written
 
 
-def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrides: Any) -> LoadedRun:
+def load_run(run_dir: str | Path, checkpoint: int | str | None = None, env_kwargs: dict[str, Any] | None = None,
+             **overrides: Any) -> LoadedRun:
     """Load ``run_dir``'s config and the policy of checkpoint ``checkpoint`` (an iteration, ``"best"`` or
     ``"latest"``; default: the latest).
 
     ``overrides`` replace config fields (e.g. ``rollouts_per_task``) for the learner that is
-    returned; they do not change the policy's shape.
+    returned; they do not change the policy's shape. ``env_kwargs`` are merged over the run's env
+    arguments (e.g. ``{"split": "test"}``: a Meta-World env's held-out goals).
     """
     run = RunDir(run_dir)
     run_dir = run.path
@@ -171,6 +173,8 @@ def load_run(run_dir: str | Path, checkpoint: int | str | None = None, **overrid
         checkpoint = run.resolve_checkpoint(checkpoint)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from None
+    if env_kwargs:
+        overrides["env_kwargs"] = {**cfg.env_kwargs, **env_kwargs}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})  # checked again
     try:
         learner = MetaLearner(cfg)

@@ -275,7 +275,7 @@ class RaySampler:
                 first, end = slices[i]
                 raise DistributedError(f"sampler actor {i} (tasks {first}..{end - 1}) failed: {_cause(exc)}") from None
         parts = [results[i] for i in range(len(slices))]
-        traj = Trajectories(*(np.concatenate([getattr(p, f) for p in parts], axis=0) for f in Trajectories._fields))
+        traj = Trajectories.concatenate(parts)
         check_finite_trajectories(self.env_name, tasks, traj)
         return traj
 

@@ -8,6 +8,12 @@ return at every step with a Student-t confidence interval:
 * across tasks (the per-task mean over rollouts is one observation) when there are several tasks;
 * across rollouts when a single task is evaluated (e.g. a user-given ``--task``).
 
+For an env that reports success flags (``MetaEnv.reports_success``, Meta-World's) it also returns
+which paths succeeded (``promp.processing.episode_success``: the flag set at any step, Meta-World's
+definition), and ``summarize_success`` gives the success rate at every step the same way: the mean
+over tasks of each task's fraction of successful rollouts (metaworld's average over tasks), with a
+Student-t interval across tasks (or rollouts), clipped to [0, 1].
+
 ``eval_rng`` gives the generator of meta-testing: seeded like training but on a separate stream,
 so the "held-out" tasks and the action noise never replay the training sequence.
 """
@@ -22,6 +28,7 @@ import numpy as np
 from jax.scipy.special import betainc
 
 from .learner import MetaLearner
+from .processing import episode_success
 from .types import Params, Task
 
 EVAL_STREAM = 0x5EED_E7A1
@@ -35,11 +42,18 @@ def eval_rng(seed: int) -> np.random.Generator:
 
 @dataclasses.dataclass
 class MetaTestResult:
-    """Returns of one meta-test: ``returns[k, t, r]`` = undiscounted return of rollout r of task t at step k."""
+    """Returns of one meta-test: ``returns[k, t, r]`` = undiscounted return of rollout r of task t at step k;
+    ``successes[k, t, r]`` whether that rollout succeeded (``None``: the env reports no success)."""
 
     tasks: list[Task]
     returns: np.ndarray  # [K+1, T, R]
     env_steps: int
+    successes: np.ndarray | None = None  # [K+1, T, R] bool
+
+    @property
+    def per_task_success(self) -> np.ndarray | None:
+        """Success rate per task (fraction of its rollouts) at every step, ``[K+1, T]``; ``None`` without flags."""
+        return None if self.successes is None else self.successes.mean(axis=-1)
 
     @property
     def adapt_steps(self) -> int:
@@ -62,6 +76,16 @@ class StepSummary:
     ci_high: float
     std: float
     n: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SuccessSummary:
+    """Success rate at one adaptation step with its confidence interval (clipped to [0, 1])."""
+
+    step: int
+    success_rate: float
+    success_ci_low: float
+    success_ci_high: float
 
 
 def t_quantile(p: float, df: int) -> float:
@@ -110,7 +134,9 @@ def meta_test(learner: MetaLearner, params: Params, tasks: list[Task], rng: np.r
         raise ValueError(f"adapt_steps must be >= 0, got {adapt_steps}")
     res = learner.sample_adapted(params, tasks, rng, steps=adapt_steps)
     returns = np.stack([(t.rewards * t.mask).sum(-1) for t in res.trajectories])  # [K+1, T, R]
-    return MetaTestResult(list(learner.env.tasks), returns, sum(t.env_steps for t in res.trajectories))
+    flags = [episode_success(t) for t in res.trajectories]
+    successes = None if flags[0] is None else np.stack(flags)  # [K+1, T, R]
+    return MetaTestResult(list(learner.env.tasks), returns, sum(t.env_steps for t in res.trajectories), successes)
 
 
 def summarize(result: MetaTestResult, confidence: float = 0.95) -> list[StepSummary]:
@@ -124,10 +150,28 @@ def summarize(result: MetaTestResult, confidence: float = 0.95) -> list[StepSumm
     return out
 
 
+def summarize_success(result: MetaTestResult, confidence: float = 0.95) -> list[SuccessSummary] | None:
+    """Success rate and confidence interval at every step (across tasks, or across rollouts for one task),
+    ``None`` when the env reports no success."""
+    if result.successes is None:
+        return None
+    out = []
+    for k in range(result.adapt_steps + 1):
+        values = result.per_task_success[k] if len(result.tasks) > 1 else result.successes[k, 0].astype(np.float64)
+        mean, lo, hi = mean_confidence_interval(values, confidence)
+        out.append(SuccessSummary(k, mean, max(0.0, lo), min(1.0, hi)))
+    return out
+
+
 def report(result: MetaTestResult, confidence: float = 0.95, **info: Any) -> dict[str, Any]:
-    """The JSON-able record of a meta-test (what ``eval.json`` holds); ``info`` adds run metadata."""
-    steps = summarize(result, confidence)
-    return {
+    """The JSON-able record of a meta-test (what ``eval.json`` holds); ``info`` adds run metadata. For an env
+    that reports success every step also has ``success_rate``, ``success_ci_low`` and ``success_ci_high``,
+    and ``per_task_success`` is added beside ``per_task_returns``."""
+    steps = [dataclasses.asdict(s) for s in summarize(result, confidence)]
+    success = summarize_success(result, confidence)
+    for row, rate in zip(steps, success or []):
+        row.update({k: v for k, v in dataclasses.asdict(rate).items() if k != "step"})
+    record = {
         **info,
         "num_tasks": len(result.tasks),
         "rollouts_per_task": int(result.returns.shape[2]),
@@ -135,7 +179,10 @@ def report(result: MetaTestResult, confidence: float = 0.95, **info: Any) -> dic
         "confidence": confidence,
         "interval_over": "tasks" if len(result.tasks) > 1 else "rollouts",
         "env_steps": result.env_steps,
-        "steps": [dataclasses.asdict(s) for s in steps],
+        "steps": steps,
         "tasks": result.tasks,
         "per_task_returns": result.per_task.T.tolist(),  # [T][K+1]
     }
+    if result.successes is not None:
+        record["per_task_success"] = result.per_task_success.T.tolist()  # [T][K+1]
+    return record

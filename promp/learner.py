@@ -22,7 +22,7 @@ from .config import ConfigError, TrainConfig
 from .envs import MetaEnv, make_env
 from .envs.check import check_env
 from .policy import init_policy
-from .processing import average_return, process_samples
+from .processing import average_return, process_samples, success_rate
 from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params, overlap_requested
 from .task_map import jit_tasks
 from .types import Batch, Params, Task, Trajectories
@@ -102,6 +102,7 @@ class AdaptationResult:
     time_sampling: float
     time_processing: float
     time_adapt: float
+    success_rates: list[float] = dataclasses.field(default_factory=list)  # per round; empty: the env reports no success
 
 
 def _all_finite(tree: Any) -> bool:
@@ -114,6 +115,18 @@ def step_norm(old: Any, new: Any) -> float:
     it shows a step of every update (DiCE's objective has the same value at all parameters, ProMP eq. 8)."""
     return float(np.sqrt(sum(np.sum((np.asarray(b, np.float64) - np.asarray(a, np.float64)) ** 2)
                              for a, b in zip(jax.tree_util.tree_leaves(old), jax.tree_util.tree_leaves(new)))))
+
+
+def success_columns(rates: list[float]) -> dict[str, float]:
+    """The progress columns of the per-round success rates (``promp.processing.success_rate``) of an env
+    that reports success: ``success_pre`` and ``success_post``, and with several inner steps
+    ``success_step_k`` for every round, like the ``return_*`` columns; none for an env without (no rates)."""
+    if not rates:
+        return {}
+    row = {"success_pre": rates[0], "success_post": rates[-1]}
+    if len(rates) > 2:
+        row.update({f"success_step_{k}": r for k, r in enumerate(rates)})
+    return row
 
 
 class MetaLearner:
@@ -157,6 +170,9 @@ class MetaLearner:
             out.batches.append(batch)
             out.params.append(params_per_task)
             out.returns.append(average_return(traj))
+            rate = success_rate(traj)
+            if rate is not None:
+                out.success_rates.append(rate)
             if k < steps:
                 params_per_task = self._adapt(params_per_task, batch, cfg.inner_lr, self.inner_loss, k == 0)
                 jax.block_until_ready(params_per_task)
@@ -178,6 +194,8 @@ class MetaLearner:
         row: dict[str, float] = {"iteration": state.iteration, "env_steps": state.env_steps, "return_pre": nan, "return_post": nan}
         if cfg.inner_steps > 1:
             row.update({f"return_step_{k}": nan for k in range(cfg.inner_steps + 1)})
+        if getattr(self.env, "reports_success", False):
+            row.update(success_columns([nan] * (cfg.inner_steps + 1)))
         row.update(time_sampling=nan, time_processing=nan, time_adapt=nan, time_update=0.0,
                    time_iteration=time.perf_counter() - t_start, update_skipped=1, step_norm=0.0,
                    eta=self.kl_coef(state))
@@ -224,6 +242,7 @@ class MetaLearner:
         }
         if cfg.inner_steps > 1:
             row.update({f"return_step_{k}": r for k, r in enumerate(res.returns)})
+        row.update(success_columns(res.success_rates))
         row.update(
             time_sampling=res.time_sampling,
             time_processing=res.time_processing,

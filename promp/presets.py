@@ -41,6 +41,7 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # Meta-World ML1 (promp.envs.metaworld): the benchmark's episode length
     "metaworld-ml1-reach": {"horizon": 500},
     "metaworld-ml1-push": {"horizon": 500},
+    "metaworld-ml1-pick-place": {"horizon": 500},
 }
 """Per-env config overrides for every algorithm family."""
 

@@ -149,3 +149,27 @@ def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float =
 def average_return(traj: Trajectories) -> float:
     """Mean undiscounted path return over all tasks' paths (the original's ``AverageReturn``)."""
     return float((traj.rewards * traj.mask).sum(-1).mean())
+
+
+def episode_success(traj: Trajectories) -> np.ndarray | None:
+    """Per-path success ``[T, R]`` (bool): the env's success flag was set at some simulated step of the
+    path; ``None`` when the env reports no success (``MetaEnv.reports_success``).
+
+    This is Meta-World's definition. Its evaluation (``metaworld.evaluation.evaluation``, metaworld 3.1.1)
+    turns on ``AutoTerminateOnSuccessWrapper``, which ends an episode at the first step whose
+    ``info["success"]`` is 1, and counts an episode as a success if ``info["success"]`` of its final step
+    is 1; so an episode of at most ``max_path_length`` steps succeeds if and only if the flag is set at any
+    of them. Sampling does not stop at success (as metaworld's training does not); the flags after the
+    first success do not change the outcome.
+    """
+    if traj.success is None:
+        return None
+    return ((traj.success * traj.mask) > 0).any(axis=-1)
+
+
+def success_rate(traj: Trajectories) -> float | None:
+    """Fraction of all tasks' paths that succeeded (``episode_success``); ``None`` without success flags.
+    With the same number of paths per task it equals the mean over tasks of the per-task rates, which is
+    how metaworld averages (``success_rate_per_task``, then their mean)."""
+    success = episode_success(traj)
+    return None if success is None else float(success.mean())

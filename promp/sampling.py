@@ -4,7 +4,9 @@ Every copy runs one episode of ``horizon`` steps. A copy whose env reports ``don
 the rest of the episode, so arrays keep the fixed shape ``[task, rollout, time, ...]``. (The
 original sampler instead starts new episodes until a step budget is met; with fixed-length tasks
 both give the same data.) The sampling distribution (mean, log-std) is stored per step; it is the
-"old" distribution of every likelihood ratio (docs/algorithms.md §2, §4.6).
+"old" distribution of every likelihood ratio (docs/algorithms.md §2, §4.6). An env that reports
+success flags (``MetaEnv.reports_success``) has them recorded too, masked like the rewards
+(``Trajectories.success``).
 """
 
 from __future__ import annotations
@@ -137,8 +139,7 @@ def sample_overlapped(
         parts[1].step(behind)
         if not (parts[0].alive.any() or parts[1].alive.any()):
             break
-    a, b = parts[0].trajectories(), parts[1].trajectories()
-    return Trajectories(*(np.concatenate([x, y]) for x, y in zip(a, b)))
+    return Trajectories.concatenate([parts[0].trajectories(), parts[1].trajectories()])
 
 
 class RoundPart:
@@ -162,6 +163,7 @@ class RoundPart:
         self.std_buf = np.zeros((horizon, B, act_dim), np.float32)
         self.rew_buf = np.zeros((horizon, B), np.float64)
         self.mask_buf = np.zeros((horizon, B), np.float32)
+        self.success_buf = np.zeros((horizon, B), np.float32) if getattr(env, "reports_success", False) else None
         self.alive = np.ones(B, dtype=bool)
         self.params = host_params(params_per_task)
         self.obs = env.reset(TaskStreams(streams, R, shared))
@@ -175,7 +177,8 @@ class RoundPart:
         return _act(self.params, obs, self.noise[self.t], self.floor_log_std)
 
     def step(self, policy_out: tuple[jax.Array, jax.Array, jax.Array]) -> None:
-        """Record time step ``t`` with ``act()``'s output, step the env, and mask copies that are done."""
+        """Record time step ``t`` with ``act()``'s output, step the env (and record its success flags if it
+        reports them), and mask copies that are done."""
         t, B, act_dim = self.t, self.tasks * self.copies, self.env.act_dim
         action, mean, log_std = policy_out
         action = np.asarray(action).reshape(B, act_dim)
@@ -185,6 +188,11 @@ class RoundPart:
         self.mask_buf[t] = self.alive
         obs, reward, done = self.env.step(action)
         self.rew_buf[t] = np.where(self.alive, reward, 0.0)
+        if self.success_buf is not None:
+            success = np.asarray(self.env.step_success(), dtype=bool)
+            if success.shape != (B,):
+                raise ValueError(f"{type(self.env).__name__}.step_success() has shape {success.shape}, expected ({B},)")
+            self.success_buf[t] = self.alive & success
         self.alive &= ~np.asarray(done, dtype=bool)
         self.obs = np.where(self.alive[:, None], obs, 0.0)  # keep dead copies' (possibly non-finite) state out
         self.t = t + 1
@@ -203,6 +211,7 @@ class RoundPart:
             mask=task_major(self.mask_buf),
             means=task_major(self.mean_buf),
             log_stds=task_major(self.std_buf),
+            success=None if self.success_buf is None else task_major(self.success_buf),
         )
 
 

@@ -6,7 +6,7 @@ the layers above or below it (importing ``promp.algorithms.adaptation`` must not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -21,7 +21,11 @@ Task = dict[str, Any]
 
 
 class Trajectories(NamedTuple):
-    """One sampling round. Shapes ``[T, R, H, ...]`` (tasks, rollouts, time)."""
+    """One sampling round. Shapes ``[T, R, H, ...]`` (tasks, rollouts, time).
+
+    ``success`` holds the env's per-step success flags (``MetaEnv.reports_success``), ``None`` for an
+    env without a success criterion.
+    """
 
     obs: np.ndarray  # [T, R, H, obs_dim]
     actions: np.ndarray  # [T, R, H, act_dim], unclipped policy-unit actions
@@ -29,11 +33,27 @@ class Trajectories(NamedTuple):
     mask: np.ndarray  # [T, R, H] float, 1 on simulated steps
     means: np.ndarray  # [T, R, H, act_dim] sampling distribution
     log_stds: np.ndarray  # [T, R, H, act_dim]
+    success: np.ndarray | None = None  # [T, R, H] float, 1 where the env reported success; 0 where masked
 
     @property
     def env_steps(self) -> int:
         """Number of env steps actually simulated (unmasked)."""
         return int(self.mask.sum())
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["Trajectories"]) -> "Trajectories":
+        """The parts of one round (consecutive slices of its tasks) as one, along the task axis; ``success``
+        stays ``None`` when no part has it (all parts come from the same kind of env)."""
+        fields = []
+        for name in cls._fields:
+            arrays = [getattr(p, name) for p in parts]
+            if all(a is None for a in arrays):
+                fields.append(None)
+            elif any(a is None for a in arrays):
+                raise ValueError(f"Trajectories.concatenate: {name} is missing from some parts")
+            else:
+                fields.append(np.concatenate(arrays, axis=0))
+        return cls(*fields)
 
 
 class Batch(NamedTuple):

@@ -142,7 +142,7 @@ def check_step_rule(model, arrays: dict[str, np.ndarray]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("families", nargs="*", default=["reach", "push"])
+    parser.add_argument("families", nargs="*", default=["reach", "push", "pick-place"])
     args = parser.parse_args(argv)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for family in args.families:

@@ -17,7 +17,7 @@ from rich.console import Console
 from promp.cli import main
 from promp.compare import aggregate, group_runs
 from promp.config import resolve_config
-from promp.evaluation import eval_rng, mean_confidence_interval, t_quantile
+from promp.evaluation import MetaTestResult, eval_rng, mean_confidence_interval, report, summarize_success, t_quantile
 from promp.trainer import train
 
 # The smallest point-corner setting found to learn to adapt reliably: with seeds 1, 2, 3 the
@@ -118,6 +118,27 @@ def test_eval_an_older_checkpoint(trained_point_corner, tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------- statistics
+def test_success_rate_summary_and_record():
+    """Success per step: the mean over tasks of each task's fraction of successful rollouts, with a t interval
+    across tasks clipped to [0, 1]; across rollouts for one task; nothing for an env without success flags."""
+    successes = np.zeros((2, 3, 4), dtype=bool)  # [K+1, T, R]
+    successes[1, 0, :] = True  # step 1: task 0 all 4, task 1 two of 4, task 2 none
+    successes[1, 1, :2] = True
+    result = MetaTestResult([{"goal": [0, 0]}] * 3, np.zeros((2, 3, 4)), 24, successes)
+    steps = summarize_success(result)
+    assert [s.success_rate for s in steps] == [0.0, 0.5]
+    _, lo, hi = mean_confidence_interval([1.0, 0.5, 0.0])
+    assert steps[0].success_ci_low == steps[0].success_ci_high == 0.0
+    assert (steps[1].success_ci_low, steps[1].success_ci_high) == (max(0.0, lo), min(1.0, hi)) == (0.0, 1.0)
+    rec = report(result)
+    assert rec["per_task_success"] == [[0.0, 1.0], [0.0, 0.5], [0.0, 0.0]]
+    assert rec["steps"][1]["success_rate"] == 0.5 and rec["steps"][1]["mean"] == 0.0
+    one = MetaTestResult([{"goal": [0, 0]}], np.zeros((2, 1, 4)), 8, successes[:, 1:2])
+    assert summarize_success(one)[1].success_rate == 0.5 and report(one)["interval_over"] == "rollouts"
+    plain = report(MetaTestResult([{"goal": [0, 0]}] * 3, np.zeros((2, 3, 4)), 24))
+    assert "per_task_success" not in plain and not any("success" in k for s in plain["steps"] for k in s)
+
+
 def test_t_quantile_matches_scipy():
     from scipy import stats as scipy_stats
     for df in (1, 2, 5, 19, 39, 200):

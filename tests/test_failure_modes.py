@@ -458,6 +458,14 @@ MY_ENV = textwrap.dedent("""
     class Raises(PointCorner):
         def _step(self, action):
             raise RuntimeError("boom")
+
+    class NoSuccessFlags(PointCorner):
+        reports_success = True  # but no step_success
+
+    class SuccessShape(PointCorner):
+        reports_success = True
+        def step_success(self):
+            return [True, False]
 """)
 
 
@@ -476,6 +484,8 @@ def test_a_module_in_the_current_directory_is_found_without_pythonpath(tmp_path)
     ("NoObsDim", "class attribute obs_dim must be a positive integer, got None"),
     ("WrongShape", "reset() observations have shape (1, 1), expected (1, 2)"),
     ("Raises", "step(actions) raised RuntimeError: boom"),
+    ("NoSuccessFlags", "step_success() raised NotImplementedError"),
+    ("SuccessShape", "step_success() flags have shape (2,), expected (1,)"),
 ])
 def test_a_broken_custom_env_is_one_line_naming_it(tmp_path, monkeypatch, capsys, cls, expected):
     (tmp_path / "my_envs_b.py").write_text(MY_ENV)

@@ -12,13 +12,14 @@ Two levels of agreement, for each family:
   reproduces metaworld's states bit for bit, and ``test_batch_is_the_step_rule`` that the batched env is
   that rule with bare MuJoCo 4 bit for bit; what remains is the engine. MuJoCo >= 3.7 adds the ``Jdot v``
   term to the weld constraint that drives the arm (promp/envs/metaworld/assets.py), so the hand drifts
-  from metaworld's by up to 5.3e-4 m over reach's 60 steps and 1.2e-3 m over push's 150 (measured). The
-  bounds below are about 3 times the measured differences; a wrong rule (action scale, gripper sign, a
-  missing forward pass) moves the hand by centimetres.
+  from metaworld's by up to 5.3e-4 m over reach's 60 steps, 1.2e-3 m over push's 150 and 8.8e-4 m over
+  pick-place's 150 (measured). The bounds below are about 3 times the measured differences; a wrong rule
+  (action scale, gripper sign, a missing forward pass) moves the hand by centimetres.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -40,9 +41,9 @@ except FileNotFoundError as exc:  # pragma: no cover - depends on the install
         raise
     pytest.skip(f"Meta-World assets are not installed: {exc}", allow_module_level=True)
 
-from promp.envs.metaworld.ml1 import MetaworldMl1Push, MetaworldMl1Reach  # noqa: E402
+from promp.envs.metaworld.ml1 import MetaworldMl1PickPlace, MetaworldMl1Push, MetaworldMl1Reach  # noqa: E402
 
-FAMILIES = {"reach": MetaworldMl1Reach, "push": MetaworldMl1Push}
+FAMILIES = {"reach": MetaworldMl1Reach, "push": MetaworldMl1Push, "pick-place": MetaworldMl1PickPlace}
 # replay bounds (module docstring): hand and object positions [m], reward, measured maxima in comments
 REPLAY = {
     # reach, 60 steps: hand 5.3e-4, object 6.9e-5, reward 0.027 (of 10)
@@ -50,6 +51,9 @@ REPLAY = {
     # push, 150 steps: hand 1.2e-3, object 1.2e-3, reward 0.025 on 99% of steps; 4 of 450 steps differ by up to
     # 1.03 where the puck is near the 0.02 m bonus threshold (the reward is discontinuous there)
     "push": {"hand": 4e-3, "obj": 4e-3, "reward": 0.1, "reward_steps": 0.97},
+    # pick-place, 150 steps: hand 8.8e-4, object 1.0e-3, reward 0.03 on 99.6% of steps; 2 of 450 steps differ by up
+    # to 3.0 where the tool centre or the lift is at the threshold of the 1 + 5 in_place bonus (discontinuous there)
+    "pick-place": {"hand": 3e-3, "obj": 3e-3, "reward": 0.1, "reward_steps": 0.98},
 }
 
 
@@ -207,7 +211,7 @@ def test_protocol_shapes_and_determinism():
 
 
 @pytest.mark.skipif(os.environ.get("PROMP_SKIP_TRAIN_SMOKE") == "1", reason="PROMP_SKIP_TRAIN_SMOKE=1")
-def test_promp_train_runs_on_ml1_reach(tmp_path):
+def test_promp_train_runs_on_ml1_reach(tmp_path, capsys):
     from promp.config import resolve_config
     from promp.trainer import train
 
@@ -217,3 +221,32 @@ def test_promp_train_runs_on_ml1_reach(tmp_path):
     assert len(rows) == 2
     assert all(np.isfinite(float(r["return_pre"])) and np.isfinite(float(r["return_post"])) for r in rows)
     assert resolve_config("metaworld-ml1-reach", "promp", {}).horizon == 500
+    # the env reports success: progress.csv has the success rates of the rounds, promp eval reports them
+    header = (tmp_path / "run" / "progress.csv").read_text().splitlines()[0].split(",")
+    assert header[header.index("return_post") + 1:][:2] == ["success_pre", "success_post"]
+    assert all(0.0 <= float(r[k]) <= 1.0 for r in rows for k in ("success_pre", "success_post"))
+    from promp.cli import main
+
+    out = tmp_path / "ev"
+    main(["eval", str(tmp_path / "run"), "--tasks", "2", "--rollouts", "3", "--env-kwargs", '{"split": "test"}', "--out", str(out)])
+    assert "success rate" in capsys.readouterr().out
+    rec = json.loads((out / "eval.json").read_text())
+    test_goals = MetaworldMl1Reach(nthread=1, split="test").goals  # meta-tested on the held-out goals
+    assert rec["env_kwargs"] == {"split": "test"} and all(t["split"] == "test" for t in rec["tasks"])
+    assert all(t["rand_vec"] == test_goals[t["index"]].tolist() for t in rec["tasks"])
+    per_task = np.array(rec["per_task_success"])
+    assert per_task.shape == (2, 2) and set(np.unique(per_task * 3)) <= {0.0, 1.0, 2.0, 3.0}
+    np.testing.assert_allclose([s["success_rate"] for s in rec["steps"]], per_task.mean(0))
+    assert all(0.0 <= s["success_ci_low"] <= s["success_rate"] <= s["success_ci_high"] <= 1.0 for s in rec["steps"])
+
+
+def test_gymnasium_wrapper_gives_metaworlds_success_info():
+    import gymnasium
+
+    import promp  # noqa: F401 - registers the gymnasium ids
+
+    env = gymnasium.make("promp/metaworld-ml1-reach-v0")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    assert info["success"] in (0.0, 1.0)
+    env.close()

@@ -10,6 +10,7 @@ from promp.envs.point import PointMomentum
 from promp.policy import init_policy
 from promp.sampling import broadcast_params, sample_trajectories, sample_with_seeds
 from promp.streams import TaskStreams, task_seeds, task_streams
+from promp.types import Trajectories
 
 
 def test_per_copy_draws_come_from_each_tasks_stream():
@@ -48,8 +49,9 @@ def test_any_split_of_the_tasks_gives_the_same_samples():
             part = make()
             part.set_tasks(tasks[first:end], 3)
             parts.append(sample_with_seeds(part, jax.tree_util.tree_map(lambda x: x[first:end], params), 7, seeds, first=first))
+        joined = Trajectories.concatenate(parts)
         for name in whole._fields:
-            np.testing.assert_array_equal(getattr(whole, name), np.concatenate([getattr(p, name) for p in parts]), err_msg=env_id)
+            np.testing.assert_array_equal(getattr(whole, name), getattr(joined, name), err_msg=env_id)
 
 
 def test_sample_trajectories_draws_one_seed_per_task_from_the_run_generator():

@@ -16,7 +16,7 @@ from ..rundir import RunDir, check_output_dir
 from ..rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
 from ..versions import environment_record
 from . import CommandError
-from .common import parse_task, warn_other_versions
+from .common import parse_json_object, parse_task, warn_other_versions
 
 
 def eval_command(
@@ -39,11 +39,15 @@ def eval_command(
         metavar="JSON", help_behavior_hint="")] = None,
     confidence: Annotated[float, tyro.conf.arg(help="confidence level of the interval (default: 0.95)", metavar="FLOAT",
                                                help_behavior_hint="")] = 0.95,
+    env_kwargs: Annotated[Optional[str], tyro.conf.arg(
+        help="env constructor arguments as JSON, merged over the run's, e.g. '{\"split\": \"test\"}' for a Meta-World "
+             "env's held-out goals (default: the run's)", metavar="JSON", help_behavior_hint="")] = None,
     out: Annotated[Optional[str], tyro.conf.arg(
         help="directory for eval.json and eval.png (default: RUN_DIR)", metavar="DIR", help_behavior_hint="")] = None,
 ) -> None:
     """Adapt the trained policy to held-out tasks; print the return at every step 0..K with a
-    confidence interval and write eval.json and the adaptation-curve eval.png."""
+    confidence interval (and the success rate, for an env that reports success) and write eval.json
+    and the adaptation-curve eval.png."""
     if tasks is not None and tasks < 1:
         raise CommandError(f"--tasks must be >= 1, got {tasks}")
     if adapt_steps is not None and adapt_steps < 0:
@@ -55,6 +59,7 @@ def eval_command(
     if task is not None and tasks is not None:
         raise CommandError("give either --task (one given task) or --tasks N (sampled tasks), not both")
 
+    given_kwargs = parse_json_object("--env-kwargs", env_kwargs, '{"split": "test"}') if env_kwargs is not None else None
     if seed is not None:
         check_seed(seed)
     if out is not None:
@@ -64,7 +69,7 @@ def eval_command(
     from ..evaluation import eval_rng, meta_test, report
     from ..plotting import plot_adaptation_curve, save_figure_atomically
 
-    run = load_run(run_dir, checkpoint, rollouts_per_task=rollouts)
+    run = load_run(run_dir, checkpoint, env_kwargs=given_kwargs, rollouts_per_task=rollouts)
     cfg, learner = run.cfg, run.learner
     versions = environment_record()
     warn_other_versions(RunDir(run.run_dir), versions, "evaluating")
@@ -85,6 +90,7 @@ def eval_command(
         confidence,
         run_dir=str(run.run_dir),
         env=cfg.env,
+        env_kwargs=cfg.env_kwargs,
         algo=cfg.algo,
         checkpoint_iteration=run.iteration,
         eval_seed=seed_used,
@@ -95,11 +101,18 @@ def eval_command(
     )
     record["versions"] = versions
     table = Table(title=f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}: {record['num_tasks']} task(s) x {record['rollouts_per_task']} rollouts")
-    for col in ("step", "average return", f"{confidence:.0%} CI ({record['interval_over']})", "std", "vs step 0"):
+    with_success = "per_task_success" in record
+    interval = f"{confidence:.0%} CI ({record['interval_over']})"
+    columns = ["step", "average return", interval, "std", "vs step 0"]
+    columns += [f"success rate ({confidence:.0%} CI)"] if with_success else []
+    for col in columns:
         table.add_column(col, justify="right")
     base = record["steps"][0]["mean"]
     for s in record["steps"]:
-        table.add_row(str(s["step"]), f"{s['mean']:.4g}", f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]", f"{s['std']:.3g}", f"{s['mean'] - base:+.4g}")
+        cells = [str(s["step"]), f"{s['mean']:.4g}", f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]", f"{s['std']:.3g}", f"{s['mean'] - base:+.4g}"]
+        if with_success:
+            cells.append(f"{s['success_rate']:.0%} [{s['success_ci_low']:.0%}, {s['success_ci_high']:.0%}]")
+        table.add_row(*cells)
     Console().print(table)
 
     json_path, png_path = out_dir / "eval.json", out_dir / "eval.png"

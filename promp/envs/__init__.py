@@ -45,6 +45,10 @@ BUILTIN_ENVS: dict[str, tuple[str, str]] = {
     "metaworld-ml1-push": ("promp.envs.metaworld.ml1:MetaworldMl1Push",
                            "Meta-World ML1 push-v3: Sawyer arm, push a puck to a hidden goal; 50 train goals (split='test': "
                            "50 others); needs metaworld's assets (scripts/install_metaworld_assets.py)"),
+    "metaworld-ml1-pick-place": ("promp.envs.metaworld.ml1:MetaworldMl1PickPlace",
+                                 "Meta-World ML1 pick-place-v3: Sawyer arm, pick a puck and place it at a hidden goal; 50 "
+                                 "train goals (split='test': 50 others); needs metaworld's assets "
+                                 "(scripts/install_metaworld_assets.py)"),
 }
 """The one table of built-in env ids (docs/algorithms.md §7), registered here by path, and with gymnasium
 as ``promp/<id>-v0``; the classes load when an env is made."""

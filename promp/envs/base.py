@@ -10,6 +10,11 @@ then resets and steps all copies at once with arrays:
     obs = env.reset(rng)                       # [800, obs_dim]
     obs, reward, done = env.step(actions)      # actions in policy units, [800, act_dim]
 
+An env with a success criterion (Meta-World's) also says, after every step, which copies met it: it
+sets ``reports_success = True`` and ``step_success()`` returns the flags of the last step (``[800]``
+bool). The sampler then records them (``Trajectories.success``); an episode counts as a success if the
+flag was set at any of its steps (``promp.processing.episode_success``). Envs without one need nothing.
+
 Actions arrive in *policy units*: as in the original code's ``NormalizedEnv`` (docs/algorithms.md §7.1) the
 policy acts in ``[-10, 10]^d`` and ``step`` maps that linearly onto the env's control box and clips.
 Subclasses implement ``_step`` with actions already in env units.
@@ -53,6 +58,9 @@ class MetaEnv(abc.ABC):
     act_dim: int
     action_low: np.ndarray
     action_high: np.ndarray
+    reports_success: bool = False
+    """Whether ``step_success`` gives per-copy success flags after each step (module docstring); the
+    default, ``False``: the env has no success criterion and nothing about success is recorded."""
 
     def __init__(self) -> None:
         self.tasks: list[Task] = []
@@ -100,6 +108,12 @@ class MetaEnv(abc.ABC):
     @abc.abstractmethod
     def _step(self, action: np.ndarray) -> StepResult:
         """Step every copy with actions already in env units."""
+
+    def step_success(self) -> np.ndarray:
+        """Success flags ``[num_copies]`` (bool) of the last ``step``: whether each copy met the task's
+        success criterion at that step. The sampler calls it after every step of an env whose
+        ``reports_success`` is true; such an env must override it."""
+        raise NotImplementedError(f"{type(self).__name__} reports no success flags (reports_success is False)")
 
     def close(self) -> None:
         """Release resources (threads, worker processes); the default does nothing."""

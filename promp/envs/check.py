@@ -22,7 +22,8 @@ def _is_builtin(env: Any) -> bool:
 
 def check_env(env: Any, env_id: str) -> None:
     """Raise ``EnvCheckError`` naming ``env_id`` if ``env`` lacks the protocol's attributes or its
-    ``sample_tasks``/``set_tasks``/``reset``/``step`` raise or return arrays of the wrong shape."""
+    ``sample_tasks``/``set_tasks``/``reset``/``step`` (and ``step_success`` of an env that reports success)
+    raise or return arrays of the wrong shape."""
     name = f"env {env_id!r} ({type(env).__name__})"
     for attr in ("obs_dim", "act_dim"):
         value = getattr(env, attr, None)
@@ -51,6 +52,9 @@ def check_env(env: Any, env_id: str) -> None:
         _shape(name, "step() observations", obs, (1, env.obs_dim))
         _shape(name, "step() rewards", reward, (1,))
         _shape(name, "step() done flags", done, (1,))
+        if getattr(env, "reports_success", False):
+            stage = "step_success()"
+            _shape(name, "step_success() flags", np.asarray(env.step_success()), (1,))
     except EnvCheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever the user's code raised, say where

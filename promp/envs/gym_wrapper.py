@@ -2,7 +2,8 @@
 
 The wrapper runs one task at a time. Choose it with ``env.unwrapped.set_task(task)`` or
 ``reset(options={"task": task})``; ``env.unwrapped.sample_tasks(n)`` draws tasks with the env's
-own RNG. Like the batched env it takes actions in policy units, ``[-10, 10]^d``.
+own RNG. Like the batched env it takes actions in policy units, ``[-10, 10]^d``. An env that reports
+success flags (``MetaEnv.reports_success``) gives each step's in ``info["success"]`` (1.0 or 0.0, as Meta-World).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class SingleTaskEnv(gymnasium.Env):
 
     def step(self, action):
         obs, reward, done = self.meta_env.step(np.asarray(action, dtype=np.float64)[None])
-        return obs[0], float(reward[0]), bool(done[0]), False, {}
+        info = {"success": float(self.meta_env.step_success()[0])} if self.meta_env.reports_success else {}  # as metaworld's info
+        return obs[0], float(reward[0]), bool(done[0]), False, info
 
     def close(self) -> None:
         self.meta_env.close()

@@ -117,3 +117,49 @@ def push(action: np.ndarray, obs: np.ndarray, tcp: np.ndarray, target: np.ndarra
     info = {"near_object": (tcp_to_obj <= 0.03).astype(np.float64), "grasp_reward": grasped,
             "in_place_reward": in_place, "obj_to_target": target_to_obj, "unscaled_reward": reward}
     return RewardResult(reward, success, info)
+
+
+def pick_place(action: np.ndarray, obs: np.ndarray, tcp: np.ndarray, target: np.ndarray, obj_init_pos: np.ndarray,
+               init_tcp: np.ndarray, left_pad: np.ndarray, right_pad: np.ndarray) -> RewardResult:
+    """pick-place-v3: the Hamacher product of its own caging term and ``in_place``; a bonus ``1 + 5 in_place``
+    once the tool centre is within 0.02 of the puck with the gripper open and the puck lifted by more than
+    0.01; 10 once the puck is within 0.05 of the target; success within 0.07.
+
+    The caging term is pick-place's override of ``_gripper_caging_reward`` (not ``gripper_caging``): each
+    pad's *signed* y offset from the puck (left pad minus puck, puck minus right pad) within
+    ``[0.015, 0.05]``, with margin ``| |puck_y - pad_y| - 0.05 |``; metaworld takes the pad positions of that
+    margin from ``init_left_pad``/``init_right_pad``, which are views of the live ``data.xpos`` (its
+    ``get_body_com`` returns no copy), so they are the current pads, as here. Then the x-z term as in
+    ``gripper_caging``, the gripper term once caging exceeds 0.97, and the average of the two (high density).
+
+    ``grasp_success`` of metaworld's info (pads touching the puck with positive contact force) is not
+    computed; the reward and success do not use it.
+    """
+    obj = obs[:, 4:7]
+    tcp_opened = obs[:, 3]
+    obj_to_target = np.linalg.norm(obj - target, axis=-1)
+    tcp_to_obj = np.linalg.norm(obj - tcp, axis=-1)
+    in_place = tolerance(obj_to_target, 0.0, TARGET_RADIUS, np.linalg.norm(obj_init_pos - target, axis=-1))
+
+    pad_margin, xz_margin_radius, obj_radius = 0.05, 0.005, 0.015
+    left_y, right_y = left_pad[:, 1] - obj[:, 1], obj[:, 1] - right_pad[:, 1]
+    left_margin = np.abs(np.abs(obj[:, 1] - left_pad[:, 1]) - pad_margin)
+    right_margin = np.abs(np.abs(obj[:, 1] - right_pad[:, 1]) - pad_margin)
+    caging_y = hamacher_product(tolerance(left_y, obj_radius, pad_margin, left_margin),
+                                tolerance(right_y, obj_radius, pad_margin, right_margin))
+    xz = [0, 2]
+    xz_margin = np.linalg.norm(obj_init_pos[:, xz] - init_tcp[:, xz], axis=-1) - xz_margin_radius
+    caging_xz = tolerance(np.linalg.norm(tcp[:, xz] - obj[:, xz], axis=-1), 0.0, xz_margin_radius, xz_margin)
+    caging = hamacher_product(caging_y, caging_xz)
+    gripper_closed = np.minimum(np.maximum(0.0, action[:, -1]), 1.0)
+    gripping = np.where(caging > 0.97, gripper_closed, 0.0)
+    grasped = (hamacher_product(caging, gripping) + caging) / 2
+
+    reward = hamacher_product(grasped, in_place)
+    lifted = (tcp_to_obj < 0.02) & (tcp_opened > 0) & (obj[:, 2] - 0.01 > obj_init_pos[:, 2])
+    reward = np.where(lifted, reward + 1.0 + 5.0 * in_place, reward)
+    reward = np.where(obj_to_target < TARGET_RADIUS, 10.0, reward)
+    success = obj_to_target <= 0.07
+    info = {"near_object": (tcp_to_obj <= 0.03).astype(np.float64), "grasp_reward": grasped,
+            "in_place_reward": in_place, "obj_to_target": obj_to_target, "unscaled_reward": reward}
+    return RewardResult(reward, success, info)

@@ -22,7 +22,9 @@ when the env is built; every reset copies that state row (``qpos``, ``qvel``, wa
 controls: ``mjSTATE_INTEGRATION``) into the copies and places their objects. A reset draws nothing:
 as in metaworld, an episode's start is fixed by its task; the policy's noise makes copies differ.
 
-Episodes never end early (metaworld truncates at 500 steps: the ``horizon``).
+Episodes never end early (metaworld truncates at 500 steps: the ``horizon``). The family's success flag of
+every step is the env's ``step_success()`` (``reports_success``), which the sampler records; an episode
+succeeds if it is set at any step (``promp.processing.episode_success``, as metaworld's evaluation counts).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class SawyerMetaEnv(MetaEnv):
 
     obs_dim = 2 * CURR_OBS + 3
     act_dim = 4
+    reports_success = True
     action_low = -np.ones(4)
     action_high = np.ones(4)
     frame_skip = 5
@@ -250,6 +253,10 @@ class SawyerMetaEnv(MetaEnv):
         self.last_success = result.success
         self.last_info = result.info
         return StepResult(obs, result.reward, np.zeros(self.num_copies, dtype=bool))
+
+    def step_success(self) -> np.ndarray:
+        """The family's success flags ``[B]`` of the last step (``last_success``; ``rewards.py``)."""
+        return self.last_success
 
     # ------------------------------------------------------------------------------ observation
     def tcp_center(self) -> np.ndarray:
