@@ -7,6 +7,7 @@ pins (promp's own venv has mujoco 4, under which metaworld's constructor fails):
     /tmp/mwref/bin/pip install metaworld==3.1.1 packaging
     /tmp/mwref/bin/python scripts/record_metaworld_reference.py            # all families
     /tmp/mwref/bin/python scripts/record_metaworld_reference.py reach      # one
+    /tmp/mwref/bin/python scripts/record_metaworld_reference.py --goals ml10   # ML10's goal sets
 
 For each family (``reach`` -> ``reach-v3``) the file holds:
 
@@ -17,7 +18,12 @@ For each family (``reach`` -> ``reach-v3``) the file holds:
   plus seeded Gaussian noise, so that success and grasp branches of the rewards are reached), and what the
   reference returned: observations ``ep_obs`` (reset observation first), rewards, the ``info`` fields, and
   the state after reset and after every step (``qpos``, ``qvel``, ``mocap_pos``, ``mocap_quat``,
-  ``qacc_warmstart``), plus the per-episode reset constants (``init_tcp``, ``obj_init_pos``, ``target_pos``).
+  ``qacc_warmstart``), plus the per-episode reset constants (``init_tcp``, ``obj_init_pos``, ``target_pos``)
+  and the model's ``body_pos`` and ``site_pos`` after the reset (``reset_model`` moves some families'
+  bodies, e.g. a door, to the task's position).
+
+``--goals ml10`` writes ``ml10_goals.npz`` instead: every ML10 family's 50 goal vectors, train and test
+families, of ``metaworld.ML10(seed=BENCH_SEED)`` (``train/<family>``, ``test/<family>``).
 
 Before writing, the script replays every episode with bare MuJoCo by the step rule promp's Sawyer env
 implements (``check_step_rule``) and stops unless that reproduces metaworld's states bit for bit: under
@@ -39,7 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "tests" / "data" / "metaworld"
 BENCH_SEED = 0
 EPISODES = 3
-STEPS = {"reach": 60, "push": 150, "pick-place": 150}
+STEPS = {"reach": 60}  # steps per episode; 150 for families not named
+DEFAULT_STEPS = 150
 ACTION_SEED = 1234
 NOISE = 0.2  # standard deviation of the noise added to the scripted policy's actions
 INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target",
@@ -64,10 +71,10 @@ def record_family(family: str) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(ACTION_SEED)
     # two train tasks and one test task
     tasks = [bench.train_tasks[0], bench.train_tasks[7], bench.test_tasks[3]]
-    steps = STEPS[family]
+    steps = STEPS.get(family, DEFAULT_STEPS)
     out: dict[str, list] = {k: [] for k in ("ep_rand_vec", "ep_action", "ep_obs", "ep_reward", "init_tcp", "obj_init_pos",
-                                            "target_pos", "qpos", "qvel", "mocap_pos", "mocap_quat", "qacc_warmstart",
-                                            *(f"info_{k}" for k in INFO_KEYS))}
+                                            "target_pos", "body_pos", "site_pos", "qpos", "qvel", "mocap_pos",
+                                            "mocap_quat", "qacc_warmstart", *(f"info_{k}" for k in INFO_KEYS))}
     for ep, task in enumerate(tasks[:EPISODES]):
         env.set_task(task)
         obs, _ = env.reset()
@@ -75,6 +82,8 @@ def record_family(family: str) -> dict[str, np.ndarray]:
         out["init_tcp"].append(np.array(env.init_tcp, dtype=np.float64))
         out["obj_init_pos"].append(np.array(env.obj_init_pos, dtype=np.float64))
         out["target_pos"].append(np.array(env._target_pos, dtype=np.float64))
+        out["body_pos"].append(env.unwrapped.model.body_pos.copy())
+        out["site_pos"].append(env.unwrapped.model.site_pos.copy())
         obs_list, actions, rewards = [obs.copy()], [], []
         infos = {k: [] for k in INFO_KEYS}
         states = {k: [v] for k, v in state(env).items()}
@@ -123,6 +132,8 @@ def check_step_rule(model, arrays: dict[str, np.ndarray]) -> None:
     data = mujoco.MjData(model)
     worst = 0.0
     for ep in range(arrays["ep_action"].shape[0]):
+        model.body_pos[:] = arrays["body_pos"][ep]
+        model.site_pos[:] = arrays["site_pos"][ep]
         for name in ("qpos", "qvel", "mocap_pos", "mocap_quat", "qacc_warmstart"):
             getattr(data, name)[:] = arrays[name][ep, 0]
         data.ctrl[:] = (-1.0, 1.0)
@@ -140,11 +151,33 @@ def check_step_rule(model, arrays: dict[str, np.ndarray]) -> None:
         raise SystemExit("the step rule does not reproduce metaworld's states; promp's Sawyer env would be wrong too")
 
 
+def record_goals(benchmark: str) -> dict[str, np.ndarray]:
+    """Every family's goal vectors of ``metaworld.ML10`` (or ``ML45``) with ``BENCH_SEED``."""
+    import metaworld
+
+    bench = {"ml10": metaworld.ML10, "ml45": metaworld.ML45}[benchmark](seed=BENCH_SEED)
+    arrays = {}
+    for split, tasks in (("train", bench.train_tasks), ("test", bench.test_tasks)):
+        by_family: dict[str, list] = {}
+        for task in tasks:
+            by_family.setdefault(task.env_name, []).append(pickle.loads(task.data)["rand_vec"])
+        for name, vecs in by_family.items():
+            arrays[f"{split}/{name.removesuffix('-v3')}"] = np.array(vecs)
+    arrays["bench_seed"] = np.array(BENCH_SEED)
+    return arrays
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("families", nargs="*", default=["reach", "push", "pick-place"])
+    parser.add_argument("--goals", choices=("ml10", "ml45"), help="record a benchmark's goal sets instead")
     args = parser.parse_args(argv)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
+    if args.goals:
+        path = OUT_DIR / f"{args.goals}_goals.npz"
+        np.savez_compressed(path, **record_goals(args.goals))
+        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.0f} KiB)")
+        return 0
     for family in args.families:
         arrays = record_family(family)
         path = OUT_DIR / f"{family}.npz"

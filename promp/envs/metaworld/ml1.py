@@ -44,7 +44,7 @@ class MetaworldMl1Push(SawyerMetaEnv):
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # reset_model keeps the object's height after the hand reset for both the object and the goal
-        z = np.full((rand_vec.shape[0], 1), self._obj_rest[2])
+        z = np.full((rand_vec.shape[0], 1), self.rest.xpos[self._obj][2])
         return np.hstack([rand_vec[:, :2], z]), np.hstack([rand_vec[:, 3:5], z])
 
     def _reward(self, obs: np.ndarray, action: np.ndarray) -> RewardResult:

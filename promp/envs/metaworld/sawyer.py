@@ -85,6 +85,8 @@ class SawyerMetaEnv(MetaEnv):
     action_scale = 0.01
     hand_reset_steps = 50
     min_obj_goal_xy = 0.15  # reset_model redraws goal vectors whose object and goal are closer in x-y
+    episode_constants: tuple[str, ...] = ("init_tcp", "obj_init_pos", "target_pos")
+    """What ``reset_model`` fixes for an episode and the reward reads; ``restore`` may override them."""
 
     xml: str
     family: str
@@ -105,8 +107,7 @@ class SawyerMetaEnv(MetaEnv):
         super().__init__()
         self.split = split
         self.benchmark_seed = int(benchmark_seed)
-        self.goals = mw_tasks.ml1_split(self.reset_space_low, self.reset_space_high, self.benchmark_seed, split,
-                                        self.min_obj_goal_xy)
+        self.goals = mw_tasks.goal_sets([type(self)], mw_tasks.split_seed(self.benchmark_seed, split, ml1=True))[0]
         self.model = load_model(self.xml)
         if self.model.nu != 2 or self.model.nmocap != 1:
             raise RuntimeError(f"{self.xml}: expected 2 finger actuators and 1 mocap body")
@@ -114,43 +115,67 @@ class SawyerMetaEnv(MetaEnv):
         self.nthread = nthread
         self.sim: BatchSim | None = None
         self._ids()
-        self._reset_row, self._init_tcp, self._obj_rest = self._hand_reset_state()
+        self.rest = self._hand_reset()
+        self._reset_row = self._state_row(self.rest)
+        self._init_tcp = (self.rest.site_xpos[self._right_ee] + self.rest.site_xpos[self._left_ee]) / 2.0
         self._needs_reset = True
+
+    @classmethod
+    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of the goal vectors ``rand_vec`` (metaworld's ``_random_reset_space``); the default is the
+        object's start box followed by the goal box."""
+        return (np.hstack((cls.obj_low, cls.goal_low)).astype(np.float64),
+                np.hstack((cls.obj_high, cls.goal_high)).astype(np.float64))
 
     @property
     def reset_space_low(self) -> np.ndarray:
-        return np.hstack((self.obj_low, self.goal_low)).astype(np.float64)
+        return self.reset_space()[0]
 
     @property
     def reset_space_high(self) -> np.ndarray:
-        return np.hstack((self.obj_high, self.goal_high)).astype(np.float64)
+        return self.reset_space()[1]
+
+    @classmethod
+    def draw_rand_vec(cls, rs: np.random.RandomState) -> np.ndarray:
+        """One run of the family's ``reset_model``'s draws with numpy's legacy generator: uniform over the
+        reset space, drawn again until ``rand_vec_acceptable`` (``tasks.goal_sets`` repeats it per goal)."""
+        low, high = cls.reset_space()
+        vec = rs.uniform(low, high, size=low.size)
+        while not cls.rand_vec_acceptable(vec):
+            vec = rs.uniform(low, high, size=low.size)
+        return vec
 
     # ----------------------------------------------------------------------------------- model
+    def _id(self, kind: mujoco.mjtObj, name: str) -> int:
+        """Id of the model's ``kind`` object ``name``; a ``RuntimeError`` naming it if the model lacks it."""
+        i = mujoco.mj_name2id(self.model, kind, name)
+        if i < 0:
+            raise RuntimeError(f"{self.xml}: no {kind.name[6:].lower()} {name!r}, which metaworld's {self.family} reads")
+        return i
+
     def _ids(self) -> None:
-        m = self.model
+        """The robot's bodies and fingertip sites (every family), then the family's own (``_family_ids``)."""
+        body, site = mujoco.mjtObj.mjOBJ_BODY, mujoco.mjtObj.mjOBJ_SITE
+        self._hand = self._id(body, "hand")
+        self._rightclaw, self._leftclaw = self._id(body, "rightclaw"), self._id(body, "leftclaw")
+        self._leftpad, self._rightpad = self._id(body, "leftpad"), self._id(body, "rightpad")
+        self._right_ee, self._left_ee = self._id(site, "rightEndEffector"), self._id(site, "leftEndEffector")
+        self._family_ids()
 
-        def body(name: str) -> int:
-            return mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, name)
+    def _family_ids(self) -> None:
+        """Ids of what the family reads; the default is the free object of the puck families (reach, push,
+        pick-place, ...): body ``obj``, geom ``objGeom`` and its free joint ``objjoint``."""
+        self._obj = self._id(mujoco.mjtObj.mjOBJ_BODY, "obj")
+        self._obj_geom = self._id(mujoco.mjtObj.mjOBJ_GEOM, "objGeom")
+        objjoint = self._id(mujoco.mjtObj.mjOBJ_JOINT, "objjoint")
+        self._obj_qpos = int(self.model.jnt_qposadr[objjoint])
+        self._obj_dof = int(self.model.jnt_dofadr[objjoint])
 
-        self._hand = body("hand")
-        self._rightclaw, self._leftclaw = body("rightclaw"), body("leftclaw")
-        self._leftpad, self._rightpad = body("leftpad"), body("rightpad")
-        self._obj = body("obj")
-        self._obj_geom = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "objGeom")
-        self._right_ee = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, "rightEndEffector")
-        self._left_ee = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, "leftEndEffector")
-        objjoint = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, "objjoint")
-        self._obj_qpos = int(m.jnt_qposadr[objjoint])
-        self._obj_dof = int(m.jnt_dofadr[objjoint])
-        ids = [self._hand, self._rightclaw, self._leftclaw, self._leftpad, self._rightpad, self._obj,
-               self._obj_geom, self._right_ee, self._left_ee, objjoint]
-        if min(ids) < 0:
-            raise RuntimeError(f"{self.xml}: a body, geom, site or joint metaworld's Sawyer envs read is missing")
-
-    def _hand_reset_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _hand_reset(self) -> mujoco.MjData:
         """metaworld's reset before the task is applied: ``mj_resetData``, then 50 steps holding the mocap at
-        ``hand_init_pos`` with controls ``(-1, 1)``. Returns the integration state row, the tool centre point
-        and the object body's position as metaworld reads them then (from the last substep's kinematics)."""
+        ``hand_init_pos`` with controls ``(-1, 1)``. The returned data (``rest``) holds the state and the last
+        substep's kinematics, which is what metaworld's ``reset_model`` reads (e.g. the tool centre point
+        ``init_tcp``, an object's resting height)."""
         m = self.model
         d = mujoco.MjData(m)
         mujoco.mj_resetData(m, d)
@@ -159,11 +184,14 @@ class SawyerMetaEnv(MetaEnv):
             d.mocap_quat[0] = MOCAP_QUAT
             d.ctrl[:] = (-1.0, 1.0)
             mujoco.mj_step(m, d, nstep=self.frame_skip)
-        init_tcp = (d.site_xpos[self._right_ee] + d.site_xpos[self._left_ee]) / 2.0
+        return d
+
+    def _state_row(self, d: mujoco.MjData) -> np.ndarray:
+        """The integration state (``mjSTATE_INTEGRATION``: ``qpos``, ``qvel``, warm start, mocap, controls)."""
         spec = mujoco.mjtState.mjSTATE_INTEGRATION
-        row = np.empty(mujoco.mj_stateSize(m, spec))
-        mujoco.mj_getState(m, d, row, spec)
-        return row, init_tcp.copy(), d.xpos[self._obj].copy()
+        row = np.empty(mujoco.mj_stateSize(self.model, spec))
+        mujoco.mj_getState(self.model, d, row, spec)
+        return row
 
     # ----------------------------------------------------------------------------------- tasks
     def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
@@ -173,11 +201,20 @@ class SawyerMetaEnv(MetaEnv):
 
     def validate_task(self, task: Task) -> Task:
         vec = np.asarray(task.get("rand_vec"), dtype=np.float64)
-        if vec.shape != (6,) or not np.isfinite(vec).all():
-            raise ValueError(f"{type(self).__name__}: a task needs 'rand_vec', 6 finite numbers; got {task!r}")
-        if np.linalg.norm(vec[:2] - vec[3:5]) < self.min_obj_goal_xy:
-            raise ValueError(f"{type(self).__name__}: object and goal closer than {self.min_obj_goal_xy} in x-y: {task!r}")
+        n = self.reset_space_low.size
+        if vec.shape != (n,) or not np.isfinite(vec).all():
+            raise ValueError(f"{type(self).__name__}: a task needs 'rand_vec', {n} finite numbers; got {task!r}")
+        if not self.rand_vec_acceptable(vec):
+            raise ValueError(f"{type(self).__name__}: metaworld's {self.family} never draws this goal vector "
+                             f"(object and goal too close): {task!r}")
         return {**dict(task), "rand_vec": vec.tolist()}
+
+    @classmethod
+    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
+        """Whether the family's ``reset_model`` keeps a drawn goal vector; the default (object x-y, then goal
+        x-y, as in reach, push and pick-place) redraws while object and goal are closer than
+        ``min_obj_goal_xy`` in the x-y plane. A family whose reset keeps every draw returns ``True``."""
+        return bool(np.linalg.norm(vec[:2] - vec[3:5]) >= cls.min_obj_goal_xy)
 
     def set_tasks(self, tasks: Sequence[Task], copies_per_task: int) -> None:
         super().set_tasks(tasks, copies_per_task)
@@ -190,11 +227,31 @@ class SawyerMetaEnv(MetaEnv):
         self.obj_init_pos, self.target_pos = self._task_positions(rand_vec)
         self.init_tcp = np.broadcast_to(self._init_tcp, (self.num_copies, 3)).copy()
         self._hand_init = np.broadcast_to(np.asarray(self.hand_init_pos, dtype=np.float64), (self.num_copies, 3)).copy()
+        fields = self._model_fields()
+        if fields:
+            self.sim.set_model_fields(fields)
         self._needs_reset = True
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Object start and goal ``[B, 3]`` each from the goal vectors ``[B, 6]`` (family's ``reset_model``)."""
         return rand_vec[:, :3].copy(), rand_vec[:, 3:].copy()
+
+    def _model_fields(self) -> dict[str, np.ndarray]:
+        """Per-copy model fields the family's ``reset_model`` sets for the task, ``{name: [B, ...]}`` of whole
+        fields (e.g. ``body_pos`` ``[B, nbody, 3]`` where metaworld moves a door's body to ``obj_init_pos``);
+        written once per ``set_tasks``. The default (puck families) sets none."""
+        return {}
+
+    def _place_objects(self, sim: BatchSim) -> None:
+        """Write the task's start into the state rows, after the hand reset's state is loaded and before the
+        forward pass (the family's ``reset_model`` after ``_reset_hand``). The default places the free object
+        at ``obj_init_pos``, at rest (its orientation stays the hand reset's)."""
+        sim.qpos[:, self._obj_qpos:self._obj_qpos + 3] = self.obj_init_pos
+        sim.qvel[:, self._obj_dof:self._obj_dof + 6] = 0.0
+
+    def _after_reset(self) -> None:
+        """Episode constants that ``reset_model`` reads from the kinematics after placing the objects (e.g. a
+        handle's start position); called after the reset's forward pass. The default has none."""
 
     # --------------------------------------------------------------------------------- dynamics
     def _require_sim(self) -> BatchSim:
@@ -206,10 +263,9 @@ class SawyerMetaEnv(MetaEnv):
         """Every copy to its task's start (module docstring); draws nothing from ``rng``."""
         sim = self._require_sim()
         sim.batch.state[:] = self._reset_row
-        qpos, qvel = sim.qpos, sim.qvel
-        qpos[:, self._obj_qpos:self._obj_qpos + 3] = self.obj_init_pos
-        qvel[:, self._obj_dof:self._obj_dof + 6] = 0.0
+        self._place_objects(sim)
         sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
+        self._after_reset()
         curr = self._curr_obs()
         self._prev = curr
         self._needs_reset = False
@@ -219,17 +275,20 @@ class SawyerMetaEnv(MetaEnv):
         """Start every copy's episode from a given MuJoCo state instead of the reset's; returns the observation
         a reset would. ``state`` maps integration-state fields (``qpos``, ``qvel``, ``mocap_pos``,
         ``mocap_quat``, ``qacc_warmstart``, ``ctrl``) to arrays ``[B, ...]``; unnamed fields keep the reset's
-        values. ``episode`` may override the episode constants ``init_tcp``, ``obj_init_pos``,
-        ``target_pos`` (``[B, 3]``). Used to replay recorded trajectories (tests/test_metaworld.py)."""
+        values. ``episode`` may override the episode constants (``episode_constants``: ``init_tcp``,
+        ``obj_init_pos``, ``target_pos``, ... each ``[B, ...]``) after the family's ``_after_reset`` computed
+        them. Used to replay recorded trajectories (tests/test_metaworld.py)."""
         sim = self._require_sim()
         sim.batch.state[:] = self._reset_row
         for name, value in state.items():
             sim.batch.bind(name)[:] = value
-        for name, value in episode.items():
-            if name not in ("init_tcp", "obj_init_pos", "target_pos"):
-                raise ValueError(f"restore: unknown episode constant {name!r}")
-            setattr(self, name, np.broadcast_to(np.asarray(value, dtype=np.float64), (self.num_copies, 3)).copy())
         sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
+        self._after_reset()
+        for name, value in episode.items():
+            if name not in self.episode_constants:
+                raise ValueError(f"restore: unknown episode constant {name!r} (known: {self.episode_constants})")
+            value = np.asarray(value, dtype=np.float64)
+            setattr(self, name, np.broadcast_to(value, (self.num_copies, *value.shape[1:])).copy())
         curr = self._curr_obs()
         self._prev = curr
         self._needs_reset = False

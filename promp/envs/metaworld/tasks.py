@@ -1,16 +1,25 @@
-"""Meta-World's goal sets and their train/test split, regenerated in numpy.
+"""Meta-World's goal sets and their train/test splits, regenerated in numpy.
 
-``metaworld.ML1(name, seed=s)`` draws 50 train goals with numpy's legacy global generator seeded with
-``s`` and 50 test goals with ``s + 1``, both from the family's random reset space (object position and
-goal position, 6 numbers: the ``rand_vec``). Each goal is what one ``env.reset()`` leaves behind: a reset
-runs the family's ``reset_model`` twice (once in metaworld's ``reset``, once more inside gymnasium's), and
-each run draws ``uniform(low, high)`` and draws again while the object and the goal are closer than
-``min_xy_distance`` in the x-y plane. ``ml1_rand_vecs`` repeats exactly that sequence of draws with
-``numpy.random.RandomState``, so for the same seed it returns metaworld's goals bit for bit
-(tests/test_metaworld.py checks this against goals recorded from metaworld 3.1.1).
+A benchmark's goals come from metaworld's ``_make_tasks``: it seeds numpy's legacy global generator once,
+then for each family in turn builds the env and calls ``env.reset()`` 50 times, keeping each reset's goal
+vector (``rand_vec``: object and goal positions, or whatever the family's random reset space holds). A
+reset runs the family's ``reset_model`` twice (once in metaworld's ``reset``, once more inside
+gymnasium's), and each run draws ``uniform(low, high)`` from the family's reset space, drawing again while
+the family rejects the vector (``SawyerMetaEnv.rand_vec_acceptable``; e.g. object and goal closer than
+0.15 in x-y). The seeds:
+
+- ``metaworld.ML1(name, seed=s)``: train goals with seed ``s``, test goals with ``s + 1``, one family;
+- ``metaworld.ML10(seed=s)`` / ``ML45``: the train families' goals with one generator seeded ``s``, in the
+  benchmark's order of families, and the test families' goals with a new generator seeded ``s`` again.
+
+``goal_sets`` repeats exactly that sequence of draws with ``numpy.random.RandomState``, so for the same seed
+it returns metaworld's goals bit for bit (tests/test_metaworld.py checks this against goals recorded from
+metaworld 3.1.1).
 """
 
 from __future__ import annotations
+
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -18,24 +27,30 @@ N_GOALS = 50
 RESET_MODEL_CALLS_PER_RESET = 2
 
 
-def ml1_rand_vecs(low: np.ndarray, high: np.ndarray, seed: int, min_xy_distance: float = 0.15,
-                  n: int = N_GOALS) -> np.ndarray:
-    """The ``n`` goal vectors ``[n, 6]`` that ``metaworld.ML1`` draws with ``seed`` (module docstring)."""
-    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+class GoalDrawer(Protocol):
+    """What a family gives the goal generation: one ``reset_model``'s draws (``SawyerMetaEnv.draw_rand_vec``)."""
+
+    @classmethod
+    def draw_rand_vec(cls, rs: np.random.RandomState) -> np.ndarray: ...
+
+
+def goal_sets(families: Sequence[GoalDrawer], seed: int, n: int = N_GOALS) -> list[np.ndarray]:
+    """The ``n`` goal vectors ``[n, d]`` of each family, drawn in turn from one generator seeded ``seed``
+    (module docstring)."""
     rs = np.random.RandomState(seed)
-    out = np.empty((n, low.size))
-    for i in range(n):
-        for _ in range(RESET_MODEL_CALLS_PER_RESET):
-            vec = rs.uniform(low, high, size=low.size)
-            while np.linalg.norm(vec[:2] - vec[3:5]) < min_xy_distance:
-                vec = rs.uniform(low, high, size=low.size)
-        out[i] = vec
+    out = []
+    for family in families:
+        vecs = []
+        for _ in range(n):
+            for _ in range(RESET_MODEL_CALLS_PER_RESET):
+                vec = family.draw_rand_vec(rs)
+            vecs.append(vec)
+        out.append(np.array(vecs))
     return out
 
 
-def ml1_split(low: np.ndarray, high: np.ndarray, benchmark_seed: int, split: str,
-              min_xy_distance: float = 0.15) -> np.ndarray:
-    """The goals of ``split`` (``"train"``: seed ``benchmark_seed``, ``"test"``: ``benchmark_seed + 1``)."""
+def split_seed(benchmark_seed: int, split: str, ml1: bool) -> int:
+    """The seed of a split's goals: ``benchmark_seed``, plus one for ML1's test split (module docstring)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    return ml1_rand_vecs(low, high, benchmark_seed + (split == "test"), min_xy_distance)
+    return benchmark_seed + (ml1 and split == "test")
