@@ -41,9 +41,10 @@ except FileNotFoundError as exc:  # pragma: no cover - depends on the install
         raise
     pytest.skip(f"Meta-World assets are not installed: {exc}", allow_module_level=True)
 
-from promp.envs.metaworld.ml1 import MetaworldMl1PickPlace, MetaworldMl1Push, MetaworldMl1Reach  # noqa: E402
+from promp.envs.metaworld import families as mw_families  # noqa: E402
+from promp.envs.metaworld.ml1 import MetaworldMl1Reach  # noqa: E402
 
-FAMILIES = {"reach": MetaworldMl1Reach, "push": MetaworldMl1Push, "pick-place": MetaworldMl1PickPlace}
+FAMILIES = tuple(mw_families.FAMILIES)
 # replay bounds (module docstring): hand and object positions [m], reward, measured maxima in comments
 REPLAY = {
     # reach, 60 steps: hand 5.3e-4, object 6.9e-5, reward 0.027 (of 10)
@@ -87,7 +88,7 @@ def test_mocap_weld_is_metaworlds_and_survives_set_const():
 
 def test_goal_sets_are_metaworlds_train_test_split(family):
     ref = reference(family)
-    cls = FAMILIES[family]
+    cls = mw_families.family_class(family)
     train, test = cls(nthread=1), cls(nthread=1, split="test")
     np.testing.assert_array_equal(train.goals, ref["train_rand_vecs"])
     np.testing.assert_array_equal(test.goals, ref["test_rand_vecs"])
@@ -101,7 +102,7 @@ def test_observation_reward_success_exact_on_recorded_states(family):
     """Each (episode, step) of the recording is one copy: load its state, compute, compare."""
     ref = reference(family)
     episodes, steps = ref["ep_action"].shape[:2]
-    env = FAMILIES[family](nthread=1)
+    env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), steps)
     state = {k: ref[k][:, 1:].reshape(episodes * steps, *ref[k].shape[2:]) for k in STATE}
     env.restore(state, **episode_constants(ref, steps))
@@ -120,7 +121,7 @@ def test_observation_reward_success_exact_on_recorded_states(family):
 
 def test_reset_observation_exact_from_recorded_reset_state(family):
     ref = reference(family)
-    env = FAMILIES[family](nthread=1)
+    env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), 1)
     obs = env.restore({k: ref[k][:, 0] for k in STATE}, **episode_constants(ref))
     np.testing.assert_allclose(obs, ref["ep_obs"][:, 0], rtol=0, atol=EXACT)
@@ -130,7 +131,7 @@ def test_own_reset_is_close_to_metaworlds(family):
     """promp runs metaworld's reset procedure under MuJoCo 4: the goal and object placement are exact, the
     hand after 50 settling steps differs by the engine (measured: tool centre 1.2e-4 m, observation 5.5e-4)."""
     ref = reference(family)
-    env = FAMILIES[family](nthread=1)
+    env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), 2)
     obs = env.reset(np.random.default_rng(0))
     np.testing.assert_array_equal(obs[0::2], obs[1::2])  # a reset is fixed by the task
@@ -144,7 +145,7 @@ def test_own_reset_is_close_to_metaworlds(family):
 def test_replay_close_to_reference(family):
     ref = reference(family)
     bound = REPLAY[family]
-    env = FAMILIES[family](nthread=1)
+    env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), 1)
     env.restore({k: ref[k][:, 0] for k in STATE}, **episode_constants(ref))
     obs, rewards, success = [], [], []
@@ -166,24 +167,34 @@ def test_replay_close_to_reference(family):
     np.testing.assert_array_equal(success, ref["info_success"].astype(bool))
 
 
+def test_task_moves_the_bodies_as_metaworld(family):
+    """The model's body positions per copy (set for the task, e.g. a door's) equal metaworld's after its reset."""
+    ref = reference(family)
+    env = mw_families.family_class(family)(nthread=1)
+    env.set_tasks(tasks_of(ref), 2)
+    np.testing.assert_allclose(env.sim.model_field("body_pos")[::2], ref["body_pos"], rtol=0, atol=EXACT)
+
+
 def test_batch_is_the_step_rule(family):
     """The batched env steps exactly as bare MuJoCo with metaworld's rule (the recording script's check)."""
     ref = reference(family)
-    env = FAMILIES[family](nthread=2)
+    env = mw_families.family_class(family)(nthread=2)
     env.set_tasks(tasks_of(ref), 1)
     env.restore({k: ref[k][:, 0] for k in STATE})
-    model = assets.load_model(env.xml)
-    datas = []
+    models, datas = [], []
     for ep in range(len(ref["ep_rand_vec"])):
+        model = assets.load_model(env.xml)
+        model.body_pos[:] = ref["body_pos"][ep]  # where the task put the bodies
         data = mujoco.MjData(model)
         for name in STATE:
             getattr(data, name)[:] = ref[name][ep, 0]
         data.ctrl[:] = (-1.0, 1.0)
         mujoco.mj_forward(model, data)
+        models.append(model)
         datas.append(data)
     for action in ref["ep_action"].transpose(1, 0, 2)[:30]:
         env._step(action)
-        for data, a in zip(datas, action):
+        for model, data, a in zip(models, datas, action):
             data.mocap_pos[0] = np.clip(data.mocap_pos[0] + np.clip(a[:3], -1, 1) * 0.01, env.hand_low, env.hand_high)
             data.mocap_quat[0] = (1.0, 0.0, 1.0, 0.0)
             data.ctrl[:] = (a[3], -a[3])

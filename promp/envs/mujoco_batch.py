@@ -130,6 +130,14 @@ class BatchSim:
             self._expanded[name] = self.batch.expand(name)
         return self._expanded[name]
 
+    def model_field(self, name: str) -> np.ndarray:
+        """Every copy's value of the model field ``name`` ``[nsim, ...]``: the per-copy values if it was
+        expanded, else the shared model's value repeated (a read-only view)."""
+        if name in self._expanded:
+            return self._expanded[name]
+        value = np.asarray(getattr(self.model, name))
+        return np.broadcast_to(value, (self.nsim, *value.shape))
+
     def set_model_fields(self, values: dict[str, np.ndarray]) -> None:
         """Write per-copy model fields ``{name: [nsim, ...]}`` and recompute derived constants.
 
