@@ -47,6 +47,10 @@ BENCH_SEED = 0
 EPISODES = 3
 STEPS = {"reach": 60}  # steps per episode; 150 for families not named
 DEFAULT_STEPS = 150
+CONSTANTS: dict[str, dict[str, str]] = {}
+"""Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
+reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
+``restore``)."""
 ACTION_SEED = 1234
 NOISE = 0.2  # standard deviation of the noise added to the scripted policy's actions
 INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target",
@@ -83,6 +87,8 @@ def record_family(family: str) -> dict[str, np.ndarray]:
         out["obj_init_pos"].append(np.array(env.obj_init_pos, dtype=np.float64))
         out["target_pos"].append(np.array(env._target_pos, dtype=np.float64))
         out["body_pos"].append(env.unwrapped.model.body_pos.copy())
+        for const, attr in CONSTANTS.get(family, {}).items():
+            out.setdefault(f"const_{const}", []).append(np.atleast_1d(np.array(getattr(env.unwrapped, attr), dtype=np.float64)))
         out["site_pos"].append(env.unwrapped.model.site_pos.copy())
         obs_list, actions, rewards = [obs.copy()], [], []
         infos = {k: [] for k in INFO_KEYS}

@@ -68,7 +68,11 @@ def tasks_of(ref: dict[str, np.ndarray]) -> list[dict]:
 
 
 def episode_constants(ref: dict[str, np.ndarray], repeat: int = 1) -> dict[str, np.ndarray]:
-    return {k: np.repeat(ref[k], repeat, axis=0) for k in ("init_tcp", "obj_init_pos", "target_pos")}
+    """The recorded episode constants (``init_tcp``, ``obj_init_pos``, ``target_pos`` and the family's own,
+    ``const_<name>``), each row repeated for ``repeat`` copies."""
+    names = {k: k for k in ("init_tcp", "obj_init_pos", "target_pos")}
+    names.update({k.removeprefix("const_"): k for k in ref if k.startswith("const_")})
+    return {name: np.repeat(ref[k], repeat, axis=0) for name, k in names.items()}
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
