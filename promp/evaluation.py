@@ -163,10 +163,28 @@ def summarize_success(result: MetaTestResult, confidence: float = 0.95) -> list[
     return out
 
 
+def by_family(result: MetaTestResult) -> dict[str, dict[str, Any]] | None:
+    """Per task family, for tasks that name one (``"family"``: Meta-World's multi-family benchmarks): the
+    number of tasks, and at every step 0..K the mean return and (if the env reports success) the success
+    rate over that family's tasks. ``None`` when the tasks name no family."""
+    families = [t.get("family") for t in result.tasks]
+    if any(f is None for f in families):
+        return None
+    out: dict[str, dict[str, Any]] = {}
+    for family in dict.fromkeys(families):
+        mine = [i for i, f in enumerate(families) if f == family]
+        entry: dict[str, Any] = {"tasks": len(mine), "mean_return": result.per_task[:, mine].mean(axis=1).tolist()}
+        if result.successes is not None:
+            entry["success_rate"] = result.per_task_success[:, mine].mean(axis=1).tolist()
+        out[family] = entry
+    return out
+
+
 def report(result: MetaTestResult, confidence: float = 0.95, **info: Any) -> dict[str, Any]:
     """The JSON-able record of a meta-test (what ``eval.json`` holds); ``info`` adds run metadata. For an env
     that reports success every step also has ``success_rate``, ``success_ci_low`` and ``success_ci_high``,
-    and ``per_task_success`` is added beside ``per_task_returns``."""
+    and ``per_task_success`` is added beside ``per_task_returns``; tasks that name their family add
+    ``by_family`` (``by_family``)."""
     steps = [dataclasses.asdict(s) for s in summarize(result, confidence)]
     success = summarize_success(result, confidence)
     for row, rate in zip(steps, success or []):
@@ -185,4 +203,7 @@ def report(result: MetaTestResult, confidence: float = 0.95, **info: Any) -> dic
     }
     if result.successes is not None:
         record["per_task_success"] = result.per_task_success.T.tolist()  # [T][K+1]
+    families = by_family(result)
+    if families is not None:
+        record["by_family"] = families
     return record

@@ -43,6 +43,7 @@ except FileNotFoundError as exc:  # pragma: no cover - depends on the install
 
 from promp.envs.metaworld import families as mw_families  # noqa: E402
 from promp.envs.metaworld.ml1 import MetaworldMl1Reach  # noqa: E402
+from promp.envs.metaworld.benchmarks import MultiFamilyMetaEnv  # noqa: E402
 
 FAMILIES = tuple(mw_families.FAMILIES)
 # replay bounds (module docstring): hand and object positions [m], reward, measured maxima in comments
@@ -265,3 +266,70 @@ def test_gymnasium_wrapper_gives_metaworlds_success_info():
     _, _, _, _, info = env.step(env.action_space.sample())
     assert info["success"] in (0.0, 1.0)
     env.close()
+
+
+class _Trio(MultiFamilyMetaEnv):
+    train_families = ("reach", "push", "pick-place")
+    test_families = ("push",)
+
+
+def test_multi_family_env_steps_each_family_as_its_own_env():
+    """Tasks of several families in one batch: every copy's observation, reward and success equal those of
+    its family's own env given the same tasks, and copy j still belongs to task j // copies_per_task."""
+    env = _Trio(nthread=1)
+    tasks = env.sample_tasks(np.random.default_rng(5), 7)
+    counts = {f: sum(t["family"] == f for t in tasks) for f in env.families}
+    assert max(counts.values()) - min(counts.values()) <= 1  # spread evenly over the families
+    k = 2
+    env.set_tasks(tasks, k)
+    own = {f: mw_families.family_class(f)(nthread=1) for f in env.families}
+    mine = {f: [i for i, t in enumerate(tasks) if t["family"] == f] for f in env.families}
+    for f, e in own.items():
+        e.set_tasks([tasks[i] for i in mine[f]], k)
+    copies = {f: np.ravel([np.arange(i * k, (i + 1) * k) for i in mine[f]]) for f in env.families}
+    obs = env.reset(None)
+    for f, e in own.items():
+        np.testing.assert_array_equal(obs[copies[f]], e.reset(None))
+    actions = np.random.default_rng(6).uniform(-10, 10, size=(20, env.num_copies, 4))
+    for a in actions:
+        step = env.step(a)
+        success = env.step_success()
+        for f, e in own.items():
+            theirs = e.step(a[copies[f]])
+            np.testing.assert_array_equal(step.obs[copies[f]], theirs.obs)
+            np.testing.assert_array_equal(step.reward[copies[f]], theirs.reward)
+            np.testing.assert_array_equal(success[copies[f]], e.step_success())
+    with pytest.raises(ValueError, match="family"):
+        env.set_tasks([{"family": "door-open", "rand_vec": [0.0] * 3}], 1)
+    assert _Trio(nthread=1, split="test").families == ("push",)
+    env.close()
+
+
+def test_ml10_goal_sets_are_metaworlds():
+    """ML10's goals: the train families drawn in turn from one generator, the test families from another
+    with the same seed, bit for bit as metaworld.ML10(seed=0) (recorded)."""
+    from promp.envs.metaworld.benchmarks import MetaworldMl10
+
+    with np.load(DATA / "ml10_goals.npz") as ref:
+        for split in ("train", "test"):
+            env = MetaworldMl10(nthread=1, split=split)
+            assert sorted(env.goals) == sorted(k.split("/")[1] for k in ref.files if k.startswith(split + "/"))
+            for family, goals in env.goals.items():
+                np.testing.assert_array_equal(goals, ref[f"{split}/{family}"], err_msg=family)
+
+
+def test_eval_reports_success_per_family():
+    from promp.evaluation import MetaTestResult, by_family, report
+
+    tasks = [{"family": f} for f in ("a", "b", "a")]
+    returns = np.arange(2 * 3 * 2, dtype=float).reshape(2, 3, 2)
+    successes = np.zeros((2, 3, 2), dtype=bool)
+    successes[1, 0] = True  # task 0 (family a) succeeds in both rollouts after adapting
+    successes[1, 1, 0] = True  # task 1 (family b) in one of two
+    fam = by_family(MetaTestResult(tasks, returns, 0, successes))
+    assert fam["a"]["tasks"] == 2 and fam["b"]["tasks"] == 1
+    np.testing.assert_allclose(fam["a"]["success_rate"], [0.0, 0.5])
+    np.testing.assert_allclose(fam["b"]["success_rate"], [0.0, 0.5])
+    np.testing.assert_allclose(fam["a"]["mean_return"], [(0.5 + 4.5) / 2, (6.5 + 10.5) / 2])
+    assert by_family(MetaTestResult([{}, {}, {}], returns, 0, successes)) is None
+    assert "by_family" in report(MetaTestResult(tasks, returns, 0, successes))

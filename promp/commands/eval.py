@@ -114,6 +114,8 @@ def eval_command(
             cells.append(f"{s['success_rate']:.0%} [{s['success_ci_low']:.0%}, {s['success_ci_high']:.0%}]")
         table.add_row(*cells)
     Console().print(table)
+    if "by_family" in record:
+        Console().print(family_table(record))
 
     json_path, png_path = out_dir / "eval.json", out_dir / "eval.png"
     with hold_directory_lock(out_dir, "promp eval", EVAL_LOCK_NAME):  # one eval writing into out_dir at a time
@@ -121,3 +123,17 @@ def eval_command(
         title = f"{cfg.algo} on {cfg.env} (checkpoint {run.iteration})"
         save_figure_atomically(png_path, lambda p: plot_adaptation_curve(record["steps"], p, title, confidence))
     print(f"wrote {json_path} and {png_path}")
+
+
+def family_table(record: dict) -> Table:
+    """Per task family: tasks, and the success rate (or, for an env without one, the mean return) at step 0
+    and after the last adaptation step (``record["by_family"]``)."""
+    last = record["adapt_steps"]
+    table = Table(title="per task family")
+    key, fmt = ("success_rate", "{:.0%}") if "per_task_success" in record else ("mean_return", "{:.4g}")
+    label = "success rate" if key == "success_rate" else "average return"
+    for col in ("family", "tasks", f"{label}, step 0", f"{label}, step {last}"):
+        table.add_column(col, justify="right")
+    for family, entry in record["by_family"].items():
+        table.add_row(family, str(entry["tasks"]), fmt.format(entry[key][0]), fmt.format(entry[key][last]))
+    return table

@@ -54,8 +54,12 @@ class MultiFamilyMetaEnv(MetaEnv):
         return self.envs[family]
 
     def sample_tasks(self, rng: np.random.Generator, n: int) -> list[Task]:
-        """``n`` tasks: a family uniformly, then one of its 50 goals uniformly, with replacement."""
-        which = rng.integers(0, len(self.families), size=n)
+        """``n`` tasks spread evenly over the families (each family ``n // F`` times, the remaining
+        ``n % F`` families drawn without replacement, in shuffled order), each with one of its 50 goals drawn
+        uniformly: every family is meta-trained, and meta-tested, in every batch of at least ``F`` tasks."""
+        f = len(self.families)
+        which = np.concatenate([np.tile(np.arange(f), n // f), rng.choice(f, size=n % f, replace=False)])
+        which = rng.permutation(which)
         index = rng.integers(0, mw_tasks.N_GOALS, size=n)
         return [{"family": self.families[f], "split": self.split, "index": int(i),
                  "rand_vec": self.goals[self.families[f]][i].tolist()} for f, i in zip(which, index)]
