@@ -42,8 +42,8 @@ except FileNotFoundError as exc:  # pragma: no cover - depends on the install
     pytest.skip(f"Meta-World assets are not installed: {exc}", allow_module_level=True)
 
 from promp.envs.metaworld import families as mw_families  # noqa: E402
-from promp.envs.metaworld.ml1 import MetaworldMl1Reach  # noqa: E402
 from promp.envs.metaworld.benchmarks import MultiFamilyMetaEnv  # noqa: E402
+from promp.envs.metaworld.ml1 import MetaworldMl1Reach  # noqa: E402
 
 FAMILIES = tuple(mw_families.FAMILIES)
 # replay bounds (module docstring): hand and object positions [m], reward, measured maxima in comments
