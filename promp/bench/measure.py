@@ -79,7 +79,8 @@ def mj_step_limit(env_id: str, n_copies: int = 800, steps: int = 100, nthread: i
 
     Uses the same compiled model (timestep, contact-force sensor) and reset state distribution as
     the env; controls are N(0, 1) policy-unit actions mapped to the control range, held for
-    ``frame_skip`` substeps, all prepared before the clock starts. Returns a dict with
+    ``frame_skip`` substeps (or the env's ``open_loop_control``, for an env whose step also moves a
+    mocap body), all prepared before the clock starts. Returns a dict with
     ``steps_per_s`` (env steps, i.e. ``copies * steps / seconds``), ``seconds`` and the settings.
     """
     env = _make(env_id, nthread)
@@ -88,12 +89,15 @@ def mj_step_limit(env_id: str, n_copies: int = 800, steps: int = 100, nthread: i
     sim = env.sim
     model, fs = env.model, env.frame_skip
 
-    ctrl = rescale_action(rng.standard_normal((n_copies, steps, model.nu)), env.action_low, env.action_high)
-    control = np.repeat(ctrl, fs, axis=1)  # [n, steps * fs, nu]
+    if hasattr(env, "open_loop_control"):  # an env that moves more than its actuators (Meta-World's mocap)
+        control, spec = env.open_loop_control(rng, steps)
+    else:
+        ctrl = rescale_action(rng.standard_normal((n_copies, steps, model.nu)), env.action_low, env.action_high)
+        control, spec = np.repeat(ctrl, fs, axis=1), mujoco.mjtState.mjSTATE_CTRL.value  # [n, steps * fs, nu]
     batch = sim.batch
     out = {"qpos": np.empty((n_copies, steps * fs, model.nq))}
     t0 = time.perf_counter()
-    batch.rollout(steps * fs, control=control, control_spec=mujoco.mjtState.mjSTATE_CTRL.value, record=("qpos",), out=out)
+    batch.rollout(steps * fs, control=control, control_spec=spec, record=("qpos",), out=out)
     seconds = time.perf_counter() - t0
     result = {
         "env": env_id,

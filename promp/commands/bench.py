@@ -48,7 +48,7 @@ def bench_command(
     """
     from ..bench.measure import (compare, iteration_timing, physics_ratios, policy_sampler_throughput, thread_counts,
                                  thread_settings)
-    from ..envs.locomotion import MujocoMetaEnv
+    from ..envs import MetaEnv
 
     try:
         spec = get_env_spec(env)
@@ -62,7 +62,7 @@ def bench_command(
         raise CommandError(f"--workers must be >= 0, got {workers}")
     report: dict = {"env": env, "threads": thread_settings(), "by_threads": []}
     factory = spec.load_factory()
-    is_mujoco = isinstance(factory, type) and issubclass(factory, MujocoMetaEnv)
+    is_mujoco = isinstance(factory, type) and issubclass(factory, MetaEnv) and factory.one_batched_model
     for nthread in (threads or thread_counts()) if is_mujoco else (None,):
         part: dict = {"nthread": nthread}
         if is_mujoco:

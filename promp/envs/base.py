@@ -59,6 +59,9 @@ class MetaEnv(abc.ABC):
     action_low: np.ndarray
     action_high: np.ndarray
     reports_success: bool = False
+    one_batched_model: bool = False
+    """Whether the env steps copies of one MuJoCo model on ``mujoco_batch.BatchSim`` (``env.sim``,
+    ``env.model``, ``env.frame_skip``), so that ``promp bench`` can measure its model's ``mj_step`` limit."""
     """Whether ``step_success`` gives per-copy success flags after each step (module docstring); the
     default, ``False``: the env has no success criterion and nothing about success is recorded."""
 

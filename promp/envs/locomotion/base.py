@@ -21,6 +21,7 @@ class MujocoMetaEnv(MetaEnv):
     MjData fields the observation or reward reads).
     """
 
+    one_batched_model = True
     xml: str
     frame_skip: int
     timestep: float | None = None

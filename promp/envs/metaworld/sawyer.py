@@ -79,6 +79,7 @@ class SawyerMetaEnv(MetaEnv):
     obs_dim = 2 * CURR_OBS + 3
     act_dim = 4
     reports_success = True
+    one_batched_model = True
     action_low = -np.ones(4)
     action_high = np.ones(4)
     frame_skip = 5
@@ -316,6 +317,23 @@ class SawyerMetaEnv(MetaEnv):
     def step_success(self) -> np.ndarray:
         """The family's success flags ``[B]`` of the last step (``last_success``; ``rewards.py``)."""
         return self.last_success
+
+    def open_loop_control(self, rng: np.random.Generator, steps: int) -> tuple[np.ndarray, int]:
+        """Inputs for ``mujoco.batch`` rollouts of ``steps`` env steps with N(0, 1) actions and no Python in
+        the loop (``promp bench``'s limit): per substep the finger controls and the mocap pose the step rule
+        would set, ``[B, steps * frame_skip, 2 + 3 + 4]``, and their ``mjtState`` spec."""
+        sim = self._require_sim()
+        action = np.clip(rng.standard_normal((self.num_copies, steps, 4)), -1.0, 1.0)
+        pos = np.empty((self.num_copies, steps, 3))
+        current = sim.fields["mocap_pos"][:, 0].copy()
+        for t in range(steps):
+            current = np.clip(current + action[:, t, :3] * self.action_scale, self.hand_low, self.hand_high)
+            pos[:, t] = current
+        ctrl = np.stack([action[..., 3], -action[..., 3]], axis=-1)
+        quat = np.broadcast_to(MOCAP_QUAT, (self.num_copies, steps, 4))
+        control = np.repeat(np.concatenate([ctrl, pos, quat], axis=-1), self.frame_skip, axis=1)
+        spec = mujoco.mjtState
+        return control, int(spec.mjSTATE_CTRL.value | spec.mjSTATE_MOCAP_POS.value | spec.mjSTATE_MOCAP_QUAT.value)
 
     # ------------------------------------------------------------------------------ observation
     def tcp_center(self) -> np.ndarray:
