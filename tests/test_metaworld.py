@@ -56,6 +56,18 @@ REPLAY = {
     # pick-place, 150 steps: hand 8.8e-4, object 1.0e-3, reward 0.03 on 99.6% of steps; 2 of 450 steps differ by up
     # to 3.0 where the tool centre or the lift is at the threshold of the 1 + 5 in_place bonus (discontinuous there)
     "pick-place": {"hand": 3e-3, "obj": 3e-3, "reward": 0.1, "reward_steps": 0.98},
+    # sweep, 150 steps: hand 6.1e-4, block 1.9e-3, reward 0.056 on 98.2% of steps; 8 of 450 steps (one stretch of
+    # episode 2) differ by up to 1.2 where caging is at the 0.95 threshold that switches the gripping term on.
+    # The block (a box) settles on the table differently: MuJoCo 4 reports the box-box contact's depth twice
+    # 3.3.0's (-3.8e-3 against -1.9e-3 at the same contact points, measured), one-step block error up to 6.6e-4
+    "sweep": {"hand": 2e-3, "obj": 6e-3, "reward": 0.1, "reward_steps": 0.95},
+    # sweep-into, 150 steps: hand 1.3e-2, block 3.0e-2 (episode 2, where the gripped block tips into the hole;
+    # episodes 0 and 1: 4.2e-3 and 9.8e-3; one-step block error up to 1.8e-3, the box-box contact as in sweep), reward
+    # 0.098 on 93.6% of steps, 29 of 450 steps differ by up to 8.9 (caging threshold, the hole's edge, success);
+    # 3 of 450 success flags differ, at steps where the block is within 1e-3 to 1.4e-2 of the 0.05 radius
+    "sweep-into": {"hand": 4e-2, "obj": 9e-2, "reward": 0.1, "reward_steps": 0.8, "success_steps": 0.98},
+    # basketball, 150 steps: hand 5.1e-3, ball 4.0e-3, reward 0.0125 on every step
+    "basketball": {"hand": 1.5e-2, "obj": 1.2e-2, "reward": 0.04, "reward_steps": 1.0},
 }
 
 
@@ -169,7 +181,8 @@ def test_replay_close_to_reference(family):
     np.testing.assert_array_equal(obs[..., 36:], 0.0)  # the goal is hidden
     close = np.abs(rewards - ref["ep_reward"]) < bound["reward"]
     assert close.mean() >= bound["reward_steps"], np.abs(rewards - ref["ep_reward"]).max()
-    np.testing.assert_array_equal(success, ref["info_success"].astype(bool))
+    differ = success != ref["info_success"].astype(bool)
+    assert 1.0 - differ.mean() >= bound.get("success_steps", 1.0), np.argwhere(differ).tolist()  # default: all
 
 
 def test_task_moves_the_bodies_as_metaworld(family):

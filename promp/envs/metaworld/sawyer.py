@@ -222,7 +222,7 @@ class SawyerMetaEnv(MetaEnv):
         if self.sim is None or self.sim.nsim != self.num_copies:
             if self.sim is not None:
                 self.sim.close()
-            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xmat")
+            fields = ("mocap_pos", "mocap_quat", "xpos", "xquat", "site_xpos", "geom_xmat")
             self.sim = BatchSim(self.model, self.num_copies, self.frame_skip, self.nthread, fields)
         rand_vec = self.task_array("rand_vec")
         self.obj_init_pos, self.target_pos = self._task_positions(rand_vec)
