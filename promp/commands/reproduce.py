@@ -75,23 +75,25 @@ def reproduce_command(
         help="the scale by name instead of --quick/--medium/--full: quick, reduced (= medium) or paper (= full)",
         metavar="{quick,reduced,paper}")] = None,
     envs: Annotated[Optional[tuple[str, ...]], tyro.conf.arg(
-        help="figure2 only: run only these envs (default: the scale's; any of the paper's six)",
+        help="figure2 and metaworld only: run only these envs (default: the scale's; figure2: any of the paper's six; "
+             "metaworld: the ML1 families and metaworld-ml10)",
         metavar="ENV [ENV ...]")] = None,
     parallel: Annotated[Optional[int], tyro.conf.arg(
-        help="figure2 only: training runs at once, one core each (default: the core count; with --ray-address: "
+        help="figure2 and metaworld only: training runs at once, one core each (default: the core count; with --ray-address: "
              "Ray tasks in flight, default every CPU of the cluster)", metavar="N")] = None,
     ray_address: Annotated[Optional[str], tyro.conf.arg(
-        help="figure2 only: run each training run as a Ray task (num_cpus=1) on the cluster at this address "
+        help="figure2 and metaworld only: run each training run as a Ray task (num_cpus=1) on the cluster at this address "
              "('auto', 'host:port', or 'local' for a Ray runtime on this machine); --out must be on a filesystem "
              "every node sees", metavar="ADDRESS")] = None,
     report_only: Annotated[bool, tyro.conf.arg(
-        help="figure2 only: train nothing, write the figure and table from the run directories as they are")] = False,
+        help="figure2 and metaworld only: train nothing, write the figure and table from the run directories as they are")] = False,
 ) -> None:
     """Reproduce one of the paper's experiments: writes NAME.png, NAME.csv, NAME.json into the output
     directory and prints a one-paragraph summary. Experiments (docs/algorithms.md §10): formulation (§10.1),
     gradient-variance (§10.2), exploration (§10.3), learning-curves (§10.4; a resumable grid: re-invoke to
     continue), figure2 (Fig. 2 on the six MuJoCo envs: a campaign of parallel runs, on Ray with --ray-address;
-re-invoke to continue)."""
+re-invoke to continue), metaworld (ProMP and MAML-TRPO on Meta-World ML1 reach and push, meta-tested on the
+held-out goals: a campaign like figure2's)."""
     from ..experiments.options import ReproduceOptions  # heavy: JAX, matplotlib and the trainer, only when run
     from ..experiments.registry import EXPERIMENTS
 

@@ -7,7 +7,9 @@ from .figure2.report import EXPERIMENT as FIGURE2
 from .formulation.report import EXPERIMENT as FORMULATION
 from .gradient_variance.report import EXPERIMENT as GRADIENT_VARIANCE
 from .learning_curves.report import EXPERIMENT as LEARNING_CURVES
+from .metaworld.report import EXPERIMENT as METAWORLD
 from .options import Experiment
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (LEARNING_CURVES, FIGURE2, GRADIENT_VARIANCE, FORMULATION, EXPLORATION)}
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (LEARNING_CURVES, FIGURE2, GRADIENT_VARIANCE, FORMULATION,
+                                                            EXPLORATION, METAWORLD)}
 """Experiment name -> description and runner."""
