@@ -20,7 +20,9 @@ For each family (``reach`` -> ``reach-v3``) the file holds:
   the state after reset and after every step (``qpos``, ``qvel``, ``mocap_pos``, ``mocap_quat``,
   ``qacc_warmstart``), plus the per-episode reset constants (``init_tcp``, ``obj_init_pos``, ``target_pos``)
   and the model's ``body_pos`` and ``site_pos`` after the reset (``reset_model`` moves some families'
-  bodies, e.g. a door, to the task's position).
+  bodies, e.g. a door, to the task's position), and the state before the hand reset's last substep
+  (``pre_reset_qpos``, ...; ``hand_reset_pre_state``), whose kinematics are the reset observation of a
+  family whose ``reset_model`` runs no forward pass after the hand reset (e.g. drawer-open).
 
 ``--goals ml10`` writes ``ml10_goals.npz`` instead: every ML10 family's 50 goal vectors, train and test
 families, of ``metaworld.ML10(seed=BENCH_SEED)`` (``train/<family>``, ``test/<family>``).
@@ -47,7 +49,9 @@ BENCH_SEED = 0
 EPISODES = 3
 STEPS = {"reach": 60}  # steps per episode; 150 for families not named
 DEFAULT_STEPS = 150
-CONSTANTS: dict[str, dict[str, str]] = {}
+CONSTANTS: dict[str, dict[str, str]] = {
+    "lever-pull": {"lever_pos_init": "_lever_pos_init"},
+}
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
 ``restore``)."""
@@ -58,7 +62,10 @@ INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_plac
 
 
 def state(env) -> dict[str, np.ndarray]:
-    d = env.unwrapped.data
+    return state_of(env.unwrapped.data)
+
+
+def state_of(d) -> dict[str, np.ndarray]:
     return {"qpos": d.qpos.copy(), "qvel": d.qvel.copy(), "mocap_pos": d.mocap_pos.copy(),
             "mocap_quat": d.mocap_quat.copy(), "qacc_warmstart": d.qacc_warmstart.copy()}
 
@@ -90,6 +97,8 @@ def record_family(family: str) -> dict[str, np.ndarray]:
         for const, attr in CONSTANTS.get(family, {}).items():
             out.setdefault(f"const_{const}", []).append(np.atleast_1d(np.array(getattr(env.unwrapped, attr), dtype=np.float64)))
         out["site_pos"].append(env.unwrapped.model.site_pos.copy())
+        for k, v in hand_reset_pre_state(env, obs).items():
+            out.setdefault(f"pre_reset_{k}", []).append(v)
         obs_list, actions, rewards = [obs.copy()], [], []
         infos = {k: [] for k in INFO_KEYS}
         states = {k: [v] for k, v in state(env).items()}
@@ -127,6 +136,37 @@ def record_family(family: str) -> dict[str, np.ndarray]:
     arrays["metaworld_version"] = np.array(metaworld.__version__ if hasattr(metaworld, "__version__") else "3.1.1")
     env.close()
     return arrays
+
+
+def hand_reset_pre_state(env, obs: np.ndarray) -> dict[str, np.ndarray]:
+    """metaworld's hand reset (``mj_resetData``, then ``_reset_hand``: 50 steps holding the mocap at
+    ``hand_init_pos`` with controls (-1, 1)) replayed with bare MuJoCo on the model as the task left it; returns
+    the state before the last substep, whose kinematics that substep computed. Stops unless one more substep
+    gives the arm's state after the reset bit for bit; says which kinematics the reset observation holds."""
+    import mujoco
+
+    e = env.unwrapped
+    model, data = e.model, mujoco.MjData(e.model)
+    mujoco.mj_resetData(model, data)
+    for _ in range(50):
+        data.mocap_pos[0] = e.hand_init_pos
+        data.mocap_quat[0] = (1.0, 0.0, 1.0, 0.0)
+        data.ctrl[:] = (-1.0, 1.0)
+        mujoco.mj_step(model, data, nstep=e.frame_skip - 1)
+        pre = state_of(data)
+        mujoco.mj_step(model, data)
+    arm = slice(0, 9)  # seven arm joints and two fingers; reset_model may then place the objects
+    if not (np.array_equal(data.qpos[arm], e.data.qpos[arm]) and np.array_equal(data.qvel[arm], e.data.qvel[arm])):
+        raise SystemExit("the bare hand reset does not reproduce metaworld's")
+    mujoco.mj_forward(model, data)
+    after = np.array_equal(data.body("hand").xpos, obs[:3])
+    for name, value in pre.items():
+        getattr(data, name)[:] = value
+    mujoco.mj_forward(model, data)
+    before = np.array_equal(data.body("hand").xpos, obs[:3])
+    print(f"  reset observation: hand from the kinematics {'before' if before else 'after' if after else 'of neither'} "
+          "the hand reset's last substep")
+    return pre
 
 
 def check_step_rule(model, arrays: dict[str, np.ndarray]) -> None:

@@ -88,6 +88,12 @@ class SawyerMetaEnv(MetaEnv):
     min_obj_goal_xy = 0.15  # reset_model redraws goal vectors whose object and goal are closer in x-y
     episode_constants: tuple[str, ...] = ("init_tcp", "obj_init_pos", "target_pos")
     """What ``reset_model`` fixes for an episode and the reward reads; ``restore`` may override them."""
+    data_fields: tuple[str, ...] = ()
+    """Further ``MjData`` fields the family reads after a step (e.g. a body's ``xquat``), bound in ``sim.fields``."""
+    stale_reset_obs = False
+    """Whether the family's ``reset_model`` builds the reset's observation without a forward pass after the hand
+    reset (drawer-open, lever-pull): its positions are then the kinematics the hand reset's last substep
+    computed, those of the state before that substep (with the task's model), and ``reset`` returns them."""
 
     xml: str
     family: str
@@ -112,6 +118,7 @@ class SawyerMetaEnv(MetaEnv):
         self.model = load_model(self.xml)
         if self.model.nu != 2 or self.model.nmocap != 1:
             raise RuntimeError(f"{self.xml}: expected 2 finger actuators and 1 mocap body")
+        self._stale_row: np.ndarray | None = None
         self.dt = float(self.model.opt.timestep) * self.frame_skip
         self.nthread = nthread
         self.sim: BatchSim | None = None
@@ -176,7 +183,8 @@ class SawyerMetaEnv(MetaEnv):
         """metaworld's reset before the task is applied: ``mj_resetData``, then 50 steps holding the mocap at
         ``hand_init_pos`` with controls ``(-1, 1)``. The returned data (``rest``) holds the state and the last
         substep's kinematics, which is what metaworld's ``reset_model`` reads (e.g. the tool centre point
-        ``init_tcp``, an object's resting height)."""
+        ``init_tcp``, an object's resting height). The state before the last substep, whose kinematics those
+        are, is kept as ``_stale_row`` (``stale_reset_obs``)."""
         m = self.model
         d = mujoco.MjData(m)
         mujoco.mj_resetData(m, d)
@@ -184,7 +192,9 @@ class SawyerMetaEnv(MetaEnv):
             d.mocap_pos[0] = self.hand_init_pos
             d.mocap_quat[0] = MOCAP_QUAT
             d.ctrl[:] = (-1.0, 1.0)
-            mujoco.mj_step(m, d, nstep=self.frame_skip)
+            mujoco.mj_step(m, d, nstep=self.frame_skip - 1)
+            self._stale_row = self._state_row(d)
+            mujoco.mj_step(m, d)
         return d
 
     def _state_row(self, d: mujoco.MjData) -> np.ndarray:
@@ -222,7 +232,7 @@ class SawyerMetaEnv(MetaEnv):
         if self.sim is None or self.sim.nsim != self.num_copies:
             if self.sim is not None:
                 self.sim.close()
-            fields = ("mocap_pos", "mocap_quat", "xpos", "xquat", "site_xpos", "geom_xmat")
+            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xmat", *self.data_fields)
             self.sim = BatchSim(self.model, self.num_copies, self.frame_skip, self.nthread, fields)
         rand_vec = self.task_array("rand_vec")
         self.obj_init_pos, self.target_pos = self._task_positions(rand_vec)
@@ -263,11 +273,16 @@ class SawyerMetaEnv(MetaEnv):
     def reset(self, rng: Any = None) -> np.ndarray:
         """Every copy to its task's start (module docstring); draws nothing from ``rng``."""
         sim = self._require_sim()
+        stale = None
+        if self.stale_reset_obs:  # the kinematics of the state before the hand reset's last substep
+            sim.batch.state[:] = self._stale_row
+            sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_POS)
+            stale = self._curr_obs()
         sim.batch.state[:] = self._reset_row
         self._place_objects(sim)
         sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
         self._after_reset()
-        curr = self._curr_obs()
+        curr = self._curr_obs() if stale is None else stale
         self._prev = curr
         self._needs_reset = False
         return self._full_obs(curr, curr)
@@ -278,7 +293,8 @@ class SawyerMetaEnv(MetaEnv):
         ``mocap_quat``, ``qacc_warmstart``, ``ctrl``) to arrays ``[B, ...]``; unnamed fields keep the reset's
         values. ``episode`` may override the episode constants (``episode_constants``: ``init_tcp``,
         ``obj_init_pos``, ``target_pos``, ... each ``[B, ...]``) after the family's ``_after_reset`` computed
-        them. Used to replay recorded trajectories (tests/test_metaworld.py)."""
+        them. The observation is that of the given state (with ``stale_reset_obs``, a reset's is that of the
+        state before the hand reset's last substep). Used to replay recorded trajectories (tests/test_metaworld.py)."""
         sim = self._require_sim()
         sim.batch.state[:] = self._reset_row
         for name, value in state.items():

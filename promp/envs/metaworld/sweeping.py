@@ -138,6 +138,8 @@ class _BodyQuatObject(SawyerMetaEnv):
     """A free body whose observation is its body frame: position ``xpos`` and quaternion ``xquat``
     (MuJoCo's ``w, x, y, z`` order, as metaworld's ``data.body(...).xquat``). ``obj_body`` names it."""
 
+    data_fields = ("xquat",)
+
     obj_body: str
 
     def _family_ids(self) -> None:
