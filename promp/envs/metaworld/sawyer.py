@@ -97,6 +97,8 @@ class SawyerMetaEnv(MetaEnv):
     goal_low: tuple[float, float, float]
     goal_high: tuple[float, float, float]
     hand_init_pos: tuple[float, float, float] = (0.0, 0.6, 0.2)
+    sim_fields: tuple[str, ...] = ()
+    """Further ``mjData`` fields the family reads, bound per copy in ``sim.fields`` (e.g. ``"xquat"``)."""
 
     def __init__(self, nthread: int | None = None, split: str = "train", benchmark_seed: int = 0) -> None:
         """Compile the model and run the task-independent part of metaworld's reset once.
@@ -221,7 +223,7 @@ class SawyerMetaEnv(MetaEnv):
         if self.sim is None or self.sim.nsim != self.num_copies:
             if self.sim is not None:
                 self.sim.close()
-            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xmat")
+            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xmat", *self.sim_fields)
             self.sim = BatchSim(self.model, self.num_copies, self.frame_skip, self.nthread, fields)
         rand_vec = self.task_array("rand_vec")
         self.obj_init_pos, self.target_pos = self._task_positions(rand_vec)
