@@ -51,6 +51,8 @@ STEPS = {"reach": 60}  # steps per episode; 150 for families not named
 DEFAULT_STEPS = 150
 CONSTANTS: dict[str, dict[str, str]] = {
     "lever-pull": {"lever_pos_init": "_lever_pos_init"},
+    "button-press-topdown": {"obj_to_target_init": "_obj_to_target_init"},
+    "peg-insert-side": {"peg_head_pos_init": "peg_head_pos_init"},
 }
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to

@@ -14,7 +14,10 @@ Two levels of agreement, for each family:
   term to the weld constraint that drives the arm (promp/envs/metaworld/assets.py), so the hand drifts
   from metaworld's by up to 5.3e-4 m over reach's 60 steps, 1.2e-3 m over push's 150 and 8.8e-4 m over
   pick-place's 150 (measured). The bounds below are about 3 times the measured differences; a wrong rule
-  (action scale, gripper sign, a missing forward pass) moves the hand by centimetres.
+  (action scale, gripper sign, a missing forward pass) moves the hand by centimetres. A family whose held
+  object's contacts changed with the engine is compared over its first ``steps`` steps only: in shelf-place
+  the pads and the block are boxes, and on the same recorded state MuJoCo 3.3.0's box-box collider returns
+  four contacts per pad where 4.0's returns one, so the grasp holds differently and the block can slip.
 """
 
 from __future__ import annotations
@@ -74,6 +77,16 @@ REPLAY = {
     "drawer-close": {"hand": 6e-3, "obj": 7e-3, "reward": 0.12, "reward_steps": 1.0},
     # lever-pull, 150 steps: hand 1.2e-3, lever end 6.9e-4, reward 0.063
     "lever-pull": {"hand": 4e-3, "obj": 2e-3, "reward": 0.2, "reward_steps": 1.0},
+    # button-press-topdown, 150 steps: hand 8.7e-3 at its peak while the hand presses the button against its stop
+    # (1.4e-3 afterwards), button 3.8e-3, reward within 0.1 on 98.4% of steps (largest there 0.094); 7 of 450 steps
+    # differ by up to 0.56 with the button near the target height (pressed = tolerance within 0.005: steep there)
+    "button-press-topdown": {"hand": 0.03, "obj": 0.012, "reward": 0.1, "reward_steps": 0.95},
+    # peg-insert-side, 150 steps: hand 4.0e-3, peg 5.5e-3, reward 0.066
+    "peg-insert-side": {"hand": 0.012, "obj": 0.017, "reward": 0.2, "reward_steps": 1.0},
+    # shelf-place, first 50 steps (reach, grasp, lift): hand 6.1e-4, block 4.2e-3, reward 0.024. Compared no further
+    # (module docstring): MuJoCo 4's box-box collider gives each pad one contact with the block where 3.3.0 gave four,
+    # and the block then slips from the pads in one episode (step 54) where metaworld's stays held
+    "shelf-place": {"hand": 2e-3, "obj": 0.013, "reward": 0.1, "reward_steps": 1.0, "steps": 50},
 }
 
 
@@ -176,8 +189,9 @@ def test_replay_close_to_reference(family):
     env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), 1)
     env.restore({k: ref[k][:, 0] for k in STATE}, **episode_constants(ref))
+    steps = bound.get("steps", ref["ep_action"].shape[1])
     obs, rewards, success = [], [], []
-    for action in ref["ep_action"].transpose(1, 0, 2):
+    for action in ref["ep_action"][:, :steps].transpose(1, 0, 2):
         step = env.step(action * 10.0)  # policy units, as the sampler sends them
         obs.append(step.obs)
         rewards.append(step.reward)
@@ -186,13 +200,13 @@ def test_replay_close_to_reference(family):
     obs = np.stack(obs, axis=1)
     rewards = np.stack(rewards, axis=1)
     success = np.stack(success, axis=1)
-    ref_obs = ref["ep_obs"][:, 1:]
+    ref_obs, ref_reward = ref["ep_obs"][:, 1:steps + 1], ref["ep_reward"][:, :steps]
     assert np.abs(obs[..., :3] - ref_obs[..., :3]).max() < bound["hand"]
     assert np.abs(obs[..., 4:7] - ref_obs[..., 4:7]).max() < bound["obj"]
     np.testing.assert_array_equal(obs[..., 36:], 0.0)  # the goal is hidden
-    close = np.abs(rewards - ref["ep_reward"]) < bound["reward"]
-    assert close.mean() >= bound["reward_steps"], np.abs(rewards - ref["ep_reward"]).max()
-    differ = success != ref["info_success"].astype(bool)
+    close = np.abs(rewards - ref_reward) < bound["reward"]
+    assert close.mean() >= bound["reward_steps"], np.abs(rewards - ref_reward).max()
+    differ = success != ref["info_success"][:, :steps].astype(bool)
     assert 1.0 - differ.mean() >= bound.get("success_steps", 1.0), np.argwhere(differ).tolist()  # default: all
 
 
