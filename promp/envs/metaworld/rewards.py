@@ -24,18 +24,24 @@ class RewardResult(NamedTuple):
     info: dict[str, np.ndarray]  # metaworld's info fields, each [B]
 
 
-def tolerance(x: np.ndarray, lower: float, upper: float, margin: np.ndarray | float) -> np.ndarray:
-    """1 inside ``[lower, upper]``; outside, ``1 / ((d * s)^2 + 1)`` with ``d`` the distance to the nearest
-    bound over ``margin`` and ``s = sqrt(1 / 0.1 - 1)`` (0.1 at ``d = 1``); 0 outside where ``margin == 0``."""
+def tolerance(x: np.ndarray, lower: float, upper: float, margin: np.ndarray | float,
+              sigmoid: str = "long_tail") -> np.ndarray:
+    """1 inside ``[lower, upper]``; outside, a sigmoid of ``d``, the distance to the nearest bound over
+    ``margin``, that is 0.1 at ``d = 1``: ``"long_tail"`` ``1 / ((d * s)^2 + 1)`` with ``s = sqrt(1 / 0.1 - 1)``,
+    or ``"gaussian"`` ``exp(-(d * s)^2 / 2)`` with ``s = sqrt(-2 ln 0.1)``; 0 outside where ``margin == 0``."""
+    if sigmoid not in ("long_tail", "gaussian"):
+        raise ValueError(f"tolerance: sigmoid must be 'long_tail' or 'gaussian', got {sigmoid!r}")
     x = np.asarray(x, dtype=np.float64)
     margin = np.broadcast_to(np.asarray(margin, dtype=np.float64), x.shape)
     if (margin < 0).any():
         raise ValueError("tolerance: the margin must be non-negative")
     in_bounds = (lower <= x) & (x <= upper)
-    scale = np.sqrt(1 / VALUE_AT_MARGIN - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         d = np.where(x < lower, lower - x, x - upper) / margin
-        sig = 1 / ((d * scale) ** 2 + 1)
+        if sigmoid == "long_tail":
+            sig = 1 / ((d * np.sqrt(1 / VALUE_AT_MARGIN - 1)) ** 2 + 1)
+        else:
+            sig = np.exp(-0.5 * (d * np.sqrt(-2 * np.log(VALUE_AT_MARGIN))) ** 2)
     outside = np.where(margin == 0, 0.0, sig)
     return np.where(in_bounds, 1.0, outside)
 

@@ -87,6 +87,10 @@ class SawyerMetaEnv(MetaEnv):
     min_obj_goal_xy = 0.15  # reset_model redraws goal vectors whose object and goal are closer in x-y
     episode_constants: tuple[str, ...] = ("init_tcp", "obj_init_pos", "target_pos")
     """What ``reset_model`` fixes for an episode and the reward reads; ``restore`` may override them."""
+    stale_reset_kinematics = False
+    """Whether the family's ``reset_model`` ends without a forward pass (most end with ``set_state``, which runs
+    one): the reset then observes the hand and gripper as the hand reset's last kinematics left them (``rest``:
+    where its last substep began), not at the reset state (e.g. window-open)."""
 
     xml: str
     family: str
@@ -108,7 +112,7 @@ class SawyerMetaEnv(MetaEnv):
         self.split = split
         self.benchmark_seed = int(benchmark_seed)
         self.goals = mw_tasks.goal_sets([type(self)], mw_tasks.split_seed(self.benchmark_seed, split, ml1=True))[0]
-        self.model = load_model(self.xml)
+        self.model = self._load_model()
         if self.model.nu != 2 or self.model.nmocap != 1:
             raise RuntimeError(f"{self.xml}: expected 2 finger actuators and 1 mocap body")
         self.dt = float(self.model.opt.timestep) * self.frame_skip
@@ -119,6 +123,11 @@ class SawyerMetaEnv(MetaEnv):
         self._reset_row = self._state_row(self.rest)
         self._init_tcp = (self.rest.site_xpos[self._right_ee] + self.rest.site_xpos[self._left_ee]) / 2.0
         self._needs_reset = True
+
+    def _load_model(self) -> mujoco.MjModel:
+        """The family's compiled model (``assets.load_model(xml)``); a family may amend compiled fields here,
+        before the hand reset runs on it."""
+        return load_model(self.xml)
 
     @classmethod
     def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
@@ -221,15 +230,16 @@ class SawyerMetaEnv(MetaEnv):
         if self.sim is None or self.sim.nsim != self.num_copies:
             if self.sim is not None:
                 self.sim.close()
-            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xmat")
+            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xpos", "geom_xmat")
             self.sim = BatchSim(self.model, self.num_copies, self.frame_skip, self.nthread, fields)
         rand_vec = self.task_array("rand_vec")
         self.obj_init_pos, self.target_pos = self._task_positions(rand_vec)
         self.init_tcp = np.broadcast_to(self._init_tcp, (self.num_copies, 3)).copy()
         self._hand_init = np.broadcast_to(np.asarray(self.hand_init_pos, dtype=np.float64), (self.num_copies, 3)).copy()
-        fields = self._model_fields()
-        if fields:
-            self.sim.set_model_fields(fields)
+        for name, value in self._model_fields().items():
+            # written as metaworld edits its model: no mj_setConst, so the constants derived from the compiled
+            # model (invweights, mean inertia, ...) stay those of the default positions, as in metaworld
+            self.sim.expand(name)[:] = value
         self._needs_reset = True
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -239,7 +249,8 @@ class SawyerMetaEnv(MetaEnv):
     def _model_fields(self) -> dict[str, np.ndarray]:
         """Per-copy model fields the family's ``reset_model`` sets for the task, ``{name: [B, ...]}`` of whole
         fields (e.g. ``body_pos`` ``[B, nbody, 3]`` where metaworld moves a door's body to ``obj_init_pos``);
-        written once per ``set_tasks``. The default (puck families) sets none."""
+        written once per ``set_tasks``, without recomputing derived constants (``mj_setConst``), as metaworld
+        writes them. The default (puck families) sets none."""
         return {}
 
     def _place_objects(self, sim: BatchSim) -> None:
@@ -267,6 +278,8 @@ class SawyerMetaEnv(MetaEnv):
         sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
         self._after_reset()
         curr = self._curr_obs()
+        if self.stale_reset_kinematics:
+            curr[:, :4] = self._hand_obs(self.rest.xpos[None])
         self._prev = curr
         self._needs_reset = False
         return self._full_obs(curr, curr)
@@ -331,15 +344,16 @@ class SawyerMetaEnv(MetaEnv):
         xmat = self._require_sim().fields["geom_xmat"][:, self._obj_geom].reshape(-1, 3, 3)
         return np.hstack([self.body_pos(self._obj), quat_from_matrix(xmat)])
 
-    def _curr_obs(self) -> np.ndarray:
-        xpos = self._require_sim().fields["xpos"]
-        hand = xpos[:, self._hand]
+    def _hand_obs(self, xpos: np.ndarray) -> np.ndarray:
+        """Hand position and gripper opening ``[B, 4]`` from body positions ``[B, nbody, 3]``."""
         apart = np.linalg.norm(xpos[:, self._rightclaw] - xpos[:, self._leftclaw], axis=-1)
-        gripper = np.clip(apart / 0.1, 0.0, 1.0)
+        return np.hstack([xpos[:, self._hand], np.clip(apart / 0.1, 0.0, 1.0)[:, None]])
+
+    def _curr_obs(self) -> np.ndarray:
         objects = self._objects()
         padded = np.zeros((self.num_copies, OBS_OBJ_LEN))
         padded[:, :objects.shape[1]] = objects
-        return np.hstack([hand, gripper[:, None], padded])
+        return np.hstack([self._hand_obs(self._require_sim().fields["xpos"]), padded])
 
     def _full_obs(self, curr: np.ndarray, prev: np.ndarray) -> np.ndarray:
         return np.hstack([curr, prev, np.zeros((self.num_copies, 3))])  # the goal is hidden in ML benchmarks
