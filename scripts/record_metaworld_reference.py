@@ -47,7 +47,9 @@ BENCH_SEED = 0
 EPISODES = 3
 STEPS = {"reach": 60}  # steps per episode; 150 for families not named
 DEFAULT_STEPS = 150
-CONSTANTS: dict[str, dict[str, str]] = {}
+CONSTANTS: dict[str, dict[str, str]] = {
+    "window-open": {"handle_init_pos": "window_handle_pos_init"},
+}
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
 ``restore``)."""

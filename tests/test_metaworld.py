@@ -14,7 +14,11 @@ Two levels of agreement, for each family:
   term to the weld constraint that drives the arm (promp/envs/metaworld/assets.py), so the hand drifts
   from metaworld's by up to 5.3e-4 m over reach's 60 steps, 1.2e-3 m over push's 150 and 8.8e-4 m over
   pick-place's 150 (measured). The bounds below are about 3 times the measured differences; a wrong rule
-  (action scale, gripper sign, a missing forward pass) moves the hand by centimetres.
+  (action scale, gripper sign, a missing forward pass) moves the hand by centimetres. MuJoCo 3.3.0's box-box
+  collider reports half the penetration depth that MuJoCo 4's does (two aligned boxes 2 mm into each other:
+  1 mm against 2 mm), so a box-box contact pushes back twice as hard here: the doors' panel against the lock's
+  walls (door-open once the door is nearly open, door-close from the start) follows other paths than
+  metaworld's; their bounds say where.
 """
 
 from __future__ import annotations
@@ -55,6 +59,17 @@ REPLAY = {
     # pick-place, 150 steps: hand 8.8e-4, object 1.0e-3, reward 0.03 on 99.6% of steps; 2 of 450 steps differ by up
     # to 3.0 where the tool centre or the lift is at the threshold of the 1 + 5 in_place bonus (discontinuous there)
     "pick-place": {"hand": 3e-3, "obj": 3e-3, "reward": 0.1, "reward_steps": 0.98},
+    # door-open, the first 75 steps ("steps"), until the opening door first touches the lock's side wall (a box-box
+    # contact; the module docstring): hand 1.3e-3, handle 2.6e-3, reward 0.071. Past it the door is stopped earlier
+    # (-1.79 rad against -1.95 at step 145), the handle 5 cm off and the success flags differ on 70 of 450 steps
+    "door-open": {"hand": 4e-3, "obj": 8e-3, "reward": 0.2, "reward_steps": 1.0, "steps": 75},
+    # door-close, 150 steps: the door starts 1 mm inside the lock's side wall (a box-box contact), which pushes it out
+    # to -1.284 rad instead of -1.304, so the handle is off by up to 3.1e-2 in every episode; hand 3.8e-3, reward
+    # within 0.1 on 98.2% of steps (at most 0.15), success flags equal. The hand reset to (-0.5, 0.6, 0.2), far
+    # out, leaves the tool centre 1.4e-3 from metaworld's and the reset observation 1.5e-3 ("reset": tcp, obs)
+    "door-close": {"hand": 0.012, "obj": 0.1, "reward": 0.1, "reward_steps": 0.94, "reset": (5e-3, 5e-3)},
+    # window-open, 150 steps: hand 1.3e-3, handle 1.5e-3, reward 0.022
+    "window-open": {"hand": 4e-3, "obj": 5e-3, "reward": 0.1, "reward_steps": 1.0},
 }
 
 
@@ -128,22 +143,30 @@ def test_reset_observation_exact_from_recorded_reset_state(family):
     env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), 1)
     obs = env.restore({k: ref[k][:, 0] for k in STATE}, **episode_constants(ref))
+    if env.stale_reset_kinematics:
+        # metaworld observed the hand and gripper where the hand reset's last substep began, which the recorded
+        # state does not hold (window-open; measured 5.4e-5: the settling arm's last substep); the rest is exact
+        hand = np.r_[0:4, 18:22]
+        np.testing.assert_allclose(obs[:, hand], ref["ep_obs"][:, 0, hand], rtol=0, atol=2e-4)
+        obs[:, hand] = ref["ep_obs"][:, 0, hand]
     np.testing.assert_allclose(obs, ref["ep_obs"][:, 0], rtol=0, atol=EXACT)
 
 
 def test_own_reset_is_close_to_metaworlds(family):
     """promp runs metaworld's reset procedure under MuJoCo 4: the goal and object placement are exact, the
-    hand after 50 settling steps differs by the engine (measured: tool centre 1.2e-4 m, observation 5.5e-4)."""
+    hand after 50 settling steps differs by the engine (measured: tool centre 1.2e-4 m, observation 5.5e-4;
+    a family's ``REPLAY`` entry may give other bounds, ``"reset": (tcp, obs)``)."""
     ref = reference(family)
+    tcp_bound, obs_bound = REPLAY.get(family, {}).get("reset", (5e-4, 2e-3))
     env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), 2)
     obs = env.reset(np.random.default_rng(0))
     np.testing.assert_array_equal(obs[0::2], obs[1::2])  # a reset is fixed by the task
-    np.testing.assert_allclose(env.init_tcp[::2], ref["init_tcp"], rtol=0, atol=5e-4)
+    np.testing.assert_allclose(env.init_tcp[::2], ref["init_tcp"], rtol=0, atol=tcp_bound)
     np.testing.assert_allclose(env.obj_init_pos[::2, :2], ref["obj_init_pos"][:, :2], rtol=0, atol=0)
     np.testing.assert_allclose(env.target_pos[::2, :2], ref["target_pos"][:, :2], rtol=0, atol=0)
     np.testing.assert_allclose(env.target_pos[::2], ref["target_pos"], rtol=0, atol=2e-3)
-    np.testing.assert_allclose(obs[::2], ref["ep_obs"][:, 0], rtol=0, atol=2e-3)
+    np.testing.assert_allclose(obs[::2], ref["ep_obs"][:, 0], rtol=0, atol=obs_bound)
 
 
 def test_replay_close_to_reference(family):
@@ -152,8 +175,9 @@ def test_replay_close_to_reference(family):
     env = mw_families.family_class(family)(nthread=1)
     env.set_tasks(tasks_of(ref), 1)
     env.restore({k: ref[k][:, 0] for k in STATE}, **episode_constants(ref))
+    steps = bound.get("steps", ref["ep_action"].shape[1])  # a family's entry may compare a first part only
     obs, rewards, success = [], [], []
-    for action in ref["ep_action"].transpose(1, 0, 2):
+    for action in ref["ep_action"].transpose(1, 0, 2)[:steps]:
         step = env.step(action * 10.0)  # policy units, as the sampler sends them
         obs.append(step.obs)
         rewards.append(step.reward)
@@ -162,13 +186,13 @@ def test_replay_close_to_reference(family):
     obs = np.stack(obs, axis=1)
     rewards = np.stack(rewards, axis=1)
     success = np.stack(success, axis=1)
-    ref_obs = ref["ep_obs"][:, 1:]
+    ref_obs, ref_reward = ref["ep_obs"][:, 1:steps + 1], ref["ep_reward"][:, :steps]
     assert np.abs(obs[..., :3] - ref_obs[..., :3]).max() < bound["hand"]
     assert np.abs(obs[..., 4:7] - ref_obs[..., 4:7]).max() < bound["obj"]
     np.testing.assert_array_equal(obs[..., 36:], 0.0)  # the goal is hidden
-    close = np.abs(rewards - ref["ep_reward"]) < bound["reward"]
-    assert close.mean() >= bound["reward_steps"], np.abs(rewards - ref["ep_reward"]).max()
-    np.testing.assert_array_equal(success, ref["info_success"].astype(bool))
+    close = np.abs(rewards - ref_reward) < bound["reward"]
+    assert close.mean() >= bound["reward_steps"], np.abs(rewards - ref_reward).max()
+    np.testing.assert_array_equal(success, ref["info_success"][:, :steps].astype(bool))
 
 
 def test_task_moves_the_bodies_as_metaworld(family):
@@ -265,3 +289,13 @@ def test_gymnasium_wrapper_gives_metaworlds_success_info():
     _, _, _, _, info = env.step(env.action_space.sample())
     assert info["success"] in (0.0, 1.0)
     env.close()
+
+
+def test_window_handle_start_is_metaworlds():
+    """window-open's reward reads the handle's start (``handle_init_pos``), which metaworld takes from its hand
+    reset's last kinematics, with the window already moved; promp's own reset gives the same numbers."""
+    ref = reference("window-open")
+    env = mw_families.family_class("window-open")(nthread=1)
+    env.set_tasks(tasks_of(ref), 1)
+    env.reset()
+    np.testing.assert_array_equal(env.handle_init_pos, ref["const_handle_init_pos"])
