@@ -53,6 +53,7 @@ CONSTANTS: dict[str, dict[str, str]] = {
     "lever-pull": {"lever_pos_init": "_lever_pos_init"},
     "button-press-topdown": {"obj_to_target_init": "_obj_to_target_init"},
     "peg-insert-side": {"peg_head_pos_init": "peg_head_pos_init"},
+    "window-open": {"handle_init_pos": "window_handle_pos_init"},
 }
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to

@@ -27,8 +27,10 @@ class RewardResult(NamedTuple):
 def tolerance(x: np.ndarray, lower: float, upper: float, margin: np.ndarray | float,
               sigmoid: str = "long_tail") -> np.ndarray:
     """1 inside ``[lower, upper]``; outside, a sigmoid of ``d``, the distance to the nearest bound over
-    ``margin``, that is 0.1 at ``d = 1``: ``"long_tail"`` ``1 / ((d * s)^2 + 1)`` with ``s = sqrt(1 / 0.1 - 1)``
+    ``margin``, that is 0.1 at ``d = 1``: ``"long_tail"`` ``1 / ((d * s)^2 + 1)`` with ``s = sqrt(1 / 0.1 - 1)``,
     or ``"gaussian"`` ``exp(-(d * s)^2 / 2)`` with ``s = sqrt(-2 ln 0.1)``; 0 outside where ``margin == 0``."""
+    if sigmoid not in ("long_tail", "gaussian"):
+        raise ValueError(f"tolerance: sigmoid must be 'long_tail' or 'gaussian', got {sigmoid!r}")
     x = np.asarray(x, dtype=np.float64)
     margin = np.broadcast_to(np.asarray(margin, dtype=np.float64), x.shape)
     if (margin < 0).any():
@@ -38,10 +40,8 @@ def tolerance(x: np.ndarray, lower: float, upper: float, margin: np.ndarray | fl
         d = np.where(x < lower, lower - x, x - upper) / margin
         if sigmoid == "long_tail":
             sig = 1 / ((d * np.sqrt(1 / VALUE_AT_MARGIN - 1)) ** 2 + 1)
-        elif sigmoid == "gaussian":
-            sig = np.exp(-0.5 * (d * np.sqrt(-2 * np.log(VALUE_AT_MARGIN))) ** 2)
         else:
-            raise ValueError(f"tolerance: unknown sigmoid {sigmoid!r} (known: 'long_tail', 'gaussian')")
+            sig = np.exp(-0.5 * (d * np.sqrt(-2 * np.log(VALUE_AT_MARGIN))) ** 2)
     outside = np.where(margin == 0, 0.0, sig)
     return np.where(in_bounds, 1.0, outside)
 

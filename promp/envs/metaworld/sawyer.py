@@ -115,7 +115,7 @@ class SawyerMetaEnv(MetaEnv):
         self.split = split
         self.benchmark_seed = int(benchmark_seed)
         self.goals = mw_tasks.goal_sets([type(self)], mw_tasks.split_seed(self.benchmark_seed, split, ml1=True))[0]
-        self.model = load_model(self.xml)
+        self.model = self._load_model()
         if self.model.nu != 2 or self.model.nmocap != 1:
             raise RuntimeError(f"{self.xml}: expected 2 finger actuators and 1 mocap body")
         self._stale_row: np.ndarray | None = None
@@ -127,6 +127,11 @@ class SawyerMetaEnv(MetaEnv):
         self._reset_row = self._state_row(self.rest)
         self._init_tcp = (self.rest.site_xpos[self._right_ee] + self.rest.site_xpos[self._left_ee]) / 2.0
         self._needs_reset = True
+
+    def _load_model(self) -> mujoco.MjModel:
+        """The family's compiled model (``assets.load_model(xml)``); a family may amend compiled fields here,
+        before the hand reset runs on it."""
+        return load_model(self.xml)
 
     @classmethod
     def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
@@ -232,15 +237,16 @@ class SawyerMetaEnv(MetaEnv):
         if self.sim is None or self.sim.nsim != self.num_copies:
             if self.sim is not None:
                 self.sim.close()
-            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xmat", *self.data_fields)
+            fields = ("mocap_pos", "mocap_quat", "xpos", "site_xpos", "geom_xpos", "geom_xmat", *self.data_fields)
             self.sim = BatchSim(self.model, self.num_copies, self.frame_skip, self.nthread, fields)
         rand_vec = self.task_array("rand_vec")
         self.obj_init_pos, self.target_pos = self._task_positions(rand_vec)
         self.init_tcp = np.broadcast_to(self._init_tcp, (self.num_copies, 3)).copy()
         self._hand_init = np.broadcast_to(np.asarray(self.hand_init_pos, dtype=np.float64), (self.num_copies, 3)).copy()
-        fields = self._model_fields()
-        if fields:
-            self.sim.set_model_fields(fields)
+        for name, value in self._model_fields().items():
+            # written as metaworld edits its model: no mj_setConst, so the constants derived from the compiled
+            # model (invweights, mean inertia, ...) stay those of the default positions, as in metaworld
+            self.sim.expand(name)[:] = value
         self._needs_reset = True
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +256,8 @@ class SawyerMetaEnv(MetaEnv):
     def _model_fields(self) -> dict[str, np.ndarray]:
         """Per-copy model fields the family's ``reset_model`` sets for the task, ``{name: [B, ...]}`` of whole
         fields (e.g. ``body_pos`` ``[B, nbody, 3]`` where metaworld moves a door's body to ``obj_init_pos``);
-        written once per ``set_tasks``. The default (puck families) sets none."""
+        written once per ``set_tasks``, without recomputing derived constants (``mj_setConst``), as metaworld
+        writes them. The default (puck families) sets none."""
         return {}
 
     def _place_objects(self, sim: BatchSim) -> None:
@@ -365,15 +372,16 @@ class SawyerMetaEnv(MetaEnv):
         xmat = self._require_sim().fields["geom_xmat"][:, self._obj_geom].reshape(-1, 3, 3)
         return np.hstack([self.body_pos(self._obj), quat_from_matrix(xmat)])
 
-    def _curr_obs(self) -> np.ndarray:
-        xpos = self._require_sim().fields["xpos"]
-        hand = xpos[:, self._hand]
+    def _hand_obs(self, xpos: np.ndarray) -> np.ndarray:
+        """Hand position and gripper opening ``[B, 4]`` from body positions ``[B, nbody, 3]``."""
         apart = np.linalg.norm(xpos[:, self._rightclaw] - xpos[:, self._leftclaw], axis=-1)
-        gripper = np.clip(apart / 0.1, 0.0, 1.0)
+        return np.hstack([xpos[:, self._hand], np.clip(apart / 0.1, 0.0, 1.0)[:, None]])
+
+    def _curr_obs(self) -> np.ndarray:
         objects = self._objects()
         padded = np.zeros((self.num_copies, OBS_OBJ_LEN))
         padded[:, :objects.shape[1]] = objects
-        return np.hstack([hand, gripper[:, None], padded])
+        return np.hstack([self._hand_obs(self._require_sim().fields["xpos"]), padded])
 
     def _full_obs(self, curr: np.ndarray, prev: np.ndarray) -> np.ndarray:
         return np.hstack([curr, prev, np.zeros((self.num_copies, 3))])  # the goal is hidden in ML benchmarks
