@@ -46,8 +46,14 @@ def bench_command(
             alternating between them (needs pip install 'promp[ray]'; a local runtime unless --ray-address).
         ray_address: time the workers on the Ray cluster at this address (auto or HOST:PORT).
     """
-    from ..bench.measure import (compare, iteration_timing, physics_ratios, policy_sampler_throughput, thread_counts,
-                                 thread_settings)
+    from ..bench.measure import (
+        compare,
+        iteration_timing,
+        physics_ratios,
+        policy_sampler_throughput,
+        thread_counts,
+        thread_settings,
+    )
     from ..envs import MetaEnv
 
     try:

@@ -29,7 +29,6 @@ import numpy as np
 
 from ..types import Task
 
-
 POLICY_ACTION_BOUND = 10.0
 
 
