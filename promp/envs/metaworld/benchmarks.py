@@ -118,3 +118,11 @@ class MetaworldMl10(MultiFamilyMetaEnv):
 
     train_families = mw_families.ML10_TRAIN
     test_families = mw_families.ML10_TEST
+
+
+class MetaworldMl45(MultiFamilyMetaEnv):
+    """Meta-World ML45: meta-train on 45 task families; meta-test (``split="test"``) on bin-picking, box-close,
+    hand-insert, door-lock and door-unlock (metaworld 3.1.1's ``ML45_V3``)."""
+
+    train_families = mw_families.ML45_TRAIN
+    test_families = mw_families.ML45_TEST
