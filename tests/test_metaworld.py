@@ -360,17 +360,30 @@ def test_multi_family_env_steps_each_family_as_its_own_env():
     env.close()
 
 
-def test_ml10_goal_sets_are_metaworlds():
-    """ML10's goals: the train families drawn in turn from one generator, the test families from another
-    with the same seed, bit for bit as metaworld.ML10(seed=0) (recorded)."""
-    from promp.envs.metaworld.benchmarks import MetaworldMl10
+@pytest.mark.parametrize("benchmark", ["ml10", "ml45"])
+def test_benchmark_goal_sets_are_metaworlds(benchmark):
+    """ML10's and ML45's goals: the train families drawn in turn from one generator, the test families from
+    another with the same seed, bit for bit as metaworld.ML10(seed=0) / ML45(seed=0) (recorded)."""
+    from promp.envs.metaworld import benchmarks
 
-    with np.load(DATA / "ml10_goals.npz") as ref:
+    cls = {"ml10": benchmarks.MetaworldMl10, "ml45": benchmarks.MetaworldMl45}[benchmark]
+    with np.load(DATA / f"{benchmark}_goals.npz") as ref:
         for split in ("train", "test"):
-            env = MetaworldMl10(nthread=1, split=split)
+            env = cls(nthread=1, split=split)
             assert sorted(env.goals) == sorted(k.split("/")[1] for k in ref.files if k.startswith(split + "/"))
             for family, goals in env.goals.items():
                 np.testing.assert_array_equal(goals, ref[f"{split}/{family}"], err_msg=family)
+
+
+def test_promp_train_runs_on_ml10(tmp_path):
+    """One ProMP iteration on ML10 with one task of each train family; the rows count every family's steps."""
+    from promp.config import resolve_config
+    from promp.trainer import train
+
+    overrides = {"iterations": 1, "meta_batch_size": 10, "rollouts_per_task": 1, "horizon": 5, "hidden": (8, 8)}
+    rows = train(resolve_config("metaworld-ml10", "promp", overrides), tmp_path / "run", progress=False)
+    assert len(rows) == 1 and int(rows[0]["env_steps"]) == 10 * 1 * 5 * 2
+    assert np.isfinite(float(rows[0]["return_post"])) and 0.0 <= float(rows[0]["success_post"]) <= 1.0
 
 
 def test_eval_reports_success_per_family():
