@@ -43,6 +43,7 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     "metaworld-ml1-push": {"horizon": 500},
     "metaworld-ml1-pick-place": {"horizon": 500},
     "metaworld-ml10": {"horizon": 500},
+    "metaworld-ml45": {"horizon": 500},
 }
 """Per-env config overrides for every algorithm family."""
 

@@ -52,6 +52,9 @@ BUILTIN_ENVS: dict[str, tuple[str, str]] = {
     "metaworld-ml10": ("promp.envs.metaworld.benchmarks:MetaworldMl10",
                        "Meta-World ML10: Sawyer arm, 10 task families x 50 goals to meta-train on (split='test': 5 "
                        "held-out families); needs metaworld's assets (scripts/install_metaworld_assets.py)"),
+    "metaworld-ml45": ("promp.envs.metaworld.benchmarks:MetaworldMl45",
+                       "Meta-World ML45: Sawyer arm, 45 task families x 50 goals to meta-train on (split='test': 5 "
+                       "held-out families); needs metaworld's assets (scripts/install_metaworld_assets.py)"),
 }
 """The one table of built-in env ids (docs/algorithms.md §7), registered here by path, and with gymnasium
 as ``promp/<id>-v0``; the classes load when an env is made."""

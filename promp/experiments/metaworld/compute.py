@@ -36,7 +36,7 @@ class MetaworldSetup:
     test_rollouts: int = 10
 
     KNOWN_ENVS: ClassVar[tuple[str, ...]] = ("metaworld-ml1-reach", "metaworld-ml1-push", "metaworld-ml1-pick-place",
-                                             "metaworld-ml10")
+                                             "metaworld-ml10", "metaworld-ml45")
     KNOWN_ALGOS: ClassVar[tuple[str, ...]] = ("promp", "maml-trpo", "emaml-trpo", "lvc-vpg", "emaml-vpg", "maml-vpg",
                                               "dice")
 
