@@ -140,9 +140,9 @@ def test_bad_campaign_flags_give_one_error_line(tmp_path, capsys, argv, message)
     assert not (tmp_path / "x" / "runs").exists() or not any((tmp_path / "x" / "runs").rglob("config.json"))
 
 
-def test_parallel_flag_is_figure2_only(tmp_path, capsys):
+def test_parallel_flag_is_for_the_campaigns_only(tmp_path, capsys):
     code, _, err = run_cli(["reproduce", "learning-curves", "--parallel", "2", "--out", str(tmp_path)], capsys)
-    assert code == 2 and "figure2" in err
+    assert code == 2 and "figure2 and metaworld experiments only" in err
 
 
 def test_snapshot_tree_keeps_a_campaign_that_plots_and_resumes(reference, tmp_path, capsys):

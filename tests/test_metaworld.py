@@ -411,3 +411,29 @@ def test_window_handle_start_is_metaworlds():
     env.set_tasks(tasks_of(ref), 1)
     env.reset()
     np.testing.assert_array_equal(env.handle_init_pos, ref["const_handle_init_pos"])
+
+
+def test_reproduce_metaworld_quick_meta_tests_every_run(tmp_path):
+    """``promp reproduce metaworld --scale quick``: both runs train, each finished run is meta-tested on the
+    held-out goals once (``meta_test.json``, reused by ``--report-only``), and the table has both cells."""
+    import csv
+
+    from promp.cli import main
+
+    out = tmp_path / "mw"
+    main(["reproduce", "metaworld", "--scale", "quick", "--parallel", "1", "--out", str(out)])
+    with open(out / "metaworld.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert {(r["env"], r["algo"]) for r in table} == {("metaworld-ml1-reach", "promp"), ("metaworld-ml1-reach", "maml-trpo")}
+    test_goals = MetaworldMl1Reach(nthread=1, split="test").goals
+    for algo in ("promp", "maml-trpo"):
+        path = out / "runs" / "metaworld-ml1-reach" / f"{algo}-seed1" / "meta_test.json"
+        record = json.loads(path.read_text())
+        assert record["env_kwargs"] == {"split": "test"} and record["num_tasks"] == 2
+        assert all(t["rand_vec"] == test_goals[t["index"]].tolist() for t in record["tasks"])
+        row = next(r for r in table if r["algo"] == algo)
+        assert float(row["test_success_post"]) == record["steps"][-1]["success_rate"]
+    stamp = path.stat().st_mtime_ns
+    before = (out / "metaworld.csv").read_text()
+    main(["reproduce", "metaworld", "--scale", "quick", "--report-only", "--out", str(out)])
+    assert path.stat().st_mtime_ns == stamp and (out / "metaworld.csv").read_text() == before
