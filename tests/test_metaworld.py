@@ -102,6 +102,25 @@ REPLAY = {
     "door-close": {"hand": 0.012, "obj": 0.1, "reward": 0.1, "reward_steps": 0.94, "reset": (5e-3, 5e-3)},
     # window-open, 150 steps: hand 1.3e-3, handle 1.5e-3, reward 0.022
     "window-open": {"hand": 4e-3, "obj": 5e-3, "reward": 0.1, "reward_steps": 1.0},
+    # plate-slide, 150 steps: hand 4.8e-3 (pushing the plate), plate 2.6e-3, reward 0.011 on every step
+    "plate-slide": {"hand": 1.5e-2, "obj": 8e-3, "reward": 0.04, "reward_steps": 1.0},
+    # plate-slide-side, -back, -back-side, 150 steps. The plate is a box sliding on the table, pushed by the pads
+    # (box-box contacts, module docstring). The reward jumps between 1.5 grasped and 2 + 7 in_place where the tool
+    # centre is 0.07 from the plate's centre, which is where it pushes (0.06-0.07): the steps on either side of that
+    # threshold (or of the success radius) in one engine only differ by up to 7.6; the others by the plate's drift.
+    # -side: hand 4.3e-3, plate 4.8e-3; 18 of 450 steps across the threshold, the rest within 0.29 (7 in_place
+    # with the plate 1.8e-3 off, on a steep tolerance)
+    "plate-slide-side": {"hand": 1.3e-2, "obj": 1.5e-2, "reward": 0.3, "reward_steps": 0.88},
+    # -back: hand 2.0e-3, plate 5.4e-3; 11 of 450 steps across the threshold, the rest within 0.044
+    "plate-slide-back": {"hand": 6e-3, "obj": 1.6e-2, "reward": 0.15, "reward_steps": 0.93},
+    # -back-side: hand 7.3e-4, plate 3.9e-3; 5 of 450 steps across the threshold, the rest within 0.021
+    "plate-slide-back-side": {"hand": 2.2e-3, "obj": 1.2e-2, "reward": 0.07, "reward_steps": 0.96},
+    # soccer, 150 steps: hand 1.1e-3, ball 1.7e-2 (episode 2: the struck ball rolls 0.2 m free, its 4e-3 error at
+    # the strike growing; episode 1: 7.5e-3, the ball squeezed between the fingers and the table pops up 5 cm);
+    # reward within 0.44 on the 427 of 450 steps where both engines are on the same side of the 10-reward radius
+    # (6.5 in_place, steep in the ball's x, weighted 3), 23 steps across it differ by up to 3.6; 1 of 450 success
+    # flags differs (episode 2, step 79: metaworld's ball 3.4e-3 outside the 0.07 radius, promp's inside)
+    "soccer": {"hand": 3.3e-3, "obj": 5e-2, "reward": 0.5, "reward_steps": 0.85, "success_steps": 0.99},
 }
 
 
