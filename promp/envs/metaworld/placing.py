@@ -39,19 +39,20 @@ def rect_prism_tolerance(curr: np.ndarray, zero: np.ndarray, one: np.ndarray) ->
 
 
 def button_press_topdown(obs: np.ndarray, tcp: np.ndarray, target: np.ndarray, init_tcp: np.ndarray,
-                         obj_to_target_init: np.ndarray) -> RewardResult:
+                         obj_to_target_init: np.ndarray, tcp_closed: np.ndarray | None = None) -> RewardResult:
     """button-press-topdown-v3 (metaworld 3.1.1 ``SawyerButtonPressTopdownEnvV3.compute_reward``, v2):
     ``5 * hamacher(1 - gripper opening, near)`` with ``near = tolerance(|tcp - button|, [0, 0.01])``, margin
     the button's distance to the *start* tool centre; plus ``5 * pressed`` once the tool centre is within
     0.03 of the button, ``pressed = tolerance(|target_z - button_z|, [0, 0.005])`` with margin the start's
-    height difference; success when the button is within 0.024 of the target height."""
+    height difference; success when the button is within 0.024 of the target height. ``tcp_closed``, if
+    given, replaces ``1 - gripper opening`` (button-press-topdown-wall's ``max(gripper opening, 0)``)."""
     obj = obs[:, 4:7]
     tcp_to_obj = _norm(obj - tcp)
     tcp_to_obj_init = _norm(obj - init_tcp)
     obj_to_target = np.abs(target[:, 2] - obj[:, 2])
     near = tolerance(tcp_to_obj, 0.0, 0.01, tcp_to_obj_init)
     pressed = tolerance(obj_to_target, 0.0, 0.005, obj_to_target_init)
-    reward = 5 * hamacher_product(1 - obs[:, 3], near)
+    reward = 5 * hamacher_product(1 - obs[:, 3] if tcp_closed is None else tcp_closed, near)
     reward = np.where(tcp_to_obj <= 0.03, reward + 5 * pressed, reward)
     success = obj_to_target <= 0.024
     info = {"near_object": (tcp_to_obj <= 0.05).astype(np.float64),
