@@ -60,10 +60,14 @@ CONSTANTS: dict[str, dict[str, str]] = {
     "button-press": {"obj_to_target_init": "_obj_to_target_init"},
     "button-press-wall": {"obj_to_target_init": "_obj_to_target_init"},
     "dial-turn": {"dial_push_position": "dial_push_position"},
+    "window-close": {"handle_init_pos": "window_handle_pos_init"},
 }
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
 ``restore``)."""
+RESET_SUBSTEPS = {"door-lock": 5}
+"""Per family, the substeps its ``reset_model`` runs after the hand reset (door-lock's ``mj_step`` x frame_skip,
+holding the hand reset's mocap and controls); ``hand_reset_pre_state`` runs them too."""
 ACTION_SEED = 1234
 NOISE = 0.2  # standard deviation of the noise added to the scripted policy's actions
 INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target",
@@ -106,7 +110,7 @@ def record_family(family: str) -> dict[str, np.ndarray]:
         for const, attr in CONSTANTS.get(family, {}).items():
             out.setdefault(f"const_{const}", []).append(np.atleast_1d(np.array(getattr(env.unwrapped, attr), dtype=np.float64)))
         out["site_pos"].append(env.unwrapped.model.site_pos.copy())
-        for k, v in hand_reset_pre_state(env, obs).items():
+        for k, v in hand_reset_pre_state(env, obs, RESET_SUBSTEPS.get(family, 0)).items():
             out.setdefault(f"pre_reset_{k}", []).append(v)
         obs_list, actions, rewards = [obs.copy()], [], []
         infos = {k: [] for k in INFO_KEYS}
@@ -147,11 +151,12 @@ def record_family(family: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def hand_reset_pre_state(env, obs: np.ndarray) -> dict[str, np.ndarray]:
+def hand_reset_pre_state(env, obs: np.ndarray, extra_substeps: int = 0) -> dict[str, np.ndarray]:
     """metaworld's hand reset (``mj_resetData``, then ``_reset_hand``: 50 steps holding the mocap at
-    ``hand_init_pos`` with controls (-1, 1)) replayed with bare MuJoCo on the model as the task left it; returns
-    the state before the last substep, whose kinematics that substep computed. Stops unless one more substep
-    gives the arm's state after the reset bit for bit; says which kinematics the reset observation holds."""
+    ``hand_init_pos`` with controls (-1, 1)), then the family's ``extra_substeps`` (``RESET_SUBSTEPS``), replayed
+    with bare MuJoCo on the model as the task left it; returns the state before the last substep, whose
+    kinematics that substep computed. Stops unless one more substep gives the arm's state after the reset bit
+    for bit; says which kinematics the reset observation holds."""
     import mujoco
 
     e = env.unwrapped
@@ -162,6 +167,9 @@ def hand_reset_pre_state(env, obs: np.ndarray) -> dict[str, np.ndarray]:
         data.mocap_quat[0] = (1.0, 0.0, 1.0, 0.0)
         data.ctrl[:] = (-1.0, 1.0)
         mujoco.mj_step(model, data, nstep=e.frame_skip - 1)
+        pre = state_of(data)
+        mujoco.mj_step(model, data)
+    for _ in range(extra_substeps):
         pre = state_of(data)
         mujoco.mj_step(model, data)
     # the seven arm joints and two fingers, by name (a free object's joint may come first, as coffee-button's

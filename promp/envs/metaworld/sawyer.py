@@ -19,7 +19,9 @@ Reset: metaworld resets the data (``mj_resetData``), holds the mocap at ``hand_i
 with the gripper open (``_reset_hand``), records the tool centre point (``init_tcp``), then places the
 object for the task. The first two parts do not depend on the task, so they run once, in one ``MjData``,
 when the env is built; every reset copies that state row (``qpos``, ``qvel``, warm start, mocap,
-controls: ``mjSTATE_INTEGRATION``) into the copies and places their objects. A reset draws nothing:
+controls: ``mjSTATE_INTEGRATION``) into the copies and places their objects (where the hand touches a
+body the task moves while it settles, ``task_hand_reset``, they run per task in the batch when the tasks
+are set, and a reset copies each task's row). A reset draws nothing:
 as in metaworld, an episode's start is fixed by its task; the policy's noise makes copies differ.
 
 Episodes never end early (metaworld truncates at 500 steps: the ``horizon``). The family's success flag of
@@ -94,6 +96,15 @@ class SawyerMetaEnv(MetaEnv):
     """Whether the family's ``reset_model`` builds the reset's observation without a forward pass after the hand
     reset (drawer-open, lever-pull): its positions are then the kinematics the hand reset's last substep
     computed, those of the state before that substep (with the task's model), and ``reset`` returns them."""
+    reset_substeps = 0
+    """Substeps the family's ``reset_model`` runs after the hand reset, holding its mocap and controls (door-lock:
+    ``frame_skip``); they follow the reading of ``init_tcp``, and with ``stale_reset_obs`` the reset observation is
+    the kinematics before the last of them."""
+    task_hand_reset = False
+    """Whether the hand reset depends on the task: the hand touches a body the task moves while it settles
+    (door-lock, door-unlock: the lock stands within its reach). The hand reset (and ``reset_substeps``) then runs
+    in the batch with each task's model fields when the tasks are set (``_task_hand_reset``), as metaworld's
+    reset runs it after moving the bodies, instead of once with the default model."""
 
     xml: str
     family: str
@@ -124,8 +135,11 @@ class SawyerMetaEnv(MetaEnv):
         self.sim: BatchSim | None = None
         self._ids()
         self.rest = self._hand_reset()
-        self._reset_row = self._state_row(self.rest)
         self._init_tcp = (self.rest.site_xpos[self._right_ee] + self.rest.site_xpos[self._left_ee]) / 2.0
+        for _ in range(self.reset_substeps):
+            self._stale_row = self._state_row(self.rest)
+            mujoco.mj_step(self.model, self.rest)
+        self._reset_row = self._state_row(self.rest)
         self._needs_reset = True
 
     def _load_model(self) -> mujoco.MjModel:
@@ -247,7 +261,31 @@ class SawyerMetaEnv(MetaEnv):
             # written as metaworld edits its model: no mj_setConst, so the constants derived from the compiled
             # model (invweights, mean inertia, ...) stay those of the default positions, as in metaworld
             self.sim.expand(name)[:] = value
+        if self.task_hand_reset:
+            self._task_hand_reset()
         self._needs_reset = True
+
+    def _task_hand_reset(self) -> None:
+        """``_hand_reset`` and the ``reset_substeps`` run in the batch, in the first copy of each task (the others
+        would repeat it bit for bit), with the task's model fields: the per-copy reset state, the state before its
+        last substep (``stale_reset_obs``) and ``init_tcp`` (read after the hand reset, as metaworld does)."""
+        sim = self._require_sim()
+        first = np.arange(0, self.num_copies, self.copies_per_task)
+        sim.batch.reset(ids=first, stage=mujoco.mjtStage.mjSTAGE_NONE)  # mj_resetData
+        site = sim.fields["site_xpos"]
+        for i in range(self.hand_reset_steps + self.reset_substeps):
+            if i < self.hand_reset_steps:
+                sim.fields["mocap_pos"][first, 0] = self.hand_init_pos
+                sim.fields["mocap_quat"][first, 0] = MOCAP_QUAT
+                sim.ctrl[first] = (-1.0, 1.0)
+                sim.batch.step(ids=first, nstep=self.frame_skip - 1)
+            stale = sim.batch.state[first]
+            sim.batch.step(ids=first, nstep=1)
+            if i == self.hand_reset_steps - 1:
+                init_tcp = (site[first, self._right_ee] + site[first, self._left_ee]) / 2.0
+        self._reset_row = np.repeat(sim.batch.state[first], self.copies_per_task, axis=0)
+        self._stale_row = np.repeat(stale, self.copies_per_task, axis=0)
+        self.init_tcp = np.repeat(init_tcp, self.copies_per_task, axis=0)
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Object start and goal ``[B, 3]`` each from the goal vectors ``[B, 6]`` (family's ``reset_model``)."""
