@@ -54,6 +54,8 @@ CONSTANTS: dict[str, dict[str, str]] = {
     "button-press-topdown": {"obj_to_target_init": "_obj_to_target_init"},
     "peg-insert-side": {"peg_head_pos_init": "peg_head_pos_init"},
     "window-open": {"handle_init_pos": "window_handle_pos_init"},
+    "handle-press": {"handle_init_pos": "_handle_init_pos"},
+    "handle-press-side": {"handle_init_pos": "_handle_init_pos"},
 }
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
