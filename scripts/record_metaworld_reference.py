@@ -61,6 +61,8 @@ CONSTANTS: dict[str, dict[str, str]] = {
     "button-press-wall": {"obj_to_target_init": "_obj_to_target_init"},
     "dial-turn": {"dial_push_position": "dial_push_position"},
     "window-close": {"handle_init_pos": "window_handle_pos_init"},
+    "handle-press": {"handle_init_pos": "_handle_init_pos"},
+    "handle-press-side": {"handle_init_pos": "_handle_init_pos"},
 }
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to

@@ -173,6 +173,25 @@ REPLAY = {
     # (metaworld's z = 0.05): MuJoCo 3.3.0's box-box collider reports half the depth (0.01 against 0.02, measured), so
     # the block rises more slowly (block 6.6e-3 off in the first steps of every episode) and then slides otherwise
     "hand-insert": {"hand": 0.018, "obj": 0.085, "reward": 0.1, "reward_steps": 0.8, "success_steps": 0.97},
+    # handle-press, the first 20 steps: hand 6.9e-3, handle 4.9e-3, reward 0.16. The fingers' boxes press on the
+    # handle's box (box-box contacts, the module docstring; in episode 1 from the reset on) and push it down past its
+    # slide's range; over 150 steps the hand drifts by 4.6e-2, the handle by 1.9e-2, and 6 of 450 success flags differ
+    "handle-press": {"hand": 0.02, "obj": 0.015, "reward": 0.5, "reward_steps": 1.0, "steps": 20},
+    # handle-press-side, 150 steps: hand 5.2e-3, handle 6.1e-3 (the same box-box contacts as handle-press), success
+    # flags equal; reward within 0.1 on 91.6% of steps, at most 0.87 while the handle moves through the steep part of
+    # in_place (radius 0.02; a handle height 1e-3 off changes the reward by up to 0.4)
+    "handle-press-side": {"hand": 0.015, "obj": 0.018, "reward": 0.1, "reward_steps": 0.85},
+    # handle-pull, 150 steps: hand 7.6e-4, handle 8.4e-4, reward within 1.2e-3 on 449 of 450 steps; one differs by
+    # 0.29, where caging is at the 0.97 threshold that switches the gripping term on
+    "handle-pull": {"hand": 2.5e-3, "obj": 2.5e-3, "reward": 0.1, "reward_steps": 0.99},
+    # handle-pull-side, 150 steps: hand 2.5e-3, handle 8.1e-4, reward 0.057
+    "handle-pull-side": {"hand": 7.5e-3, "obj": 2.5e-3, "reward": 0.17, "reward_steps": 1.0},
+    # faucet-open, 150 steps: hand 6.9e-3, handle 6.2e-3, reward 0.045; the hand's largest errors come where it slips
+    # off the handle at the knob's stop and lurches 2 to 4 cm per step
+    "faucet-open": {"hand": 0.02, "obj": 0.018, "reward": 0.13, "reward_steps": 1.0},
+    # faucet-close, 150 steps: hand 1.5e-2 (as in faucet-open, where the hand slips off the handle and lurches),
+    # handle 4.1e-3, reward 0.030
+    "faucet-close": {"hand": 0.045, "obj": 0.012, "reward": 0.1, "reward_steps": 1.0},
 }
 
 
