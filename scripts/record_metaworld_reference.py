@@ -54,10 +54,16 @@ CONSTANTS: dict[str, dict[str, str]] = {
     "button-press-topdown": {"obj_to_target_init": "_obj_to_target_init"},
     "peg-insert-side": {"peg_head_pos_init": "peg_head_pos_init"},
     "window-open": {"handle_init_pos": "window_handle_pos_init"},
+    "stick-push": {"stick_init_pos": "stick_init_pos"},
+    "stick-pull": {"stick_init_pos": "stick_init_pos"},
 }
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
 ``restore``)."""
+RESET_ZEROED_DOFS = {"sawyer_coffee.xml": range(9, 15)}
+"""Per model file name, the arm's dofs whose velocity ``reset_model`` zeroes after the hand reset (coffee-pull's
+and coffee-push's ``_set_obj_xyz`` writes ``qvel[9:15]``: four arm joints' and the fingers' in a model whose first
+joint is the mug's)."""
 ACTION_SEED = 1234
 NOISE = 0.2  # standard deviation of the noise added to the scripted policy's actions
 INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target",
@@ -158,8 +164,13 @@ def hand_reset_pre_state(env, obs: np.ndarray) -> dict[str, np.ndarray]:
         mujoco.mj_step(model, data, nstep=e.frame_skip - 1)
         pre = state_of(data)
         mujoco.mj_step(model, data)
-    arm = slice(0, 9)  # seven arm joints and two fingers; reset_model may then place the objects
-    if not (np.array_equal(data.qpos[arm], e.data.qpos[arm]) and np.array_equal(data.qvel[arm], e.data.qvel[arm])):
+    # seven arm joints and two fingers (first in most models, after the mug's free joint in sawyer_coffee.xml);
+    # reset_model may then place the objects, and coffee's also zeroes qvel[9:15], six of the arm's dofs there
+    joints = [model.joint(n) for n in (*(f"right_j{i}" for i in range(7)), "r_close", "l_close")]
+    arm = [int(j.qposadr[0]) for j in joints]
+    zeroed = RESET_ZEROED_DOFS.get(Path(e.model_name).name, ())
+    dofs = [int(j.dofadr[0]) for j in joints if int(j.dofadr[0]) not in zeroed]
+    if not (np.array_equal(data.qpos[arm], e.data.qpos[arm]) and np.array_equal(data.qvel[dofs], e.data.qvel[dofs])):
         raise SystemExit("the bare hand reset does not reproduce metaworld's")
     mujoco.mj_forward(model, data)
     after = np.array_equal(data.body("hand").xpos, obs[:3])
