@@ -63,6 +63,8 @@ CONSTANTS: dict[str, dict[str, str]] = {
     "window-close": {"handle_init_pos": "window_handle_pos_init"},
     "handle-press": {"handle_init_pos": "_handle_init_pos"},
     "handle-press-side": {"handle_init_pos": "_handle_init_pos"},
+    "stick-push": {"stick_init_pos": "stick_init_pos"},
+    "stick-pull": {"stick_init_pos": "stick_init_pos"},
 }
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to

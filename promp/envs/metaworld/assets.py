@@ -54,6 +54,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 import mujoco
 import numpy as np
@@ -86,13 +87,16 @@ def asset_dir() -> Path:
                             f"there): {INSTALL_HINT}")
 
 
-def load_model(xml: str) -> mujoco.MjModel:
+def load_model(xml: str, edit: Callable[[mujoco.MjSpec], None] | None = None) -> mujoco.MjModel:
     """Compile ``xml`` (relative to ``asset_dir()``, e.g. ``"sawyer_xyz/sawyer_reach_v3.xml"``) with
-    metaworld's mocap welds set in the spec (the MuJoCo 4 mend of the module docstring)."""
+    metaworld's mocap welds set in the spec (the MuJoCo 4 mend of the module docstring); ``edit``, if given,
+    amends the spec first (e.g. a family's sensors, which read the simulation without changing it)."""
     path = asset_dir() / xml
     if not path.is_file():
         raise FileNotFoundError(f"Meta-World model {xml!r} not found at {path}")
     spec = mujoco.MjSpec.from_file(str(path))
+    if edit is not None:
+        edit(spec)
     if any(body.mocap for body in spec.bodies):
         for eq in spec.equalities:
             if eq.type == mujoco.mjtEq.mjEQ_WELD:
