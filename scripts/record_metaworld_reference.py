@@ -58,6 +58,13 @@ CONSTANTS: dict[str, dict[str, str]] = {
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
 ``restore``)."""
+FIRST_STEP_CONSTANTS: dict[str, dict[str, str]] = {
+    "bin-picking": {"target_to_obj_init": "_target_to_obj_init"},
+}
+"""As ``CONSTANTS``, for the constants metaworld sets in the episode's first reward computation (read after
+the first step)."""
+RESET_SETTLE_SUBSTEPS = {"box-close": 5}
+"""Substeps a family's ``reset_model`` runs after the hand reset (``hand_reset_pre_state`` runs them too)."""
 ACTION_SEED = 1234
 NOISE = 0.2  # standard deviation of the noise added to the scripted policy's actions
 INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target",
@@ -100,7 +107,7 @@ def record_family(family: str) -> dict[str, np.ndarray]:
         for const, attr in CONSTANTS.get(family, {}).items():
             out.setdefault(f"const_{const}", []).append(np.atleast_1d(np.array(getattr(env.unwrapped, attr), dtype=np.float64)))
         out["site_pos"].append(env.unwrapped.model.site_pos.copy())
-        for k, v in hand_reset_pre_state(env, obs).items():
+        for k, v in hand_reset_pre_state(env, obs, RESET_SETTLE_SUBSTEPS.get(family, 0)).items():
             out.setdefault(f"pre_reset_{k}", []).append(v)
         obs_list, actions, rewards = [obs.copy()], [], []
         infos = {k: [] for k in INFO_KEYS}
@@ -114,6 +121,10 @@ def record_family(family: str) -> dict[str, np.ndarray]:
                 action = np.clip(policy.get_action(seen) + NOISE * rng.standard_normal(4), -1.0, 1.0)
             action = np.asarray(action, dtype=np.float64)
             obs, reward, _, _, info = env.step(action)
+            if len(actions) == 0:
+                for const, attr in FIRST_STEP_CONSTANTS.get(family, {}).items():
+                    value = np.atleast_1d(np.array(getattr(env.unwrapped, attr), dtype=np.float64))
+                    out.setdefault(f"const_{const}", []).append(value)
             actions.append(action)
             obs_list.append(obs.copy())
             rewards.append(float(reward))
@@ -141,11 +152,12 @@ def record_family(family: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def hand_reset_pre_state(env, obs: np.ndarray) -> dict[str, np.ndarray]:
+def hand_reset_pre_state(env, obs: np.ndarray, settle: int = 0) -> dict[str, np.ndarray]:
     """metaworld's hand reset (``mj_resetData``, then ``_reset_hand``: 50 steps holding the mocap at
     ``hand_init_pos`` with controls (-1, 1)) replayed with bare MuJoCo on the model as the task left it; returns
     the state before the last substep, whose kinematics that substep computed. Stops unless one more substep
-    gives the arm's state after the reset bit for bit; says which kinematics the reset observation holds."""
+    (and the ``settle`` substeps the family's ``reset_model`` runs after it) gives the arm's state after the
+    reset bit for bit; says which kinematics the reset observation holds."""
     import mujoco
 
     e = env.unwrapped
@@ -158,6 +170,8 @@ def hand_reset_pre_state(env, obs: np.ndarray) -> dict[str, np.ndarray]:
         mujoco.mj_step(model, data, nstep=e.frame_skip - 1)
         pre = state_of(data)
         mujoco.mj_step(model, data)
+    if settle:
+        mujoco.mj_step(model, data, nstep=settle)
     arm = slice(0, 9)  # seven arm joints and two fingers; reset_model may then place the objects
     if not (np.array_equal(data.qpos[arm], e.data.qpos[arm]) and np.array_equal(data.qvel[arm], e.data.qvel[arm])):
         raise SystemExit("the bare hand reset does not reproduce metaworld's")

@@ -19,8 +19,10 @@ Reset: metaworld resets the data (``mj_resetData``), holds the mocap at ``hand_i
 with the gripper open (``_reset_hand``), records the tool centre point (``init_tcp``), then places the
 object for the task. The first two parts do not depend on the task, so they run once, in one ``MjData``,
 when the env is built; every reset copies that state row (``qpos``, ``qvel``, warm start, mocap,
-controls: ``mjSTATE_INTEGRATION``) into the copies and places their objects. A reset draws nothing:
-as in metaworld, an episode's start is fixed by its task; the policy's noise makes copies differ.
+controls: ``mjSTATE_INTEGRATION``) into the copies and places their objects (where a task's moved body
+touches an object while the hand settles, the hand reset runs per task instead: ``task_hand_reset``).
+A reset draws nothing: as in metaworld, an episode's start is fixed by its task; the policy's noise makes
+copies differ.
 
 Episodes never end early (metaworld truncates at 500 steps: the ``horizon``). The family's success flag of
 every step is the env's ``step_success()`` (``reports_success``), which the sampler records; an episode
@@ -94,6 +96,15 @@ class SawyerMetaEnv(MetaEnv):
     """Whether the family's ``reset_model`` builds the reset's observation without a forward pass after the hand
     reset (drawer-open, lever-pull): its positions are then the kinematics the hand reset's last substep
     computed, those of the state before that substep (with the task's model), and ``reset`` returns them."""
+    task_hand_reset = False
+    """Whether the hand reset depends on the task: metaworld's reset runs ``reset_model`` twice, so its second
+    hand reset runs on the model the first one moved for the task; where a moved body touches a free object while
+    the hand settles (disassemble's peg, box-close's box, peg-unplug-side's wall), the object's state after it,
+    which the reset keeps in part, is the task's. The hand reset then runs once per task in the batch, with the
+    task's model fields (``_model_fields``), instead of once in ``__init__``."""
+    reset_settle_substeps = 0
+    """Substeps the family's ``reset_model`` runs after the hand reset (and after ``init_tcp`` is read), before it
+    places the objects (box-close: one env step)."""
 
     xml: str
     family: str
@@ -125,7 +136,7 @@ class SawyerMetaEnv(MetaEnv):
         self._ids()
         self.rest = self._hand_reset()
         self._reset_row = self._state_row(self.rest)
-        self._init_tcp = (self.rest.site_xpos[self._right_ee] + self.rest.site_xpos[self._left_ee]) / 2.0
+        self._reset_rows = self._reset_row
         self._needs_reset = True
 
     def _load_model(self) -> mujoco.MjModel:
@@ -189,7 +200,8 @@ class SawyerMetaEnv(MetaEnv):
         ``hand_init_pos`` with controls ``(-1, 1)``. The returned data (``rest``) holds the state and the last
         substep's kinematics, which is what metaworld's ``reset_model`` reads (e.g. the tool centre point
         ``init_tcp``, an object's resting height). The state before the last substep, whose kinematics those
-        are, is kept as ``_stale_row`` (``stale_reset_obs``)."""
+        are, is kept as ``_stale_row`` (``stale_reset_obs``); ``reset_settle_substeps`` follow the reading of
+        ``init_tcp`` (``_init_tcp``)."""
         m = self.model
         d = mujoco.MjData(m)
         mujoco.mj_resetData(m, d)
@@ -200,7 +212,31 @@ class SawyerMetaEnv(MetaEnv):
             mujoco.mj_step(m, d, nstep=self.frame_skip - 1)
             self._stale_row = self._state_row(d)
             mujoco.mj_step(m, d)
+        self._init_tcp = (d.site_xpos[self._right_ee] + d.site_xpos[self._left_ee]) / 2.0
+        if self.reset_settle_substeps:
+            mujoco.mj_step(m, d, nstep=self.reset_settle_substeps)
         return d
+
+    def _task_hand_resets(self) -> tuple[np.ndarray, np.ndarray]:
+        """``_hand_reset`` of every task with its model fields (``task_hand_reset``), run in the batch on each
+        task's first copy: the state rows ``[B, nstate]`` and ``init_tcp`` ``[B, 3]`` of every copy."""
+        sim = self._require_sim()
+        if self.stale_reset_obs:
+            raise NotImplementedError(f"{type(self).__name__}: task_hand_reset with stale_reset_obs")
+        k = self.copies_per_task
+        first = np.arange(0, self.num_copies, k)
+        sim.batch.reset(ids=first, stage=mujoco.mjtStage.mjSTAGE_NONE)  # mj_resetData
+        for _ in range(self.hand_reset_steps):
+            sim.fields["mocap_pos"][first, 0] = self.hand_init_pos
+            sim.fields["mocap_quat"][first, 0] = MOCAP_QUAT
+            sim.ctrl[first] = (-1.0, 1.0)
+            sim.batch.step(ids=first, nstep=self.frame_skip)
+        site = sim.fields["site_xpos"]
+        init_tcp = (site[first, self._right_ee] + site[first, self._left_ee]) / 2.0
+        if self.reset_settle_substeps:
+            sim.batch.step(ids=first, nstep=self.reset_settle_substeps)
+        rows = np.asarray(sim.batch.state)[first]
+        return np.repeat(rows, k, axis=0), np.repeat(init_tcp, k, axis=0)
 
     def _state_row(self, d: mujoco.MjData) -> np.ndarray:
         """The integration state (``mjSTATE_INTEGRATION``: ``qpos``, ``qvel``, warm start, mocap, controls)."""
@@ -247,6 +283,9 @@ class SawyerMetaEnv(MetaEnv):
             # written as metaworld edits its model: no mj_setConst, so the constants derived from the compiled
             # model (invweights, mean inertia, ...) stay those of the default positions, as in metaworld
             self.sim.expand(name)[:] = value
+        self._reset_rows = self._reset_row
+        if self.task_hand_reset:
+            self._reset_rows, self.init_tcp = self._task_hand_resets()
         self._needs_reset = True
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -285,7 +324,7 @@ class SawyerMetaEnv(MetaEnv):
             sim.batch.state[:] = self._stale_row
             sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_POS)
             stale = self._curr_obs()
-        sim.batch.state[:] = self._reset_row
+        sim.batch.state[:] = self._reset_rows
         self._place_objects(sim)
         sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
         self._after_reset()
@@ -303,7 +342,7 @@ class SawyerMetaEnv(MetaEnv):
         them. The observation is that of the given state (with ``stale_reset_obs``, a reset's is that of the
         state before the hand reset's last substep). Used to replay recorded trajectories (tests/test_metaworld.py)."""
         sim = self._require_sim()
-        sim.batch.state[:] = self._reset_row
+        sim.batch.state[:] = self._reset_rows
         for name, value in state.items():
             sim.batch.bind(name)[:] = value
         sim.batch.forward(stage=mujoco.mjtStage.mjSTAGE_ACC)
