@@ -69,9 +69,14 @@ CONSTANTS: dict[str, dict[str, str]] = {
 """Per family, further episode constants its reward reads: promp's name -> metaworld's attribute after the
 reset (saved as ``const_<promp name>``, one row per episode; tests/test_metaworld.py hands them to
 ``restore``)."""
-RESET_SUBSTEPS = {"door-lock": 5}
-"""Per family, the substeps its ``reset_model`` runs after the hand reset (door-lock's ``mj_step`` x frame_skip,
-holding the hand reset's mocap and controls); ``hand_reset_pre_state`` runs them too."""
+RESET_SUBSTEPS = {"door-lock": 5, "box-close": 5}
+"""Per family, the substeps its ``reset_model`` runs after the hand reset (door-lock's and box-close's ``mj_step``
+x frame_skip, holding the hand reset's mocap and controls); ``hand_reset_pre_state`` runs them too."""
+FIRST_STEP_CONSTANTS: dict[str, dict[str, str]] = {
+    "bin-picking": {"target_to_obj_init": "_target_to_obj_init"},
+}
+"""As ``CONSTANTS``, for the constants metaworld sets in the episode's first reward computation (read after
+the first step)."""
 ACTION_SEED = 1234
 NOISE = 0.2  # standard deviation of the noise added to the scripted policy's actions
 INFO_KEYS = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target",
@@ -128,6 +133,10 @@ def record_family(family: str) -> dict[str, np.ndarray]:
                 action = np.clip(policy.get_action(seen) + NOISE * rng.standard_normal(4), -1.0, 1.0)
             action = np.asarray(action, dtype=np.float64)
             obs, reward, _, _, info = env.step(action)
+            if len(actions) == 0:
+                for const, attr in FIRST_STEP_CONSTANTS.get(family, {}).items():
+                    value = np.atleast_1d(np.array(getattr(env.unwrapped, attr), dtype=np.float64))
+                    out.setdefault(f"const_{const}", []).append(value)
             actions.append(action)
             obs_list.append(obs.copy())
             rewards.append(float(reward))
