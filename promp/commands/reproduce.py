@@ -40,8 +40,8 @@ def check_overrides(name: str, experiments: dict, given: dict) -> None:
             only = [f for f in owners[0].flags if sum(f in e.flags for e in experiments.values()) == 1]
             verb = "applies" if len(only) == 1 else "apply"
             raise CommandError(f"{' and '.join(map(_flag, only))} {verb} to the {owners[0].name} experiment only, not {name}")
-        if owners:
-            raise CommandError(f"{_flag(field)} applies to the {' and '.join(e.name for e in owners)} experiments only, "
+        if len(owners) == 2:  # e.g. the campaign flags (figure2 and metaworld)
+            raise CommandError(f"{_flag(field)} applies to the {owners[0].name} and {owners[1].name} experiments only, "
                                f"not {name}")
         raise CommandError(f"{_flag(field)} does not apply to the {name} experiment")
 
