@@ -316,15 +316,7 @@ class PegUnplugSide(_BodyQuatObject):
     pull = np.array([0.15, 0.0, 0.0])  # the target from the plug's start
     task_hand_reset = True
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """The wall's position box alone (``SawyerPegUnplugSideEnvV3._random_reset_space``)."""
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        """``reset_model`` keeps every draw."""
-        return True
+    rand_vec_is_object_start = True  # the wall's position box alone (``SawyerPegUnplugSideEnvV3._random_reset_space``)
 
     def _family_ids(self) -> None:
         super()._family_ids()

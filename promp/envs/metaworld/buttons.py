@@ -194,15 +194,7 @@ class CoffeeButton(SawyerMetaEnv):
     goal_high = tuple(np.array(obj_high) + np.array([0.001, -0.22 + COFFEE_MAX_DIST, 0.301]))
     hand_init_pos = (0.0, 0.4, 0.2)
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """The machine's position box (``SawyerCoffeeButtonEnvV3._random_reset_space``)."""
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        """``reset_model`` keeps every draw."""
-        return True
+    rand_vec_is_object_start = True  # the machine's position box (``SawyerCoffeeButtonEnvV3._random_reset_space``)
 
     def _family_ids(self) -> None:
         body = mujoco.mjtObj.mjOBJ_BODY
@@ -255,15 +247,7 @@ class DialTurn(SawyerMetaEnv):
     stale_reset_obs = True
     episode_constants = (*SawyerMetaEnv.episode_constants, "dial_push_position")
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """The dial's position box (``SawyerDialTurnEnvV3._random_reset_space``)."""
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        """``reset_model`` keeps every draw."""
-        return True
+    rand_vec_is_object_start = True  # the dial's position box (``SawyerDialTurnEnvV3._random_reset_space``)
 
     def _family_ids(self) -> None:
         self._dial = self._id(mujoco.mjtObj.mjOBJ_BODY, "dial")

@@ -109,13 +109,7 @@ class _ObjectOnlyReset(SawyerMetaEnv):
     goal_offset: tuple[float, float, float]
     body: str
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        return True
+    rand_vec_is_object_start = True
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         obj = rand_vec[:, :3].copy()

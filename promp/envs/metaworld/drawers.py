@@ -146,14 +146,7 @@ class _Fixture(SawyerMetaEnv):
     fixture_body: str
     target_offset: tuple[float, float, float]
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """The fixture's box alone (metaworld's ``_random_reset_space`` of these families)."""
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        return True
+    rand_vec_is_object_start = True  # the fixture's box alone (metaworld's ``_random_reset_space`` of these families)
 
     def _family_ids(self) -> None:
         self._fixture = self._id(mujoco.mjtObj.mjOBJ_BODY, self.fixture_body)

@@ -159,15 +159,7 @@ class ButtonPressTopdown(SawyerMetaEnv):
     button_offset = np.array([0.0, 0.0, 0.193])  # metaworld observes the button's frame raised by this
     episode_constants = ("init_tcp", "obj_init_pos", "target_pos", "obj_to_target_init")
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """The box's position box (``SawyerButtonPressTopdownEnvV3._random_reset_space``)."""
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        """``reset_model`` keeps every draw."""
-        return True
+    rand_vec_is_object_start = True  # the box's position box (``SawyerButtonPressTopdownEnvV3._random_reset_space``)
 
     def _family_ids(self) -> None:
         body, site = mujoco.mjtObj.mjOBJ_BODY, mujoco.mjtObj.mjOBJ_SITE

@@ -88,6 +88,10 @@ class SawyerMetaEnv(MetaEnv):
     action_scale = 0.01
     hand_reset_steps = 50
     min_obj_goal_xy = 0.15  # reset_model redraws goal vectors whose object and goal are closer in x-y
+    rand_vec_is_object_start = False
+    """Whether the goal vector is the object's (or fixture's) start box alone, every draw kept (door, drawer,
+    button, ... families: their goal follows from the start); else object box then goal box, redrawn while the
+    two are too close (``rand_vec_acceptable``)."""
     episode_constants: tuple[str, ...] = ("init_tcp", "obj_init_pos", "target_pos")
     """What ``reset_model`` fixes for an episode and the reward reads; ``restore`` may override them."""
     data_fields: tuple[str, ...] = ()
@@ -149,8 +153,10 @@ class SawyerMetaEnv(MetaEnv):
 
     @classmethod
     def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds of the goal vectors ``rand_vec`` (metaworld's ``_random_reset_space``); the default is the
-        object's start box followed by the goal box."""
+        """Bounds of the goal vectors ``rand_vec`` (metaworld's ``_random_reset_space``): the object's start box
+        followed by the goal box, or the start box alone (``rand_vec_is_object_start``)."""
+        if cls.rand_vec_is_object_start:
+            return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
         return (np.hstack((cls.obj_low, cls.goal_low)).astype(np.float64),
                 np.hstack((cls.obj_high, cls.goal_high)).astype(np.float64))
 
@@ -243,7 +249,10 @@ class SawyerMetaEnv(MetaEnv):
     def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
         """Whether the family's ``reset_model`` keeps a drawn goal vector; the default (object x-y, then goal
         x-y, as in reach, push and pick-place) redraws while object and goal are closer than
-        ``min_obj_goal_xy`` in the x-y plane. A family whose reset keeps every draw returns ``True``."""
+        ``min_obj_goal_xy`` in the x-y plane. A family whose reset keeps every draw returns ``True``, as does one
+        whose goal vector is the object's start alone (``rand_vec_is_object_start``)."""
+        if cls.rand_vec_is_object_start:
+            return True
         return bool(np.linalg.norm(vec[:2] - vec[3:5]) >= cls.min_obj_goal_xy)
 
     def set_tasks(self, tasks: Sequence[Task], copies_per_task: int) -> None:

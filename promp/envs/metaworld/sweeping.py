@@ -175,15 +175,7 @@ class Sweep(_BodyQuatObject):
     obj_init_z = 0.02
     goal = (0.5, 0.65, 0.01)
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """The block's start box alone (metaworld's ``_random_reset_space`` for sweep)."""
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        """sweep's ``reset_model`` keeps every draw."""
-        return True
+    rand_vec_is_object_start = True  # the block's start box alone (metaworld's ``_random_reset_space`` for sweep)
 
     def _task_positions(self, rand_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # block at the drawn x-y on the table; goal past the right edge, at the block's y

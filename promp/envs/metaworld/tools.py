@@ -211,15 +211,7 @@ class Hammer(SawyerMetaEnv):
     hand_init_pos = (0.0, 0.4, 0.2)
     data_fields = ("xquat",)
 
-    @classmethod
-    def reset_space(cls) -> tuple[np.ndarray, np.ndarray]:
-        """The hammer's start box alone (``SawyerHammerEnvV3._random_reset_space``)."""
-        return np.array(cls.obj_low, dtype=np.float64), np.array(cls.obj_high, dtype=np.float64)
-
-    @classmethod
-    def rand_vec_acceptable(cls, vec: np.ndarray) -> bool:
-        """hammer's ``reset_model`` keeps every draw."""
-        return True
+    rand_vec_is_object_start = True  # the hammer's start box alone (``SawyerHammerEnvV3._random_reset_space``)
 
     def _family_ids(self) -> None:
         body = mujoco.mjtObj.mjOBJ_BODY
