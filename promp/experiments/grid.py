@@ -40,6 +40,17 @@ def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None =
                          "rows": s.progress(), "wall_s": s.wall_s} for s in status}
 
 
+def train_grid(grid: list[tuple[str, TrainConfig]], run_root: Path, parallel: int | None,
+               ray_address: str | None) -> dict[str, str]:
+    """A campaign's training (``promp reproduce figure2`` / ``metaworld``): every ``(name, config)`` of ``grid``
+    in ``run_root / name``, in worker processes (``parallel`` at once, default the core count) or as Ray tasks
+    (``ray_address``; ``parallel`` in flight, default the cluster's CPUs). Returns each run's status."""
+    cells = [(name, run_root / name, cfg) for name, cfg in grid]
+    parallel = parallel if ray_address else parallel or os.cpu_count() or 1
+    trained = train_runs(cells, parallel=parallel, ray_address=ray_address)
+    return {name: t["status"] for name, t in trained.items()}
+
+
 def _train_runs_locked(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for name, run_dir, cfg in runs:

@@ -6,7 +6,6 @@ figure and table are made from the run directories alone, so a partial campaign 
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ...compare import aggregate
 from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
 from ...rundir import RunDir
-from ..grid import train_runs
+from ..grid import train_grid
 from ..learning_curves.compute import grid_configs
 from ..options import Experiment, ReproduceOptions, scaled_setup
 from ..output import write_csv, write_report
@@ -113,10 +112,7 @@ def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = 
     t_start = time.perf_counter()
     statuses: dict[str, str] = {}
     if not opts.report_only:
-        cells = [(name, run_root / name, cfg) for name, cfg in grid]
-        parallel = opts.parallel if opts.ray_address else opts.parallel or os.cpu_count() or 1  # Ray: the cluster's CPUs
-        trained = train_runs(cells, parallel=parallel, ray_address=opts.ray_address)
-        statuses = {name: t["status"] for name, t in trained.items()}
+        statuses = train_grid(grid, run_root, opts.parallel, opts.ray_address)
     runs = collect(grid, run_root)
     if not runs:
         raise ConfigError(f"no run under {run_root} has progress rows yet")

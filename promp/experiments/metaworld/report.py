@@ -8,7 +8,6 @@ and a printed summary. Everything is made from the run directories, so a partial
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, save_figure, save_figure_atomically, subplots
 from ...rundir import RunDir
 from ..figure2.report import collect
-from ..grid import train_runs
+from ..grid import train_grid
 from ..learning_curves.compute import grid_configs
 from ..options import Experiment, ReproduceOptions, scaled_setup
 from ..output import write_csv, write_report
@@ -116,10 +115,7 @@ def run_metaworld_experiment(opts: ReproduceOptions, setup: MetaworldSetup | Non
     t_start = time.perf_counter()
     statuses: dict[str, str] = {}
     if not opts.report_only:
-        cells = [(name, run_root / name, cfg) for name, cfg in grid]
-        parallel = opts.parallel if opts.ray_address else opts.parallel or os.cpu_count() or 1
-        trained = train_runs(cells, parallel=parallel, ray_address=opts.ray_address)
-        statuses = {name: t["status"] for name, t in trained.items()}
+        statuses = train_grid(grid, run_root, opts.parallel, opts.ray_address)
     runs = collect(grid, run_root)
     if not runs:
         raise ConfigError(f"no run under {run_root} has progress rows yet")
