@@ -1,5 +1,6 @@
 """Copy the small, resumable part of a run directory: config.json, progress.csv, versions.json, the
-latest checkpoint and the best one (checkpoints/best.json and the checkpoint it names).
+latest checkpoint and the best one (checkpoints/best.json and the checkpoint it names), and a meta-test
+record (meta_test.json) if the run has one.
 
     python scripts/snapshot_run.py runs/hc-promp-s2 docs/results/runs/hc-promp-s2
     python scripts/snapshot_run.py --tree runs/figure2-reduced/runs docs/results/figure2-reduced/runs
@@ -32,6 +33,8 @@ def snapshot(src: Path, dst: Path) -> list[Path]:
     pairs = [(run.config_path, out.config_path), (run.progress_path, out.progress_path)]
     if run.versions_path.exists():
         pairs.append((run.versions_path, out.versions_path))
+    if (run.path / "meta_test.json").exists():  # promp reproduce metaworld's meta-test of the latest checkpoint
+        pairs.append((run.path / "meta_test.json", out.path / "meta_test.json"))
     pairs += [(run.checkpoint_path(i, ext), out.checkpoint_path(i, ext)) for i in keep for ext in (".safetensors", ".json")]
     if best is not None:
         pairs.append((run.best_path, out.best_path))
