@@ -15,7 +15,6 @@ from ...atomic import atomic_write_text
 from ...compare import aggregate
 from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, save_figure, save_figure_atomically, subplots
-from ...rundir import RunDir
 from ..figure2.report import collect
 from ..grid import train_grid
 from ..learning_curves.compute import grid_configs
@@ -58,16 +57,16 @@ def meta_test_run(run_dir: Path, setup: MetaworldSetup, seed: int) -> dict:
     return record
 
 
-def table(setup: MetaworldSetup, grid: list, run_root: Path, finished: set[str]) -> list[dict]:
-    """One row per (env, algo) with runs: meta-train success of every run with rows, meta-test success of
-    the finished ones (``finished``: their names), means over seeds."""
+def table(setup: MetaworldSetup, grid: list, run_root: Path, runs: dict) -> list[dict]:
+    """One row per (env, algo) with runs: meta-train success of every run with rows (``runs``, from
+    ``collect``), meta-test success of the finished ones, means over seeds."""
     per_cell: dict[tuple[str, str], list[dict]] = {}
     for name, cfg in grid:
-        rows = RunDir(run_root / name).read_progress() if RunDir(run_root / name).has_config() else []
+        rows = dict(runs.get((cfg.env, cfg.algo), [])).get(cfg.seed)
         if not rows:
             continue
         figures = mw.train_success(rows)
-        if name in finished:
+        if len(rows) >= cfg.iterations:
             figures.update(mw.test_success(meta_test_run(run_root / name, setup, cfg.seed)))
         per_cell.setdefault((cfg.env, cfg.algo), []).append(figures)
     return [{"env": env, "algo": algo, **mw.cell(per_cell[(env, algo)])}
@@ -119,9 +118,7 @@ def run_metaworld_experiment(opts: ReproduceOptions, setup: MetaworldSetup | Non
     runs = collect(grid, run_root)
     if not runs:
         raise ConfigError(f"no run under {run_root} has progress rows yet")
-    finished = {name for name, cfg in grid if len(RunDir(run_root / name).read_progress() if RunDir(run_root / name).has_config()
-                                                   else []) >= cfg.iterations}
-    rows = table(setup, grid, run_root, finished)
+    rows = table(setup, grid, run_root, runs)
     write_csv(out / "metaworld.csv", CSV_COLUMNS, [[_fmt(r.get(c, "")) for c in CSV_COLUMNS] for r in rows])
     summary = summary_text(rows, len(grid))
     write_report(out / "metaworld.json", "metaworld", opts, setup,
