@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from ..config import ConfigError, TrainConfig
 from ..rundir import RunDir
@@ -13,6 +14,7 @@ from ..rundir_lock import hold_directory_lock
 from ..trainer import train
 from .campaign import run_campaign
 from .exploration.compute import same_run
+from .learning_curves.compute import grid_configs
 
 
 def train_runs(runs: list[tuple[str, Path, TrainConfig]], parallel: int | None = None, ray_address: str | None = None,
@@ -49,6 +51,36 @@ def train_grid(grid: list[tuple[str, TrainConfig]], run_root: Path, parallel: in
     parallel = parallel if ray_address else parallel or os.cpu_count() or 1
     trained = train_runs(cells, parallel=parallel, ray_address=ray_address)
     return {name: t["status"] for name, t in trained.items()}
+
+
+def collect(grid: list[tuple[str, TrainConfig]], run_root: Path) -> dict[tuple[str, str], list[tuple[int, list[dict]]]]:
+    """Per (env, algo) the ``(seed, progress rows)`` of every run directory that has rows."""
+    out: dict[tuple[str, str], list] = {}
+    for name, cfg in grid:
+        run = RunDir(run_root / name)
+        try:
+            rows = run.read_progress()  # [] for a run that has not started
+        except (OSError, ValueError):
+            rows = []
+        if rows:
+            out.setdefault((cfg.env, cfg.algo), []).append((cfg.seed, rows))
+    return out
+
+
+def campaign(setup: Any, opts: Any) -> tuple[list[tuple[str, TrainConfig]], dict[str, str], dict]:
+    """A campaign experiment's grid (``setup``'s cells for ``opts.seeds``), trained under ``opts.out / "runs"``
+    unless ``opts.report_only`` (``train_grid``), and what its run directories hold (``collect``): the grid,
+    each trained run's status, the progress rows per (env, algo). ``ConfigError`` if no run has rows yet."""
+    try:
+        grid = grid_configs(setup, opts.seeds)
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(str(exc)) from None
+    run_root = opts.out / "runs"
+    statuses = {} if opts.report_only else train_grid(grid, run_root, opts.parallel, opts.ray_address)
+    runs = collect(grid, run_root)
+    if not runs:
+        raise ConfigError(f"no run under {run_root} has progress rows yet")
+    return grid, statuses, runs
 
 
 def _train_runs_locked(runs: list[tuple[str, Path, TrainConfig]]) -> dict[str, dict]:

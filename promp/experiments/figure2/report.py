@@ -12,11 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ...compare import aggregate
-from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
-from ...rundir import RunDir
-from ..grid import train_grid
-from ..learning_curves.compute import grid_configs
+from ..grid import campaign
 from ..options import Experiment, ReproduceOptions, scaled_setup
 from ..output import write_csv, write_report
 from . import compute as f2
@@ -24,20 +21,6 @@ from .compute import Figure2Setup
 
 CSV_COLUMNS = ["env", "algo", "seeds", "iterations_min", "env_steps", "final_mean", "final_min", "final_max", "auc_mean",
                "rank_final", "rank_auc"]
-
-
-def collect(grid: list, run_root: Path) -> dict[tuple[str, str], list[tuple[int, list[dict]]]]:
-    """Per (env, algo) the ``(seed, progress rows)`` of every run directory that has rows."""
-    out: dict[tuple[str, str], list] = {}
-    for name, cfg in grid:
-        run = RunDir(run_root / name)
-        try:
-            rows = run.read_progress()  # [] for a run that has not started
-        except (OSError, ValueError):
-            rows = []
-        if rows:
-            out.setdefault((cfg.env, cfg.algo), []).append((cfg.seed, rows))
-    return out
 
 
 def table(setup: Figure2Setup, runs: dict) -> list[dict]:
@@ -103,19 +86,10 @@ def summary_text(setup: Figure2Setup, rows: list[dict], statuses: dict, total: i
 
 def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = None) -> None:
     """Train (unless ``--report-only``) and aggregate the campaign under ``OUT/runs/ENV/ALGO-seedS``."""
-    setup = scaled_setup(f2.SETUPS, opts, setup)
-    try:
-        grid = grid_configs(setup, opts.seeds)
-    except (ValueError, ConfigError) as exc:
-        raise ConfigError(str(exc)) from None
-    out, run_root = opts.out, opts.out / "runs"
     t_start = time.perf_counter()
-    statuses: dict[str, str] = {}
-    if not opts.report_only:
-        statuses = train_grid(grid, run_root, opts.parallel, opts.ray_address)
-    runs = collect(grid, run_root)
-    if not runs:
-        raise ConfigError(f"no run under {run_root} has progress rows yet")
+    setup = scaled_setup(f2.SETUPS, opts, setup)
+    grid, statuses, runs = campaign(setup, opts)
+    out = opts.out
     rows = table(setup, runs)
     write_csv(out / "figure2.csv", CSV_COLUMNS, [[r[c] if not isinstance(r[c], float) else f"{r[c]:.6g}" for c in CSV_COLUMNS]
                                                  for r in rows])

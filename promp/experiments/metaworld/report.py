@@ -13,11 +13,8 @@ from pathlib import Path
 
 from ...atomic import atomic_write_text
 from ...compare import aggregate
-from ...config import ConfigError
 from ...plotting import ALGO_COLORS, draw_seed_curve, save_figure, save_figure_atomically, subplots
-from ..figure2.report import collect
-from ..grid import train_grid
-from ..learning_curves.compute import grid_configs
+from ..grid import campaign
 from ..options import Experiment, ReproduceOptions, scaled_setup
 from ..output import write_csv, write_report
 from . import compute as mw
@@ -105,19 +102,10 @@ def summary_text(rows: list[dict], total: int) -> str:
 
 def run_metaworld_experiment(opts: ReproduceOptions, setup: MetaworldSetup | None = None) -> None:
     """Train (unless ``--report-only``), meta-test the finished runs and report, under ``OUT/runs/ENV/ALGO-seedS``."""
-    setup = scaled_setup(mw.SETUPS, opts, setup)
-    try:
-        grid = grid_configs(setup, opts.seeds)
-    except (ValueError, ConfigError) as exc:
-        raise ConfigError(str(exc)) from None
-    out, run_root = opts.out, opts.out / "runs"
     t_start = time.perf_counter()
-    statuses: dict[str, str] = {}
-    if not opts.report_only:
-        statuses = train_grid(grid, run_root, opts.parallel, opts.ray_address)
-    runs = collect(grid, run_root)
-    if not runs:
-        raise ConfigError(f"no run under {run_root} has progress rows yet")
+    setup = scaled_setup(mw.SETUPS, opts, setup)
+    grid, statuses, runs = campaign(setup, opts)
+    out, run_root = opts.out, opts.out / "runs"
     rows = table(setup, grid, run_root, runs)
     write_csv(out / "metaworld.csv", CSV_COLUMNS, [[_fmt(r.get(c, "")) for c in CSV_COLUMNS] for r in rows])
     summary = summary_text(rows, len(grid))
