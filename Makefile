@@ -10,6 +10,10 @@ DEMO_DIR ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 # the newest releases, in a scratch venv; LATEST_PYTHON picks the interpreter (e.g. python3.12)
 LATEST_VENV ?= .venv-latest
 LATEST_PYTHON ?= $(PYTHON)
+# the suite runs in this many pytest-xdist worker processes, each test file whole in one worker (so a
+# module's fixtures are built once); the cores, at most 4 (each worker's JAX spreads over the cores too)
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST := -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: demo test install lock test-latest bench clean-venv
 
@@ -31,7 +35,7 @@ demo: $(STAMP)
 
 # PROMP_LOCK: tests/test_install.py checks that the venv holds exactly the locked versions
 test: $(STAMP)
-	PROMP_LOCK=$(LOCK) $(VENV)/bin/python -m pytest
+	PROMP_LOCK=$(LOCK) $(VENV)/bin/python $(PYTEST)
 
 # The newest versions uv finds for every supported Python (one version of each package for all of
 # them), with hashes; the build tools come from pyproject's `build` dependency group.
@@ -49,7 +53,7 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools
 	$(LATEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade -e '.[$(EXTRAS)]'
 	$(LATEST_VENV)/bin/python -m pip freeze --exclude-editable > $(LATEST_VENV)/versions.txt
-	$(LATEST_VENV)/bin/python -m pytest
+	$(LATEST_VENV)/bin/python $(PYTEST)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m promp.bench.iteration
