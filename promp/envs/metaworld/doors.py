@@ -193,38 +193,27 @@ class DoorClose(_Door):
         return door_close(obs, self.tcp_center(), self.target_pos, self.obj_init_pos, self._hand_init)
 
 
-class WindowOpen(_ObjectOnlyReset):
-    """window-open-v3 (ML10 train): slide the window, placed at x in [-0.1, 0.1], y in [0.7, 0.9], open by 0.2
-    in x (success within 0.05).
-
-    metaworld's ``reset_model`` moves the window's body and sets the slide joint without a forward pass, so
-    its reset observes the kinematics its hand reset left (``stale_reset_obs``): the hand's and
-    fingers' from where the last substep began (``rest``), the handle's already at the task's window position
-    (metaworld's reset runs ``reset_model`` twice, the second time with the body moved) and with the slide at
-    0 (it does not move while the hand settles), which is where the reset's forward pass here puts it too.
-    ``handle_init_pos``, which the reward reads, is that handle position.
-    """
+class _SlidingWindow(_ObjectOnlyReset):
+    """The horizontal window of window-open and window-close (``sawyer_window_horizontal.xml``): the window's
+    body moves to the task's position, its slide joint sets how far it is open, and the observation's object
+    is the handle site ``handle_site`` (the rest of the object block zero). metaworld's ``reset_model`` moves the
+    body and sets the slide without a forward pass (``stale_reset_obs``); ``handle_init_pos``, which the
+    rewards read, is kept per episode."""
 
     xml = "sawyer_xyz/sawyer_window_horizontal.xml"
-    family = "window-open-v3"
     hand_low = (-0.5, 0.40, 0.05)
     hand_high = (0.5, 1.0, 0.5)
-    obj_low = (-0.1, 0.7, 0.16)
-    obj_high = (0.1, 0.9, 0.16)
     hand_init_pos = _float32(0.0, 0.4, 0.2)
-    goal_offset = (0.2, 0.0, 0.0)
     body = "window"
+    handle_site = ""  # the family's handle site
     episode_constants = (*SawyerMetaEnv.episode_constants, "handle_init_pos")
     stale_reset_obs = True
 
     def _family_ids(self) -> None:
         self._body = self._id(mujoco.mjtObj.mjOBJ_BODY, self.body)
         self._goal_site = self._id(mujoco.mjtObj.mjOBJ_SITE, "goal")
-        self._handle = self._id(mujoco.mjtObj.mjOBJ_SITE, "handleOpenStart")
+        self._handle = self._id(mujoco.mjtObj.mjOBJ_SITE, self.handle_site)
         self._slide_qpos = int(self.model.jnt_qposadr[self._id(mujoco.mjtObj.mjOBJ_JOINT, "window_slide")])
-
-    def _place_objects(self, sim) -> None:
-        sim.qpos[:, self._slide_qpos] = 0.0  # metaworld sets the slide's position only, not its velocity
 
     def _after_reset(self) -> None:
         self.handle_init_pos = self._handle_pos()
@@ -234,6 +223,27 @@ class WindowOpen(_ObjectOnlyReset):
 
     def _objects(self) -> np.ndarray:
         return np.hstack([self._handle_pos(), np.zeros((self.num_copies, 4))])
+
+
+class WindowOpen(_SlidingWindow):
+    """window-open-v3 (ML10 train): slide the window, placed at x in [-0.1, 0.1], y in [0.7, 0.9], open by 0.2
+    in x (success within 0.05).
+
+    The reset (``stale_reset_obs``) observes the kinematics its hand reset left: the hand's and
+    fingers' from where the last substep began (``rest``), the handle's already at the task's window position
+    (metaworld's reset runs ``reset_model`` twice, the second time with the body moved) and with the slide at
+    0 (it does not move while the hand settles), which is where the reset's forward pass here puts it too.
+    ``handle_init_pos``, which the reward reads, is that handle position.
+    """
+
+    family = "window-open-v3"
+    obj_low = (-0.1, 0.7, 0.16)
+    obj_high = (0.1, 0.9, 0.16)
+    goal_offset = (0.2, 0.0, 0.0)
+    handle_site = "handleOpenStart"
+
+    def _place_objects(self, sim) -> None:
+        sim.qpos[:, self._slide_qpos] = 0.0  # metaworld sets the slide's position only, not its velocity
 
     def _reward(self, obs: np.ndarray, action: np.ndarray) -> RewardResult:
         return window_open(self._handle_pos(), self.tcp_center(), self.target_pos, self.obj_init_pos,

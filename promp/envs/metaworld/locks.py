@@ -30,7 +30,7 @@ import mujoco
 import numpy as np
 
 from ..mujoco_batch import BatchSim
-from .doors import _float32, _ObjectOnlyReset
+from .doors import _float32, _ObjectOnlyReset, _SlidingWindow
 from .rewards import TARGET_RADIUS, RewardResult, gripper_caging, hamacher_product, tolerance
 from .sawyer import SawyerMetaEnv
 from .sweeping import _BodyQuatObject
@@ -222,55 +222,33 @@ class DoorUnlock(_Lock):
         return door_unlock(obs, self.target_pos, self.obj_init_pos, self.init_tcp)
 
 
-class WindowClose(_ObjectOnlyReset):
+class WindowClose(_SlidingWindow):
     """window-close-v3 (ML45 train): the window of window-open, placed at x = 0, y in [0.75, 0.9], starts slid
     open by 0.2; slide it closed until its handle (site ``handleCloseStart``) is within 0.05 in x of the
     window's position (the hidden goal).
 
-    metaworld's ``reset_model`` moves the window's body and sets the slide without a forward pass, so its reset
-    observes the kinematics its hand reset left (``stale_reset_obs``), with the window moved and the slide where
-    the hand reset left it (closed); ``handle_init_pos``, which the reward reads, is that observation's handle
-    plus the 0.2 the window is then slid open (``reset``).
+    The reset (``stale_reset_obs``) observes the kinematics its hand reset left, with the window moved and the
+    slide where the hand reset left it (closed); ``handle_init_pos``, which the reward reads, is that
+    observation's handle plus the 0.2 the window is then slid open (``reset``).
     """
 
-    xml = "sawyer_xyz/sawyer_window_horizontal.xml"
     family = "window-close-v3"
-    hand_low = (-0.5, 0.40, 0.05)
-    hand_high = (0.5, 1.0, 0.5)
     obj_low = (0.0, 0.75, 0.2)
     obj_high = (0.0, 0.9, 0.2)
-    hand_init_pos = _float32(0.0, 0.4, 0.2)
     goal_offset = (0.0, 0.0, 0.0)
-    body = "window"
-    episode_constants = (*SawyerMetaEnv.episode_constants, "handle_init_pos")
-    stale_reset_obs = True
-
-    def _family_ids(self) -> None:
-        self._body = self._id(mujoco.mjtObj.mjOBJ_BODY, self.body)
-        self._goal_site = self._id(mujoco.mjtObj.mjOBJ_SITE, "goal")
-        self._handle = self._id(mujoco.mjtObj.mjOBJ_SITE, "handleCloseStart")
-        self._slide_qpos = int(self.model.jnt_qposadr[self._id(mujoco.mjtObj.mjOBJ_JOINT, "window_slide")])
+    handle_site = "handleCloseStart"
 
     def _place_objects(self, sim: BatchSim) -> None:
         sim.qpos[:, self._slide_qpos] = WINDOW_CLOSE_SLIDE  # metaworld sets the slide's position only
 
     def reset(self, rng: Any = None) -> np.ndarray:
         """The reset (``SawyerMetaEnv.reset``), then ``handle_init_pos``: the reset observation's handle (the hand
-        reset's kinematics, window closed) plus the 0.2 the window is slid open, as ``reset_model`` computes it."""
+        reset's kinematics, window closed) plus the 0.2 the window is slid open, as ``reset_model`` computes it.
+        (``_after_reset``, which ``restore`` also runs, reads the handle where the given state has it: for a reset's
+        state, slid open by 0.2, equal to this sum up to rounding.)"""
         obs = super().reset(rng)
         self.handle_init_pos = obs[:, 4:7] + np.array([WINDOW_CLOSE_SLIDE, 0.0, 0.0])
         return obs
-
-    def _after_reset(self) -> None:
-        # restore's default: the handle where the given state has it (a reset's state: slid open by 0.2, which
-        # ``reset`` replaces by metaworld's sum of the closed handle and 0.2, equal to rounding)
-        self.handle_init_pos = self._handle_pos()
-
-    def _handle_pos(self) -> np.ndarray:
-        return self._require_sim().fields["site_xpos"][:, self._handle].copy()
-
-    def _objects(self) -> np.ndarray:
-        return np.hstack([self._handle_pos(), np.zeros((self.num_copies, 4))])
 
     def _reward(self, obs: np.ndarray, action: np.ndarray) -> RewardResult:
         return window_close(self._handle_pos(), self.tcp_center(), self.target_pos, self.handle_init_pos,
