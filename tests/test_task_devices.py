@@ -47,15 +47,14 @@ for algo in ("maml-trpo", "promp"):
             for name, b in (("3 tasks", batches), ("4 tasks", batches4)):
                 (loss, _), grad = gradient(committed, b)
                 rows[name] = [float(loss), flat(grad).tolist()]
-                if name == "3 tasks":  # one task per device; the whole update (and the curvature) on the padded split
-                    continue
-                if algo == "maml-trpo":
-                    product = task_map.jit_tasks(lambda p, b: trpo.kl_curvature(p, b, cfg.inner_lr, objective.inner_loss)(v))(committed, b)
-                    rows["product"] = np.asarray(product).tolist()
-                new_params, _, stats = outer.update(committed, outer.init(params), b)
-                rows["update"] = flat(new_params).tolist()
-                rows["on"] = str(jax.tree_util.tree_leaves(new_params)[0].sharding.device_set)
-                rows["committed"] = any(x.committed for x in jax.tree_util.tree_leaves(new_params))
+            # the curvature and the whole update on the padded split (4 tasks on 3 devices)
+            if algo == "maml-trpo":
+                product = task_map.jit_tasks(lambda p, b: trpo.kl_curvature(p, b, cfg.inner_lr, objective.inner_loss)(v))(committed, batches4)
+                rows["product"] = np.asarray(product).tolist()
+            new_params = outer.update(committed, outer.init(params), batches4)[0]
+            rows["update"] = flat(new_params).tolist()
+            rows["on"] = str(jax.tree_util.tree_leaves(new_params)[0].sharding.device_set)
+            rows["committed"] = any(x.committed for x in jax.tree_util.tree_leaves(new_params))
             task_map._tracing.jit_tasks = True  # as while tracing a jit_tasks function, to see where the outputs live
             spread_out = jax.jit(lambda b: task_map.map_tasks(lambda tb: tb[-1].obs.sum(), b))(batches)
             task_map._tracing.jit_tasks = False
