@@ -2,6 +2,21 @@
 pinned to one thread, XLA's pool and JAX's CPU devices from ``PROMP_XLA_THREADS`` or the core count, so
 on a multi-core machine the learner spreads tasks over devices here as it does for users."""
 
+import jax
+import pytest
+
 from promp.threads import configure_threads
 
 configure_threads()
+
+
+@pytest.fixture(scope="module")
+def quick_compiles():
+    """XLA without most of its optimisation passes for one test module (``jax_disable_most_optimizations``:
+    LLVM at -O0), for modules whose time is compiling many small float64 programs that run once, such as
+    the derivative checks. Same mathematics; the compiled programs are dropped afterwards
+    (``jax.clear_caches``), so later modules in the process compile theirs with the usual settings."""
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", False)
+    jax.clear_caches()

@@ -19,6 +19,8 @@ from promp.config import ConfigError, resolve_config
 from promp.presets import ALGORITHMS
 from promp.processing import dice_adjusted_rewards, time_features
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 SMALL = dict(iterations=3, meta_batch_size=4, rollouts_per_task=4, horizon=20)
 
 

@@ -26,6 +26,8 @@ from promp.algorithms.losses import (
     score_function_objective,
 )
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 N_PARAMS = mdp.S * mdp.A
 
 

@@ -16,6 +16,8 @@ import pytest
 
 from promp.experiments.formulation import compute as fm
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 ALPHA = 0.1
 
 

@@ -22,6 +22,8 @@ from promp.algorithms.losses import (
     reward_to_go,
 )
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 
 @pytest.fixture(autouse=True)
 def x64():

@@ -17,21 +17,18 @@ from promp.config import resolve_config
 from promp.learner import MetaLearner
 from promp.task_map import map_tasks
 
+import sampled_batches
+
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 SMALL = dict(meta_batch_size=3, rollouts_per_task=3, horizon=10, hidden=(8, 8), seed=5)
 
 
 def sampled64(algo: str, inner_steps: int, env: str = "point-nav"):
-    """One meta-batch after two iterations (away from the symmetric start), as float64 copies."""
-    cfg = resolve_config(env, algo, dict(SMALL, inner_steps=inner_steps))
-    learner = MetaLearner(cfg)
-    state = learner.init_state()
-    for _ in range(2):
-        state, _ = learner.iteration(state)
-    tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
-    batches = tuple(learner.sample_adapted(state.params, tasks, state.rng).batches)
-    learner.env.close()
+    """One meta-batch away from the symmetric start (tests/sampled_batches.py), as float64 copies."""
+    cfg, _, params, batches = sampled_batches.sampled(env, algo, inner_steps, seed=5, rollouts_per_task=3)
     to64 = lambda t: jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), t)  # noqa: E731
-    return cfg, to64(state.params), tuple(to64(b) for b in batches)
+    return cfg, to64(params), tuple(to64(b) for b in batches)
 
 
 CASES = [("maml-trpo", 1), ("lvc-trpo", 1), ("promp", 1), ("promp", 2), ("promp", 3), ("emaml-trpo", 1),

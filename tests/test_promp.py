@@ -18,6 +18,8 @@ from promp.config import resolve_config
 from promp.learner import MetaLearner
 from promp.policy import log_prob, params_log_prob
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 LR = INNER_LOSSES["likelihood-ratio"]
 
 

@@ -208,6 +208,7 @@ def test_learning_curves_grid_configs_follow_the_presets():
 
     grid = dict(lc.grid_configs(lc.FULL, (1, 2, 3)))
     assert len(grid) == 2 * 5 * 3
+    assert [cfg.seed for cfg in grid.values()] == [1] * 10 + [2] * 10 + [3] * 10  # seed-major: every cell's first seed first
     dice = grid["halfcheetah-fwd-back/dice-vpg-seed2"]
     # docs/algorithms.md §6.3 (DiCE: 80 rollouts), §10.4 (1001 iterations)
     assert (dice.rollouts_per_task, dice.horizon, dice.iterations, dice.seed) == (80, 100, 1001, 2)

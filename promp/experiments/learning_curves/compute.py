@@ -55,15 +55,17 @@ SETUPS: dict[str, LearningCurvesSetup] = {"quick": QUICK, "medium": MEDIUM, "ful
 
 
 def grid_configs(setup: Any, seeds: Sequence[int]) -> list[tuple[str, TrainConfig]]:
-    """``(run name, config)`` of every grid cell, named ``ENV/ALGO-seedS``, env-major (docs/algorithms.md §6.2-6.3
-    presets with the scale's overrides; at reduced scale DiCE gets the same rollouts as the others). ``setup``:
+    """``(run name, config)`` of every grid cell, named ``ENV/ALGO-seedS``, seed-major: every (env, algo) gets its
+    first seed before any gets a second, so a partial campaign covers every panel, and runs of one config that
+    share a compiled program run apart, the later one reading it from the compilation cache (docs/algorithms.md
+    §6.2-6.3 presets with the scale's overrides; at reduced scale DiCE gets the same rollouts as the others). ``setup``:
     any setup with ``envs``, ``algos``, ``iterations``, ``meta_batch_size``, ``rollouts_per_task``, ``horizon``
     and ``hidden`` (``LearningCurvesSetup``, figure2's ``Figure2Setup``)."""
     overrides: dict[str, Any] = {"iterations": setup.iterations, "meta_batch_size": setup.meta_batch_size,
                                  "rollouts_per_task": setup.rollouts_per_task, "horizon": setup.horizon,
                                  "hidden": tuple(setup.hidden) if setup.hidden else None}
     return [(f"{env}/{algo}-seed{seed}", resolve_config(env, algo, {**overrides, "seed": int(seed)}))
-            for env in setup.envs for algo in setup.algos for seed in seeds]
+            for seed in seeds for env in setup.envs for algo in setup.algos]
 
 
 def nominal_samples_per_iteration(cfg: TrainConfig) -> int:
