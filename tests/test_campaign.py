@@ -83,9 +83,11 @@ def test_reinvoking_skips_finished_runs_and_report_only_trains_nothing(reference
     assert "attempt" not in stdout  # nothing was started
 
 
-def test_a_killed_run_is_retried_and_resumes_to_the_same_numbers(tmp_path):
+def test_a_killed_run_is_retried_and_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     """Two workers train the same config into two directories; one is SIGKILLed mid-run, retried, and
-    resumes from its checkpoint to exactly the other's numbers."""
+    resumes from its checkpoint to exactly the other's numbers. The workers keep their compiled programs
+    in the compilation cache (``PROMP_COMPILATION_CACHE``), as ``promp`` does."""
+    monkeypatch.setenv("PROMP_COMPILATION_CACHE", str(tmp_path / "jax-cache"))
     cfg = dict(grid_configs(dataclasses.replace(f2.QUICK, iterations=30, horizon=50, meta_batch_size=4), (1,)))[NAMES[0]]
     victim, twin = "victim", "twin"
     killed = []
@@ -104,6 +106,7 @@ def test_a_killed_run_is_retried_and_resumes_to_the_same_numbers(tmp_path):
     assert status[twin].state == "done" and status[twin].attempts == 1
     got, want = numbers(tmp_path / "runs", victim), numbers(tmp_path / "runs", twin)
     assert len(got) == cfg.iterations and got == want
+    assert any(p.name.startswith("jit_adapt_tasks") for p in (tmp_path / "jax-cache").iterdir())  # the inner step
 
 
 def test_a_run_that_keeps_failing_is_reported_and_does_not_block_the_others(tmp_path):

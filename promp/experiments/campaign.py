@@ -347,10 +347,13 @@ def _duration(seconds: float) -> str:
 
 
 def worker_main(argv: list[str]) -> int:
-    """``python -m promp.experiments.campaign RUN_DIR CONFIG_JSON``: train (or resume) one run, quietly."""
-    from ..threads import configure_threads
+    """``python -m promp.experiments.campaign RUN_DIR CONFIG_JSON``: train (or resume) one run, quietly, with
+    the compilation cache the ``promp`` command uses (a resumed run, or another seed of the same config, reads
+    its compiled programs instead of compiling them again)."""
+    from ..threads import configure_compilation_cache, configure_threads
 
     configure_threads()
+    configure_compilation_cache()
     from ..trainer import train
 
     run_dir, cfg_json = Path(argv[0]), argv[1]
