@@ -20,3 +20,13 @@ def quick_compiles():
     yield
     jax.config.update("jax_disable_most_optimizations", False)
     jax.clear_caches()
+
+
+@pytest.fixture(scope="module")
+def quick_compiles_in_workers():
+    """``quick_compiles`` for the worker processes a test module starts (campaign workers, Ray tasks): they
+    inherit ``JAX_DISABLE_MOST_OPTIMIZATIONS=1``. Only for modules that compare worker numbers with worker
+    numbers, since -O0 programs may round differently from the optimised ones the module's own process runs."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+        yield

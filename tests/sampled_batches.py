@@ -1,5 +1,5 @@
 """Meta-batches sampled by the real sampler, for the derivative checks (tests/test_trpo_curvature.py,
-tests/test_meta_gradient.py).
+tests/test_meta_gradient.py), and their float64 copies (``to64``).
 
 The checks need a point away from the symmetric initialisation (zero biases, equal log-stds). It is
 reached by adding N(0, 0.1^2) noise to every parameter, not by training iterations: the checks then
@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import jax.numpy as jnp
 
 from promp.config import resolve_config
 from promp.learner import MetaLearner
@@ -33,3 +34,8 @@ def sampled(env: str, algo: str, inner_steps: int, seed: int, rollouts_per_task:
         batches = tuple(learner.sample_adapted(params, tasks, state.rng).batches)
         learner.env.close()
     return cfg, learner.inner_loss, params, batches
+
+
+def to64(tree):
+    """A float64 copy of a pytree of arrays (``None`` leaves, e.g. a batch's absent fields, stay ``None``)."""
+    return jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), tree)

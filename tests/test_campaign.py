@@ -22,6 +22,8 @@ from promp.rundir import read_progress
 from promp.rundir_lock import LOCK_NAME
 from test_trainer import TIME_COLUMNS, run_cli
 
+pytestmark = pytest.mark.usefixtures("quick_compiles_in_workers")  # tests/conftest.py
+
 QUICK = ["reproduce", "figure2", "--scale", "quick", "--iterations", "2"]
 NAMES = [f"{env}/{algo}-seed{seed}" for env in f2.QUICK.envs for algo in f2.QUICK.algos for seed in (1, 2)]
 
@@ -175,7 +177,7 @@ def test_ctrl_c_stops_the_workers_at_a_checkpoint_and_the_campaign_continues(tmp
     import sys
     import time
 
-    argv = QUICK[:4] + ["--envs", "hopper-rand-params", "--algos", "promp", "--seeds", "1", "--iterations", "40",
+    argv = QUICK[:4] + ["--envs", "hopper-rand-params", "--algos", "promp", "--seeds", "1", "--iterations", "12",
                         "--parallel", "1", "--out", str(tmp_path)]
     proc = subprocess.Popen([sys.executable, "-m", "promp", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -191,7 +193,7 @@ def test_ctrl_c_stops_the_workers_at_a_checkpoint_and_the_campaign_continues(tmp
     with pytest.raises(ProcessLookupError):
         os.kill(worker, 0)  # the worker is gone, not orphaned
     done = len(read_progress(run / "progress.csv"))
-    assert done < 40
+    assert done < 12
     code, stdout, err = run_cli(argv, capsys)
     assert code == 0, err
-    assert len(read_progress(run / "progress.csv")) == 40
+    assert len(read_progress(run / "progress.csv")) == 12

@@ -27,7 +27,7 @@ SMALL = dict(meta_batch_size=3, rollouts_per_task=3, horizon=10, hidden=(8, 8), 
 def sampled64(algo: str, inner_steps: int, env: str = "point-nav"):
     """One meta-batch away from the symmetric start (tests/sampled_batches.py), as float64 copies."""
     cfg, _, params, batches = sampled_batches.sampled(env, algo, inner_steps, seed=5, rollouts_per_task=3)
-    to64 = lambda t: jax.tree_util.tree_map(lambda x: None if x is None else jnp.asarray(x, jnp.float64), t)  # noqa: E731
+    to64 = sampled_batches.to64
     return cfg, to64(params), tuple(to64(b) for b in batches)
 
 

@@ -17,6 +17,7 @@ from promp.algorithms.promp import adapt_kl_coef, make_promp_update, promp_loss
 from promp.config import resolve_config
 from promp.learner import MetaLearner
 from promp.policy import log_prob, params_log_prob
+from sampled_batches import to64
 
 pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
 
@@ -39,10 +40,6 @@ def sampled():
     tasks = learner.env.sample_tasks(state.rng, cfg.meta_batch_size)
     res = learner.sample_adapted(state.params, tasks, state.rng)
     return cfg, learner, state, res
-
-
-def to64(tree):
-    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float64), tree)
 
 
 def test_likelihood_ratio_is_one_at_sampling_params(sampled):  # §9 fact 9
