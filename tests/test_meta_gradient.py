@@ -18,6 +18,7 @@ from promp.learner import MetaLearner
 from promp.task_map import map_tasks
 
 import sampled_batches
+from sampled_batches import to64
 
 pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
 
@@ -27,7 +28,6 @@ SMALL = dict(meta_batch_size=3, rollouts_per_task=3, horizon=10, hidden=(8, 8), 
 def sampled64(algo: str, inner_steps: int, env: str = "point-nav"):
     """One meta-batch away from the symmetric start (tests/sampled_batches.py), as float64 copies."""
     cfg, _, params, batches = sampled_batches.sampled(env, algo, inner_steps, seed=5, rollouts_per_task=3)
-    to64 = sampled_batches.to64
     return cfg, to64(params), tuple(to64(b) for b in batches)
 
 

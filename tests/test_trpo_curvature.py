@@ -20,6 +20,7 @@ from promp.algorithms.meta_objective import MetaObjective
 from promp.policy import distribution
 
 import sampled_batches
+from sampled_batches import to64
 
 pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
 
@@ -32,7 +33,7 @@ def sampled(env: str, algo: str, inner_steps: int):
 def as_f64_at_current_point(cfg, inner_loss, params, batches):
     """float64 copies in which the recorded post-update distribution is exactly ``pi_theta'_i`` (so the
     KL's gradient in ``theta'`` vanishes, as it does up to float32 round-off in training)."""
-    params, batches = sampled_batches.to64(params), tuple(sampled_batches.to64(b) for b in batches)
+    params, batches = to64(params), tuple(to64(b) for b in batches)
     theta = jax.vmap(lambda tb: adapt_task(params, tb, cfg.inner_lr, inner_loss)[0])(batches)
     floor = len(batches) == 1
     means, log_stds = jax.vmap(lambda p, o: distribution(p, o, floor))(theta, batches[-1].obs)
