@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .algorithms import make_outer_update
+from .algorithms import make_outer_update, pads_matter
 from .algorithms.adaptation import adapt_tasks
 from .algorithms.base import PenaltyState
 from .algorithms.losses import INNER_LOSSES
@@ -22,7 +22,7 @@ from .config import ConfigError, TrainConfig
 from .envs import MetaEnv, make_env
 from .envs.check import check_env
 from .policy import init_policy
-from .processing import average_return, process_samples, success_rate
+from .processing import average_return, process_samples, success_rate, trim_padding
 from .sampling import LocalSampler, NonFiniteSampleError, broadcast_params, overlap_requested
 from .task_map import jit_tasks
 from .types import Batch, Params, Task, Trajectories
@@ -179,6 +179,10 @@ class MetaLearner:
             out.time_sampling += t1 - t0
             out.time_processing += t2 - t1
             out.time_adapt += time.perf_counter() - t2
+        if not pads_matter(cfg):  # the update's cost is per padded step; drop the steps no path reached
+            t0 = time.perf_counter()
+            out.batches = trim_padding(out.batches)
+            out.time_processing += time.perf_counter() - t0
         return out
 
     skip_reason: str | None = None  # why the last iteration's update was skipped (None: see the row)

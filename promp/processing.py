@@ -42,18 +42,28 @@ def time_features(horizon: int) -> np.ndarray:
 def fit_linear_baseline(features: np.ndarray, targets: np.ndarray, weights: np.ndarray, reg: float = 1e-5) -> np.ndarray:
     """Ridge least squares ``(F^T W F + c I) w = F^T W y``; ``c`` grows x10 on NaN, 5 tries (docs/algorithms.md §3 step 2).
 
+    ``weights`` are non-negative (the sample mask). Rows of weight 0 add nothing to either side, so they
+    are dropped: after early terminations most rows are padding (Humanoid's paths average a quarter of
+    the horizon). With ``G = sqrt(W) F`` (``n`` rows, ``p`` features) the fit is ``(G^T G + c I)^-1 G^T y'``;
+    when ``n < p`` the same vector is computed as ``G^T (G G^T + c I)^-1 y'`` (the push-through identity),
+    an ``n x n`` system instead of ``p x p``. numpy forms either Gram matrix as a symmetric rank-k update.
     The regularised Gram matrix is positive definite, so an LU solve gives the original's ``lstsq`` solution
     (to round-off) for much less than its SVD costs, which matters with many features (Humanoid has 756);
     ``lstsq`` remains the fallback for a matrix that is singular in floating point."""
-    f = features * weights[:, None]
-    gram, rhs = f.T @ features, f.T @ targets
+    keep = weights > 0
+    root = np.sqrt(weights[keep])
+    g = features[keep] * root[:, None]
+    y = targets[keep] * root
+    dual = g.shape[0] < g.shape[1]
+    gram, rhs = (g @ g.T, y) if dual else (g.T @ g, g.T @ y)
     coef = np.zeros(features.shape[-1])
     for _ in range(5):
         regularised = gram + reg * np.eye(gram.shape[0])
         try:
-            coef = np.linalg.solve(regularised, rhs)
+            solution = np.linalg.solve(regularised, rhs)
         except np.linalg.LinAlgError:
-            coef = np.linalg.lstsq(regularised, rhs, rcond=-1)[0]
+            solution = np.linalg.lstsq(regularised, rhs, rcond=-1)[0]
+        coef = g.T @ solution if dual else solution
         if np.all(np.isfinite(coef)):
             break
         reg *= 10
@@ -144,6 +154,25 @@ def process_samples(traj: Trajectories, gamma: float = 0.99, gae_lambda: float =
         dice_rewards=f32(dice_rewards),
         padded_advantages=f32(padded_adv),
     )
+
+
+def trim_padding(batches: list[Batch], buckets: int = 4) -> list[Batch]:
+    """``batches`` (the rounds of one iteration) cut along the time axis after the last step that any path
+    of any round simulated, rounded up to a multiple of ``ceil(H / buckets)`` so that the update sees at
+    most ``buckets`` shapes (one compilation each). The steps cut are padding of every path (mask 0), so
+    losses built from masked means and per-path sums do not change; those that average over the padded
+    array (DiCE's, docs/algorithms.md §5.4-5.5) do, and ``promp.algorithms.pads_matter`` says when not to
+    trim. After early terminations this is most of the array (Humanoid: paths of ~50 of 200 steps)."""
+    horizon = batches[0].mask.shape[2]
+    alive = np.zeros(horizon, dtype=bool)
+    for batch in batches:
+        alive |= np.asarray(batch.mask).any(axis=(0, 1))
+    last = int(np.flatnonzero(alive)[-1]) + 1 if alive.any() else horizon
+    step = -(-horizon // buckets)
+    length = min(horizon, -(-last // step) * step)
+    if length == horizon:
+        return list(batches)
+    return [Batch(*(None if x is None else x[:, :, :length] for x in batch)) for batch in batches]
 
 
 def average_return(traj: Trajectories) -> float:

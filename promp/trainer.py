@@ -321,7 +321,8 @@ def _resume_state(learner: Any, run: RunDir, console: Console) -> Any:
                           f"shrink it (give --iterations >= {state.iteration}, or leave it out)")
     saved = json.loads(run.config_path.read_text()).get("iterations")
     if saved != cfg.iterations:
-        console.print(f"extending {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False,
+        verb = "extending" if saved is None or cfg.iterations > saved else "shortening"
+        console.print(f"{verb} {run_dir} from {saved} to {cfg.iterations} iterations (config.json updated)", highlight=False,
                       soft_wrap=True)
     run.write_config(cfg)
     return state

@@ -197,6 +197,44 @@ def test_emaml_term_changes_only_the_pre_update_gradient(point_nav_rounds):
     assert emaml_coefficient(dataclasses.replace(cfg, emaml=True, emaml_alpha_scaled=True)) == cfg.inner_lr
 
 
+def pad_time(batch, steps: int):
+    """``batch`` with ``steps`` more time steps of what the sampler leaves after every path has ended:
+    mask, rewards and advantages 0, observation 0, and the policy's output there (here 0) as action."""
+    return type(batch)(*(None if x is None else jnp.concatenate([x, jnp.zeros_like(x[:, :, :steps])], axis=2)
+                         for x in batch))
+
+
+def test_trimmed_padding_leaves_every_loss_but_dices_unchanged(point_nav_rounds):
+    """The learner cuts the time steps that are padding in every path (``trim_padding``) unless ``pads_matter``:
+    the meta-objective and its gradient on a padded meta-batch equal those on the cut one exactly when the
+    preset's losses use masked means and per-path sums; DiCE's average over the padded array. The presets
+    checked cover every inner estimator and outer surrogate of Figure 2 (LVC and MAML inner steps; clipped +
+    KL, TRPO and VPG outer surrogates; the E-MAML term), and one DiCE preset (a compile each, ~3 s)."""
+    from promp.algorithms import pads_matter
+    from promp.processing import trim_padding
+
+    cfg, params, batches = point_nav_rounds
+    horizon = batches[0].mask.shape[2]
+    padded = tuple(pad_time(b, horizon) for b in batches)  # 2H steps, the last H padding of every path
+    trimmed = trim_padding(list(padded))  # to a multiple of ceil(2H / 4): back to H
+    assert all(b.obs.shape[2] == horizon and np.array_equal(b.mask, p.mask[:, :, :horizon]) for b, p in zip(trimmed, padded))
+    half = tuple(b._replace(mask=b.mask.at[:, :, horizon // 2:].set(0.0)) for b in padded)
+    assert trim_padding(list(half))[0].obs.shape[2] == horizon // 2
+    assert trim_padding(list(batches))[0].obs.shape[2] == horizon  # nothing to cut
+    seen = set()
+    for algo in ["promp", "emaml-trpo", "lvc-vpg", "vpg-dice"]:
+        c = dataclasses.replace(cfg, **ALGORITHMS[algo].settings())
+        outer = make_outer_update(c)
+        state = outer.init(params)
+        value = jax.jit(jax.value_and_grad(lambda p, b: outer.loss(p, state, b)[0]))
+        (loss_cut, grad_cut), (loss_pad, grad_pad) = value(params, tuple(trimmed)), value(params, padded)
+        same = bool(np.allclose(loss_cut, loss_pad, rtol=1e-5, atol=1e-7)) and all(
+            np.allclose(grad_cut[k], grad_pad[k], rtol=1e-4, atol=1e-6) for k in params)
+        assert same != pads_matter(c), (algo, float(loss_cut), float(loss_pad))
+        seen.add(pads_matter(c))
+    assert seen == {True, False}
+
+
 def test_dice_adjusted_rewards_fit_a_time_cubic_and_normalise_over_padding():
     horizon = 100
     t = time_features(horizon)

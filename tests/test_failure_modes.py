@@ -355,6 +355,11 @@ def test_shrinking_iterations_on_resume_is_refused(tmp_path, run6, capsys):
     before = (run / "config.json").read_text()
     assert "would shrink it" in _one_error(capsys, ["train", "--resume", str(run), "--iterations", "3"])
     assert (run / "config.json").read_text() == before
+    # a planned total above what is done may be lowered to it, and the message says which way it went
+    (run / "config.json").write_text(json.dumps({**json.loads(before), "iterations": 20}))
+    main(["train", "--resume", str(run), "--iterations", "6"])
+    assert f"shortening {run} from 20 to 6 iterations" in capsys.readouterr().err
+    assert json.loads((run / "config.json").read_text())["iterations"] == 6
 
 
 # ------------------------------------------------------------------------------ 6. too-large runs

@@ -116,9 +116,15 @@ def test_linear_baseline_solve_equals_the_originals_least_squares():
         f = baseline_features(rng.normal(size=(paths, 100, 376)))
         f = f.reshape(-1, f.shape[-1])
         y, w = rng.normal(size=len(f)), (rng.uniform(size=len(f)) > 0.1).astype(np.float64)
+        if paths == 20:  # general non-negative weights, not only a 0/1 mask (the solver weights rows by sqrt(w))
+            w *= rng.uniform(0.5, 2.0, size=len(f))
         gram = (f * w[:, None]).T @ f + 1e-5 * np.eye(f.shape[1])
         reference = np.linalg.lstsq(gram, (f * w[:, None]).T @ y, rcond=-1)[0]
         np.testing.assert_allclose(f @ fit_linear_baseline(f, y, w), f @ reference, rtol=tol, atol=tol)
+    # rows of weight 0 (padding after a path ended) do not enter the fit, whatever they hold
+    padded = np.where(w[:, None] > 0, f, 1e6)
+    np.testing.assert_allclose(fit_linear_baseline(padded, np.where(w > 0, y, -1e6), w), fit_linear_baseline(f, y, w),
+                               rtol=1e-12, atol=1e-12)
     singular = np.concatenate([f[:, :3], np.zeros((len(f), 2))], axis=1)  # two all-zero features, no ridge
     coef = fit_linear_baseline(singular, y, w, reg=0.0)
     assert np.all(np.isfinite(coef))

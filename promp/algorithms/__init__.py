@@ -25,9 +25,19 @@ OUTER_UPDATES: dict[str, Callable[[Any], OuterUpdate]] = {
 }
 
 
+PADDED_MEAN_LOSSES = {"outer": ("dice", "vpg-dice"), "inner_estimator": ("dice",)}
+"""Config choices whose losses average over the whole padded ``[R, H]`` array (docs/algorithms.md §5.4-5.5)."""
+
+
+def pads_matter(cfg: Any) -> bool:
+    """Whether ``cfg``'s losses depend on the padding after paths end (``PADDED_MEAN_LOSSES``); when not,
+    the learner drops the steps that are padding in every path (``promp.processing.trim_padding``)."""
+    return any(getattr(cfg, field) in names for field, names in PADDED_MEAN_LOSSES.items())
+
+
 def make_outer_update(cfg: Any) -> OuterUpdate:
     """The outer update ``cfg.outer`` over the meta-objective of ``cfg`` (inner estimator, E-MAML term)."""
     return OUTER_UPDATES[cfg.outer](cfg)
 
 
-__all__ = ["OUTER_UPDATES", "make_outer_update"]
+__all__ = ["OUTER_UPDATES", "PADDED_MEAN_LOSSES", "make_outer_update", "pads_matter"]
