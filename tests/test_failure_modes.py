@@ -8,7 +8,6 @@ a non-zero exit, nothing half-written. Runs are tiny (2 tasks x 2 rollouts x hor
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import shlex
@@ -25,7 +24,7 @@ import pytest
 from promp import checkpoint as ckpt
 from promp.cli import main
 from promp.rundir import read_progress
-from promp.rundir_lock import EVAL_LOCK_NAME, LOCK_NAME, hold_directory_lock
+from promp.rundir_lock import EVAL_LOCK_NAME, hold_directory_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--env", "point-corner", "--meta-batch-size", "2", "--rollouts-per-task", "2", "--horizon", "10", "--hidden", "8"]
