@@ -208,8 +208,9 @@ def test_trimmed_padding_leaves_every_loss_but_dices_unchanged(point_nav_rounds)
     """The learner cuts the time steps that are padding in every path (``trim_padding``) unless ``pads_matter``:
     the meta-objective and its gradient on a padded meta-batch equal those on the cut one exactly when the
     preset's losses use masked means and per-path sums; DiCE's average over the padded array. The presets
-    checked cover every inner estimator and outer surrogate of Figure 2 (LVC and MAML inner steps; clipped +
-    KL, TRPO and VPG outer surrogates; the E-MAML term), and one DiCE preset (a compile each, ~3 s)."""
+    checked cover the inner estimators and outer surrogates of Figure 2 (LVC and MAML inner steps, whose
+    masked mean is also VPG's surrogate; clipped + KL and TRPO surrogates; the E-MAML term), and one DiCE
+    preset (two compiles each, ~3 s apiece)."""
     from promp.algorithms import pads_matter
     from promp.processing import trim_padding
 
@@ -222,7 +223,7 @@ def test_trimmed_padding_leaves_every_loss_but_dices_unchanged(point_nav_rounds)
     assert trim_padding(list(half))[0].obs.shape[2] == horizon // 2
     assert trim_padding(list(batches))[0].obs.shape[2] == horizon  # nothing to cut
     seen = set()
-    for algo in ["promp", "emaml-trpo", "lvc-vpg", "vpg-dice"]:
+    for algo in ["promp", "emaml-trpo", "vpg-dice"]:
         c = dataclasses.replace(cfg, **ALGORITHMS[algo].settings())
         outer = make_outer_update(c)
         state = outer.init(params)
