@@ -197,3 +197,14 @@ def test_ctrl_c_stops_the_workers_at_a_checkpoint_and_the_campaign_continues(tmp
     code, stdout, err = run_cli(argv, capsys)
     assert code == 0, err
     assert len(read_progress(run / "progress.csv")) == 12
+
+
+def test_a_cell_shows_its_completed_runs_once_it_has_one():
+    """A seed still under way would cut the cell's mean curve to its length: with a completed run in the cell
+    only completed runs are shown; a cell with none shows what it has."""
+    rows = lambda n: [{"iteration": i, "return_post": float(i), "env_steps": 10 * (i + 1)} for i in range(n)]  # noqa: E731
+    cell = [("seed1", rows(200)), ("seed2", rows(23))]
+    assert [name for name, _ in f2.finished_runs(cell, 200)] == ["seed1"]
+    assert [name for name, _ in f2.finished_runs(cell, 300)] == ["seed1", "seed2"]
+    assert f2.finished_runs([], 200) == []
+

@@ -69,6 +69,15 @@ def run_figures(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     return {"final": float(np.mean(y[-tail:])), "auc": auc, "iterations": len(rows), "env_steps": float(x[-1])}
 
 
+def finished_runs(cell: Sequence[tuple[Any, Sequence[dict[str, Any]]]], iterations: int) -> list:
+    """The runs of one (env, algorithm) cell that the figure and table show: those that completed
+    ``iterations`` when at least one has, else all of them (a cell still under way plots too). A seed still
+    running would otherwise cut the seeds' mean curve to its few iterations and pull the final return
+    toward its early value."""
+    done = [run for run in cell if len(run[1]) >= iterations]
+    return done or list(cell)
+
+
 def rank(values: dict[str, float]) -> dict[str, int]:
     """1 for the largest value, 2 for the next, ... (ties share the better rank)."""
     ordered = sorted(values.values(), reverse=True)

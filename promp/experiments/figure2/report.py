@@ -2,7 +2,8 @@
 worker processes or on Ray (``promp.experiments.campaign``), then ``figure2.png`` (one panel per env:
 mean and min/max over seeds of the post-update return against env steps), ``figure2.csv`` (per env and
 algorithm: final return, area under the curve, rank), ``figure2.json`` and a printed summary. The
-figure and table are made from the run directories alone, so a partial campaign plots too."""
+figure and table are made from the run directories alone, so a partial campaign plots too; in a cell with a
+completed run, runs still under way are left out (``compute.finished_runs``)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = 
     setup = scaled_setup(f2.SETUPS, opts, setup)
     grid, statuses, runs = campaign(setup, opts)
     out = opts.out
+    runs = {cell: f2.finished_runs(cell_runs, setup.iterations) for cell, cell_runs in runs.items()}
     rows = table(setup, runs)
     write_csv(out / "figure2.csv", CSV_COLUMNS, [[r[c] if not isinstance(r[c], float) else f"{r[c]:.6g}" for c in CSV_COLUMNS]
                                                  for r in rows])
