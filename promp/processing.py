@@ -6,6 +6,7 @@ as in the original's ``MetaSampleProcessor``.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -172,7 +173,7 @@ def trim_padding(batches: list[Batch], buckets: int = 4) -> list[Batch]:
     length = min(horizon, -(-last // step) * step)
     if length == horizon:
         return list(batches)
-    return [Batch(*(None if x is None else x[:, :, :length] for x in batch)) for batch in batches]
+    return [jax.tree_util.tree_map(lambda x: x[:, :, :length], batch) for batch in batches]  # as trpo.first_rollouts
 
 
 def average_return(traj: Trajectories) -> float:

@@ -200,8 +200,7 @@ def test_emaml_term_changes_only_the_pre_update_gradient(point_nav_rounds):
 def pad_time(batch, steps: int):
     """``batch`` with ``steps`` more time steps of what the sampler leaves after every path has ended:
     mask, rewards and advantages 0, observation 0, and the policy's output there (here 0) as action."""
-    return type(batch)(*(None if x is None else jnp.concatenate([x, jnp.zeros_like(x[:, :, :steps])], axis=2)
-                         for x in batch))
+    return jax.tree_util.tree_map(lambda x: jnp.concatenate([x, jnp.zeros_like(x[:, :, :steps])], axis=2), batch)
 
 
 def test_trimmed_padding_leaves_every_loss_but_dices_unchanged(point_nav_rounds):

@@ -207,4 +207,3 @@ def test_a_cell_shows_its_completed_runs_once_it_has_one():
     assert [name for name, _ in f2.finished_runs(cell, 200)] == ["seed1"]
     assert [name for name, _ in f2.finished_runs(cell, 300)] == ["seed1", "seed2"]
     assert f2.finished_runs([], 200) == []
-
