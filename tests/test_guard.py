@@ -30,6 +30,8 @@ from promp.monitor import ReturnMonitor
 from promp.rundir import RunDir, read_progress
 from promp.trainer import train
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 TINY = dict(meta_batch_size=4, rollouts_per_task=3, horizon=15, hidden=(16, 16), seed=1)
 TIME_COLUMNS = {"time_sampling", "time_processing", "time_adapt", "time_update", "time_iteration"}
 

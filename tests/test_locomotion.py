@@ -11,6 +11,8 @@ from promp import presets
 from promp.envs import BUILTIN_ENVS, env_ids, get_env_spec, make_env
 from promp.envs.base import rescale_action
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 SHAPES = {
     "halfcheetah-fwd-back": (17, 6),
     "halfcheetah-vel": (17, 6),

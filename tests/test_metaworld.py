@@ -555,13 +555,14 @@ def test_window_handle_start_is_metaworlds(window):
     np.testing.assert_array_equal(env.handle_init_pos, ref["const_handle_init_pos"])
 
 
-def test_reproduce_metaworld_quick_meta_tests_every_run(tmp_path):
+def test_reproduce_metaworld_quick_meta_tests_every_run(tmp_path, monkeypatch):
     """``promp reproduce metaworld --scale quick``: both runs train, each finished run is meta-tested on the
     held-out goals once (``meta_test.json``, reused by ``--report-only``), and the table has both cells."""
     import csv
 
     from promp.cli import main
 
+    monkeypatch.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")  # the campaign's workers compile at -O0 (tests/conftest.py)
     out = tmp_path / "mw"
     main(["reproduce", "metaworld", "--scale", "quick", "--parallel", "1", "--out", str(out)])
     with open(out / "metaworld.csv") as fh:

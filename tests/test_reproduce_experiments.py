@@ -22,6 +22,8 @@ from promp.experiments.gradient_variance import compute as gv
 from promp.experiments.gradient_variance.report import run_gradient_variance_experiment
 from promp.experiments.options import ReproduceOptions, scaled_setup
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 # ------------------------------------------------------------------------------------------------
 # gradient-variance
 

@@ -23,6 +23,8 @@ from promp.types import Trajectories
 
 from test_streams import ScalarResetPoint
 
+pytestmark = pytest.mark.usefixtures("quick_compiles")  # tests/conftest.py
+
 
 def _params(env, n_tasks, seed=0):
     return broadcast_params(init_policy(jax.random.PRNGKey(seed), env.obs_dim, env.act_dim, (16,)), n_tasks)
