@@ -207,3 +207,27 @@ def test_a_cell_shows_its_completed_runs_once_it_has_one():
     assert [name for name, _ in f2.finished_runs(cell, 200)] == ["seed1"]
     assert [name for name, _ in f2.finished_runs(cell, 300)] == ["seed1", "seed2"]
     assert f2.finished_runs([], 200) == []
+
+
+def test_campaign_eta_uses_median_iteration_times_and_costs_unstarted_runs_from_their_cell():
+    """The live table's ETAs: a running run's from the median of its recent iterations (one iteration that waited
+    100 s, as under a paused worker, does not move it); a run not started from the runs of its (env, algorithm),
+    else of its env; a run of an env with no progress anywhere is reported as not costed."""
+    from promp.config import resolve_config
+    from promp.experiments.campaign import RunStatus, campaign_line, remaining_work, summary_rows
+
+    def status(env, algo, state):
+        return RunStatus(f"{env}/{algo}", Path("/nonexistent"), resolve_config(env, algo, {"iterations": 10}), state=state)
+
+    rows = lambda times: [{"iteration": i, "return_post": 1.0, "time_iteration": t} for i, t in enumerate(times)]  # noqa: E731
+    runs = [status("point-corner", "promp", "running"), status("point-corner", "promp", "finished before"),
+            status("point-corner", "promp", "pending"), status("point-corner", "maml-trpo", "pending"),
+            status("point-corner", "lvc-vpg", "failed"), status("halfcheetah-fwd-back", "promp", "pending")]
+    progress = [rows([2.0, 2.0, 100.0, 2.0]), rows([3.0] * 10), [], [], rows([50.0]), []]
+    # running: 6 left x median 2; pending promp: 10 x median of its cell's 14 iterations (3); pending maml-trpo:
+    # its cell is empty, so 10 x the median of the env's 15 (3); the failed run and finished run cost nothing
+    assert remaining_work(runs, progress) == (6 * 2.0 + 10 * 3.0 + 10 * 3.0, 1)
+    assert summary_rows(runs, progress)[0] == ("point-corner/promp", "running", "4/10", "1", "0m12s")
+    line = campaign_line(runs, 2, progress)
+    assert line.startswith("campaign: 1 finished before, 1 running, 3 pending, 1 failed; about 0.0 core-hours left, ETA 0m36s at 2")
+    assert line.endswith("(1 run not costed yet: no run of its env has progress)")

@@ -8,8 +8,8 @@ resumed run continues (``promp train --resume`` is bit-identical at a fixed XLA 
 ``parallel`` workers run at once (never more than the cores), each declared to Ray as ``num_cpus=1``.
 A worker that fails (a crash, a kill, an exception) is started again on the same directory, which
 resumes from its last checkpoint, up to ``retries`` more times; then the run is reported failed and
-the others go on. A live table shows each run's iteration, return and ETA; the table is also what
-goes to the log when the output is not a terminal.
+the others go on. A live table shows each run's iteration, return and ETA and, below it, the campaign's
+work left and ETA (``campaign_line``); the table is also what goes to the log when the output is not a terminal.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, paral
         if is_finished(s.run_dir, s.cfg):
             s.state = "finished before"
     backend = _RayBackend(ray_address, parallel) if ray_address else _LocalBackend(parallel)
-    table = _LiveTable(status, sys.stdout.isatty() if live is None else live)
+    table = _LiveTable(status, sys.stdout.isatty() if live is None else live, backend.parallel)
     stop: list[int] = []
     previous = _catch_stop_signals(stop)
     try:
@@ -271,8 +271,8 @@ class _RayBackend:
 class _LiveTable:
     """A rich live table of the runs (terminal), or one line per change of state (log files)."""
 
-    def __init__(self, status: list[RunStatus], live: bool) -> None:
-        self.status, self.live, self.seen = status, live, {}
+    def __init__(self, status: list[RunStatus], live: bool, slots: int) -> None:
+        self.status, self.live, self.seen, self.slots = status, live, {}, slots
         self._live = None
         self.last_report = time.time()
 
@@ -292,10 +292,11 @@ class _LiveTable:
     def render(self) -> Any:
         from rich.table import Table
 
-        table = Table(title="campaign", show_lines=False)
+        progress = [s.progress() for s in self.status]
+        table = Table(title="campaign", caption=campaign_line(self.status, self.slots, progress), show_lines=False)
         for col in ("run", "state", "iteration", "return_post", "ETA"):
             table.add_column(col, justify="left" if col in ("run", "state") else "right")
-        for row in summary_rows(self.status):
+        for row in summary_rows(self.status, progress):
             table.add_row(*row)
         return table
 
@@ -313,9 +314,11 @@ class _LiveTable:
                 print(f"{s.name}: {s.state}, attempt {s.attempts}{extra}", flush=True)
         if time.time() - self.last_report >= 60:
             self.last_report = time.time()
-            for name, state, iteration, ret, eta in summary_rows(self.status):
+            progress = [s.progress() for s in self.status]
+            for name, state, iteration, ret, eta in summary_rows(self.status, progress):
                 if state.startswith("running"):
                     print(f"  {name}: iteration {iteration}, return_post {ret}, ETA {eta}", flush=True)
+            print(f"  {campaign_line(self.status, self.slots, progress)}", flush=True)
 
     def print_final(self) -> None:
         if self._live is None:
@@ -324,21 +327,68 @@ class _LiveTable:
             print("campaign: " + ", ".join(f"{n} {state}" for state, n in counts.items()), flush=True)
 
 
-def summary_rows(status: list[RunStatus]) -> list[tuple[str, str, str, str, str]]:
-    """``(run, state, iteration, return_post, ETA)`` per run, from its progress.csv."""
+def iteration_seconds(rows: list[dict]) -> float | None:
+    """Median ``time_iteration`` of progress ``rows`` (``None`` without any): an iteration that waited (a
+    paused or suspended worker) or compiled does not move it, as it would move a mean."""
+    times = sorted(float(r["time_iteration"]) for r in rows if "time_iteration" in r)
+    return times[len(times) // 2] if times else None
+
+
+def summary_rows(status: list[RunStatus], progress: list[list[dict]] | None = None) -> list[tuple[str, str, str, str, str]]:
+    """``(run, state, iteration, return_post, ETA)`` per run, from its progress.csv (``progress``: the rows
+    of every run, read here when not given). A running run's ETA: its remaining iterations at the median
+    time of its last 20."""
+    progress = [s.progress() for s in status] if progress is None else progress
     out = []
-    for s in status:
-        rows = s.progress()
+    for s, rows in zip(status, progress):
         done = len(rows)
         ret = f"{float(rows[-1]['return_post']):.4g}" if rows else "-"
         eta = "-"
-        if s.state == "running" and rows:
-            recent = [float(r["time_iteration"]) for r in rows[-20:] if "time_iteration" in r]
-            if recent:
-                eta = _duration((s.cfg.iterations - done) * sum(recent) / len(recent))
+        seconds = iteration_seconds(rows[-20:])
+        if s.state == "running" and seconds is not None:
+            eta = _duration(max(0, s.cfg.iterations - done) * seconds)
         state = s.state + (f" (attempt {s.attempts})" if s.attempts > 1 and s.state != "done" else "")
         out.append((s.name, state, f"{done}/{s.cfg.iterations}", ret, eta))
     return out
+
+
+def remaining_work(status: list[RunStatus], progress: list[list[dict]]) -> tuple[float, int]:
+    """Core-seconds of training the campaign has left, and how many unfinished runs it could not cost yet.
+
+    A run with progress costs its remaining iterations at the median time of its last 20; a run not started
+    yet costs its iterations at the median iteration time over all runs of its (env, algorithm) with progress,
+    else over those of its env (iterations get longer as policies learn to stay up, so finished runs are the
+    better guide); with neither it is counted as not costed. Finished and failed runs cost nothing."""
+    by_cell: dict[tuple[str, str], list[dict]] = {}
+    by_env: dict[str, list[dict]] = {}
+    for s, rows in zip(status, progress):
+        by_cell.setdefault((s.cfg.env, s.cfg.algo), []).extend(rows)
+        by_env.setdefault(s.cfg.env, []).extend(rows)
+    total, uncosted = 0.0, 0
+    for s, rows in zip(status, progress):
+        left = s.cfg.iterations - len(rows)
+        if s.state not in ("pending", "running") or left <= 0:
+            continue
+        seconds = (iteration_seconds(rows[-20:]) or iteration_seconds(by_cell[(s.cfg.env, s.cfg.algo)])
+                   or iteration_seconds(by_env[s.cfg.env]))
+        if seconds is None:
+            uncosted += 1
+        else:
+            total += left * seconds
+    return total, uncosted
+
+
+def campaign_line(status: list[RunStatus], slots: int, progress: list[list[dict]]) -> str:
+    """One line on the whole campaign: runs per state, the work left (``remaining_work``) and the time it
+    takes with ``slots`` runs at once (a lower bound: the last runs may leave slots idle)."""
+    counts = {state: sum(s.state == state for s in status) for state in ("done", "finished before", "running", "pending", "failed")}
+    line = "campaign: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    seconds, uncosted = remaining_work(status, progress)
+    if seconds > 0:
+        line += f"; about {seconds / 3600:.1f} core-hours left, ETA {_duration(seconds / max(1, slots))} at {slots} at once"
+    if uncosted:
+        line += f" ({uncosted} run{'s' if uncosted > 1 else ''} not costed yet: no run of {'their' if uncosted > 1 else 'its'} env has progress)"
+    return line
 
 
 def _duration(seconds: float) -> str:
