@@ -39,10 +39,29 @@ from promp.checkpoint import load_run  # noqa: E402
 from promp.task_map import map_tasks  # noqa: E402
 
 
+def curvature_products(params, batches, alpha: float, inner_loss, theta):
+    """``(v -> mean_i J_i^T F_i J_i v, v -> mean_i F_i v)`` on flat vectors: the post-update KL's curvature
+    (``kl_curvature``) and the same without the inner step's Jacobian (alpha 0 at the same adapted ``theta``:
+    ``J = I``, ``F_i`` the Fisher matrix of task i's adapted policy on its post-update round)."""
+    return (kl_curvature(params, batches, alpha, inner_loss, theta),
+            kl_curvature(params, batches, 0.0, inner_loss, theta))
+
+
+def jacobian_gain(params, batches, alpha: float, inner_loss, v) -> float:
+    """``sqrt(mean_i |J_i v|^2) / |v|``: how much task i's inner step stretches the flat direction ``v``."""
+    flat, unravel = ravel_pytree(params)
+
+    def one(task_batches):
+        f = lambda x: ravel_pytree(adapt(unravel(x), task_batches, alpha, inner_loss)[0])[0]  # noqa: E731
+        return jnp.sum(jax.jvp(f, (flat,), (v,))[1] ** 2)
+
+    return float(jnp.sqrt(map_tasks(one, batches).mean()) / jnp.linalg.norm(v))
+
+
 def geometry(params, batches, cfg) -> dict[str, float]:
     """The quantities of the module docstring for one meta-batch (``batches``: the K + 1 rounds)."""
     objective = meta_objective(cfg, task_likelihood_ratio)
-    flat, unravel = ravel_pytree(params)
+    unravel = ravel_pytree(params)[1]
 
     def task(task_batches):
         _, _, grad, theta = objective.task_value_and_grad(params, task_batches)
@@ -50,37 +69,27 @@ def geometry(params, batches, cfg) -> dict[str, float]:
 
     theta, grads = map_tasks(task, batches)
     g = grads.mean(0)
-    full = kl_curvature(params, batches, objective.alpha, objective.inner_loss, theta)
-    fisher = kl_curvature(params, batches, 0.0, objective.inner_loss, theta)  # alpha 0: J = I at the same theta
-
-    def jacobian_gain(v):
-        def one(task_batches):
-            f = lambda x: ravel_pytree(adapt(unravel(x), task_batches, objective.alpha, objective.inner_loss)[0])[0]  # noqa: E731
-            return jnp.sum(jax.jvp(f, (flat,), (v,))[1] ** 2)
-
-        return float(jnp.sqrt(map_tasks(one, batches).mean()) / jnp.linalg.norm(v))
-
+    full, fisher = curvature_products(params, batches, objective.alpha, objective.inner_loss, theta)
     out: dict[str, float] = {}
     mask = np.asarray(batches[0].mask, bool)
     obs = np.asarray(batches[0].obs)[mask]
     rms = np.sqrt(np.mean(obs**2, 0))
     out["obs_rms_mean"], out["obs_rms_max"], out["obs_abs_max"] = float(rms.mean()), float(rms.max()), float(np.abs(obs).max())
-    g0 = float(jnp.linalg.norm(unravel(g)["hidden_0/kernel"]))
-    out["grad_norm"], out["grad_norm_first_kernel"] = float(jnp.linalg.norm(g)), g0
-    damping = cfg.cg_damping
+    out["grad_norm"] = float(jnp.linalg.norm(g))
+    out["grad_norm_first_kernel"] = float(jnp.linalg.norm(unravel(g)["hidden_0/kernel"]))
+    directions = {"g": g}
     for name, hvp in (("full", full), ("fisher", fisher)):
-        cg = conjugate_gradient(lambda v: hvp(v) + damping * v, g, cfg.cg_iters, cfg.cg_tol)
+        cg = conjugate_gradient(lambda v: hvp(v) + cfg.cg_damping * v, g, cfg.cg_iters, cfg.cg_tol)
         s = cg.x
-        shs = float(jnp.vdot(s, hvp(s)))
-        out[f"step_{name}"] = float(np.sqrt(2.0 * cfg.max_kl / (shs + 1e-8)) * jnp.linalg.norm(s))
+        out[f"step_{name}"] = float(np.sqrt(2.0 * cfg.max_kl / (float(jnp.vdot(s, hvp(s))) + 1e-8)) * jnp.linalg.norm(s))
         out[f"cg_residual_{name}"] = float(cg.relative_residual)
         if name == "full":
-            direction = s
-    for vname, v in (("g", g), ("s", direction)):
+            directions["s"] = s  # MAML-TRPO's direction
+    for vname, v in directions.items():
         vv = float(jnp.vdot(v, v))
         out[f"curv_full_{vname}"] = float(jnp.vdot(v, full(v))) / vv
         out[f"curv_fisher_{vname}"] = float(jnp.vdot(v, fisher(v))) / vv
-        out[f"jacobian_gain_{vname}"] = jacobian_gain(v)
+        out[f"jacobian_gain_{vname}"] = jacobian_gain(params, batches, objective.alpha, objective.inner_loss, v)
     return out
 
 

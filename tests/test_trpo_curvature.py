@@ -171,3 +171,38 @@ def test_large_damping_turns_the_step_into_a_scaled_gradient_step():
     undamped, _ = trpo.meta_trpo_step(params, batches, objective, cfg.max_kl, cg_damping=0.0, cg_tol=0.0)
     step0 = ravel_pytree(undamped)[0] - flat
     assert float(-(step0 @ grad) / (jnp.linalg.norm(step0) * jnp.linalg.norm(grad))) < 0.99  # natural != plain
+
+
+def test_step_geometry_script_against_the_exact_kl_hessian_and_finite_differences():
+    """scripts/trpo_step_geometry.py (docs/results.md, humanoid-dir-2d): its curvature without the inner step's
+    Jacobian is the exact Hessian of the mean KL in the adapted parameters (forward-over-reverse of the KL of each
+    task's adapted policy), and its ``|J v| / |v|`` the root mean square of central finite differences of the
+    adapted parameters along ``v`` (float64, at a point where the recorded post-update policy is the adapted one)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "scripts" / "trpo_step_geometry.py"
+    spec = importlib.util.spec_from_file_location("trpo_step_geometry", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    cfg, inner_loss, params, batches = sampled("point-nav", "maml-trpo", 1)
+    with jax.enable_x64(True):
+        params, batches = as_f64_at_current_point(cfg, inner_loss, params, batches)
+        flat, unravel = ravel_pytree(params)
+        v = jnp.asarray(np.random.default_rng(0).normal(size=flat.shape))
+        adapted = lambda x: jax.vmap(lambda tb: ravel_pytree(adapt_task(unravel(x), tb, cfg.inner_lr, inner_loss)[0])[0])(batches)  # noqa: E731
+        theta = adapted(flat)
+        full, fisher = script.curvature_products(params, batches, cfg.inner_lr, inner_loss, theta)
+
+        def post_kl(thetas):  # mean over tasks of each adapted policy's KL on its post-update round
+            kls = jax.vmap(lambda t, post: task_sampling_kl(distribution(unravel(t), post.obs, False), post))(thetas, batches[-1])
+            return kls.mean()
+
+        exact = hessian_vector_product(post_kl, theta, jnp.broadcast_to(v, theta.shape))  # block-diagonal in tasks
+        assert float(jnp.vdot(v, fisher(v))) == pytest.approx(float(jnp.sum(exact * v)), rel=1e-9)
+        assert float(jnp.vdot(v, full(v))) > 0
+        eps = 1e-5
+        fd = (adapted(flat + eps * v) - adapted(flat - eps * v)) / (2 * eps)
+        gain = float(jnp.sqrt(jnp.mean(jnp.sum(fd**2, -1))) / jnp.linalg.norm(v))
+        assert script.jacobian_gain(params, batches, cfg.inner_lr, inner_loss, v) == pytest.approx(gain, rel=1e-7)
+        assert script.jacobian_gain(params, batches, 0.0, inner_loss, v) == pytest.approx(1.0, rel=1e-12)
