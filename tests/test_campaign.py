@@ -230,4 +230,4 @@ def test_campaign_eta_uses_median_iteration_times_and_costs_unstarted_runs_from_
     assert summary_rows(runs, progress)[0] == ("point-corner/promp", "running", "4/10", "1", "0m12s")
     line = campaign_line(runs, 2, progress)
     assert line.startswith("campaign: 1 finished before, 1 running, 3 pending, 1 failed; about 0.0 core-hours left, ETA 0m36s at 2")
-    assert line.endswith("(1 run not costed yet: no run of its env has progress)")
+    assert line.endswith("(1 run not costed yet: no run of its env in this campaign has progress)")

@@ -356,9 +356,10 @@ def remaining_work(status: list[RunStatus], progress: list[list[dict]]) -> tuple
     """Core-seconds of training the campaign has left, and how many unfinished runs it could not cost yet.
 
     A run with progress costs its remaining iterations at the median time of its last 20; a run not started
-    yet costs its iterations at the median iteration time over all runs of its (env, algorithm) with progress,
-    else over those of its env (iterations get longer as policies learn to stay up, so finished runs are the
-    better guide); with neither it is counted as not costed. Finished and failed runs cost nothing."""
+    yet costs its iterations at the median iteration time over the campaign's runs of its (env, algorithm) with
+    progress, else over those of its env (iterations get longer as policies learn to stay up, so finished runs
+    are the better guide); with neither it is counted as not costed. Only the runs in ``status`` count: a
+    command given part of a grid knows no other. Finished and failed runs cost nothing."""
     by_cell: dict[tuple[str, str], list[dict]] = {}
     by_env: dict[str, list[dict]] = {}
     for s, rows in zip(status, progress):
@@ -381,13 +382,15 @@ def remaining_work(status: list[RunStatus], progress: list[list[dict]]) -> tuple
 def campaign_line(status: list[RunStatus], slots: int, progress: list[list[dict]]) -> str:
     """One line on the whole campaign: runs per state, the work left (``remaining_work``) and the time it
     takes with ``slots`` runs at once (a lower bound: the last runs may leave slots idle)."""
-    counts = {state: sum(s.state == state for s in status) for state in ("done", "finished before", "running", "pending", "failed")}
+    states = ("done", "finished before", "running", "pending", "failed")
+    counts = {state: sum(s.state == state for s in status) for state in states}
     line = "campaign: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     seconds, uncosted = remaining_work(status, progress)
     if seconds > 0:
         line += f"; about {seconds / 3600:.1f} core-hours left, ETA {_duration(seconds / max(1, slots))} at {slots} at once"
     if uncosted:
-        line += f" ({uncosted} run{'s' if uncosted > 1 else ''} not costed yet: no run of {'their' if uncosted > 1 else 'its'} env has progress)"
+        runs, their = ("runs", "their") if uncosted > 1 else ("run", "its")
+        line += f" ({uncosted} {runs} not costed yet: no run of {their} env in this campaign has progress)"
     return line
 
 
