@@ -212,7 +212,7 @@ def test_a_cell_shows_its_completed_runs_once_it_has_one():
 def test_campaign_eta_uses_median_iteration_times_and_costs_unstarted_runs_from_their_cell():
     """The live table's ETAs: a running run's from the median of its recent iterations (one iteration that waited
     100 s, as under a paused worker, does not move it); a run not started from the runs of its (env, algorithm),
-    else of its env; a run of an env with no progress anywhere is reported as not costed."""
+    else of its env; a run of an env with no progress among the campaign's runs is reported as not costed."""
     from promp.config import resolve_config
     from promp.experiments.campaign import RunStatus, campaign_line, remaining_work, summary_rows
 
