@@ -323,8 +323,13 @@ class _LiveTable:
     def print_final(self) -> None:
         if self._live is None:
             self.update()
-            counts = {state: sum(s.state == state for s in self.status) for state in ("done", "finished before", "failed")}
-            print("campaign: " + ", ".join(f"{n} {state}" for state, n in counts.items()), flush=True)
+            print(f"campaign: {state_counts(self.status, ('done', 'finished before', 'failed'), zeros=True)}", flush=True)
+
+
+def state_counts(status: list[RunStatus], states: tuple[str, ...], zeros: bool = False) -> str:
+    """``"N state, ..."`` for ``states`` in order (those with no run left out unless ``zeros``)."""
+    counts = {state: sum(s.state == state for s in status) for state in states}
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n or zeros)
 
 
 def iteration_seconds(rows: list[dict]) -> float | None:
@@ -382,9 +387,7 @@ def remaining_work(status: list[RunStatus], progress: list[list[dict]]) -> tuple
 def campaign_line(status: list[RunStatus], slots: int, progress: list[list[dict]]) -> str:
     """One line on the whole campaign: runs per state, the work left (``remaining_work``) and the time it
     takes with ``slots`` runs at once (a lower bound: the last runs may leave slots idle)."""
-    states = ("done", "finished before", "running", "pending", "failed")
-    counts = {state: sum(s.state == state for s in status) for state in states}
-    line = "campaign: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    line = "campaign: " + state_counts(status, ("done", "finished before", "running", "pending", "failed"))
     seconds, uncosted = remaining_work(status, progress)
     if seconds > 0:
         line += f"; about {seconds / 3600:.1f} core-hours left, ETA {_duration(seconds / max(1, slots))} at {slots} at once"
