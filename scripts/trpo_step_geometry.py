@@ -9,7 +9,8 @@ Samples one meta-batch with the run's config at the checkpoint (or at the run's 
   post-update KL ``v^T J^T F J v / v^T v`` (``promp.algorithms.trpo.kl_curvature``), the same with the inner
   step's Jacobian ``J`` left out (``v^T F v / v^T v``: Fisher matrix of the adapted policies), and
   ``|J v| / |v|`` (root mean square over tasks);
-* the step TRPO would take to the KL bound with each curvature, ``sqrt(2 max_kl / s^T H s) |s|``.
+* the step TRPO would take to the KL bound with each curvature, ``sqrt(2 max_kl / s^T H s) |s|`` (``H`` with
+  the run's CG damping, as the update computes it).
 
     python scripts/trpo_step_geometry.py docs/results/figure2-reduced/runs/humanoid-dir-2d/maml-trpo-seed1
     python scripts/trpo_step_geometry.py docs/results/figure2-reduced/runs/halfcheetah-fwd-back/maml-trpo-seed1
@@ -81,7 +82,8 @@ def geometry(params, batches, cfg) -> dict[str, float]:
     for name, hvp in (("full", full), ("fisher", fisher)):
         cg = conjugate_gradient(lambda v: hvp(v) + cfg.cg_damping * v, g, cfg.cg_iters, cfg.cg_tol)
         s = cg.x
-        out[f"step_{name}"] = float(np.sqrt(2.0 * cfg.max_kl / (float(jnp.vdot(s, hvp(s))) + 1e-8)) * jnp.linalg.norm(s))
+        shs = float(jnp.vdot(s, g - cg.residual))  # s^T (H + damping) s from CG's residual, as trpo.line_search_step
+        out[f"step_{name}"] = float(np.sqrt(2.0 * cfg.max_kl / (shs + 1e-8)) * jnp.linalg.norm(s))
         out[f"cg_residual_{name}"] = float(cg.relative_residual)
         if name == "full":
             directions["s"] = s  # MAML-TRPO's direction
