@@ -273,7 +273,8 @@ class TrainConfig:
     hvp_subsample: float = setting(1.0, "TRPO: fraction of each task's rollouts (pre- and post-update) used for the "
                                         "curvature products (1 = all)", check=within(0, 1, open_low=True))
     guard_kl: float = setting(0.5, "ProMP/VPG/DiCE guard: stop the outer Adam steps, undoing the last, once the KL of "
-                                   "the pre-update policy to the sampling policy exceeds this (0 = no guard at all, "
+                                   "the pre-update policy to the sampling policy exceeds this; a first step that "
+                                   "crosses it is shortened (halved up to 10 times) instead (0 = no guard at all, "
                                    "the original update)", check=at_least(0))
     guard_kl_post: float = setting(2.0, "ProMP guard: the same bound on the KL of the post-update sampling policy to "
                                         "the adapted policy (0 = only --guard-kl)", check=at_least(0))

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from promp.algorithms import make_outer_update
 from promp.algorithms.guard import guarded_adam_steps
-from promp.algorithms.losses import task_clipped
+from promp.algorithms.losses import task_clipped, task_log_likelihood
 from promp.algorithms.meta_objective import meta_objective
 from promp.algorithms.promp import make_promp_update, promp_loss
 from promp.checkpoint import list_checkpoints
@@ -116,18 +116,66 @@ def test_forced_spike_guarded_run_survives_unguarded_run_blows_up(tmp_path):
     assert ckpt["monitor"]["smoothed"] == pytest.approx(g[-1]["return_smoothed"])
 
 
-def test_vpg_guard_rejects_a_step_beyond_the_bound(sampled):
+def first_adam_step_fractions(loss_fn, params, lr, kl_of):
+    """Reference for the shortened step: the first Adam update ``u`` of ``loss_fn`` (optax, from a fresh
+    state, by ``jax.grad``) and ``kl_of(params + 2^-j u)`` for ``j = 0..10``."""
+    opt = optax.adam(lr)
+    u, _ = opt.update(jax.grad(lambda q: loss_fn(q)[0])(params), opt.init(params), params)
+    at = lambda j: jax.tree_util.tree_map(lambda p, d: p + 0.5 ** j * d, params, u)  # noqa: E731
+    return at, [kl_of(at(j)) for j in range(11)]
+
+
+def test_vpg_guard_shortens_a_step_beyond_the_bound_to_the_largest_halving_within_it(sampled):
     cfg, state, batches = sampled
-    for algo, lr, bound, fired in (("lvc-vpg", 1.0, 0.5, 1), ("lvc-vpg", 1e-3, 0.5, 0)):
-        vcfg = resolve_config("point-nav", algo, dict(TINY, hidden=(8, 8), outer_lr=lr, guard_kl=bound))
-        outer = make_outer_update(vcfg)
-        s0 = outer.init(state.params)
-        p, s, stats = outer.update(state.params, s0, batches)
-        assert int(stats["guard_fired"]) == fired and int(stats["adam_steps"]) == 1 - fired
-        if fired:
-            assert tree_equal(p, state.params) and tree_equal(s, s0)
-        else:
-            assert not tree_equal(p, state.params) and float(stats["kl_pre"][0]) < bound
+    bound = 0.5
+    vcfg = resolve_config("point-nav", "lvc-vpg", dict(TINY, hidden=(8, 8), outer_lr=1.0, guard_kl=bound))
+    objective = meta_objective(vcfg, task_log_likelihood)  # the VPG outer update's surrogate (docs/algorithms.md §5.3)
+    at, kls = first_adam_step_fractions(lambda q: objective(q, batches), state.params, 1.0,
+                                        lambda q: float(objective(q, batches)[1]["kl_pre"][0]))
+    assert kls[0] > bound  # the full step crosses the bound (before the fix: rejected, the run never moved)
+    j = next(j for j in range(1, 11) if kls[j] <= bound)  # the first halving within it
+    outer = make_outer_update(vcfg)
+    s0 = outer.init(state.params)
+    p, s, stats = outer.update(state.params, s0, batches)
+    assert int(stats["guard_fired"]) == 1 and int(stats["adam_steps"]) == 1
+    assert float(stats["guard_step_scale"]) == 0.5 ** j
+    for k in p:
+        np.testing.assert_allclose(p[k], at(j)[k], rtol=1e-5, atol=1e-6)
+    assert int(s[0].count) == 1  # the Adam moments of the step taken
+    assert float(stats["kl_pre"][0]) <= bound
+    np.testing.assert_allclose(float(stats["kl_pre"][0]), kls[j], rtol=1e-4)
+    # a step so long that even 2^-10 of it crosses the bound is rejected: parameters and Adam state unchanged
+    huge = make_outer_update(dataclasses.replace(vcfg, outer_lr=1e6))
+    p, s, stats = huge.update(state.params, s0, batches)
+    assert int(stats["adam_steps"]) == 0 and float(stats["guard_step_scale"]) == 0.0
+    assert tree_equal(p, state.params) and tree_equal(s, s0)
+    # a step within the bound is the plain Adam step
+    small = make_outer_update(dataclasses.replace(vcfg, outer_lr=1e-3))
+    p, s, stats = small.update(state.params, s0, batches)
+    assert int(stats["guard_fired"]) == 0 and float(stats["guard_step_scale"]) == 1.0
+    assert not tree_equal(p, state.params) and float(stats["kl_pre"][0]) < bound
+
+
+def test_promp_guard_shortens_a_first_step_that_crosses_the_post_update_bound(sampled):
+    """Humanoid's livelock on point-nav: a post-update KL bound that one full Adam step crosses. The guard
+    used to keep no step and reset Adam, so every iteration repeated it; it now keeps the largest 2^-j of
+    that first step within the bound, and stops there."""
+    cfg, state, batches = sampled
+    lr = 0.05
+    objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
+    kl_coef = jnp.full(1, cfg.kl_coef, jnp.float32)
+    at, kls = first_adam_step_fractions(lambda q: promp_loss(objective, q, batches, kl_coef), state.params, lr,
+                                        lambda q: float(objective(q, batches)[1]["kl_post"]))
+    bound = 0.5 * (kls[1] + kls[2])  # the full step and its half cross it, its quarter does not
+    assert kls[0] > kls[1] > bound > kls[2]
+    outer = make_promp_update(dataclasses.replace(cfg, outer_lr=lr, guard_kl=100.0, guard_kl_post=bound))
+    p, s, stats = outer.update(state.params, outer.init(state.params), batches)
+    assert int(stats["guard_fired"]) == 1 and int(stats["adam_steps"]) == 1
+    assert float(stats["guard_step_scale"]) == 0.25
+    for k in p:
+        np.testing.assert_allclose(p[k], at(2)[k], rtol=1e-5, atol=1e-6)
+    assert int(s.optimizer[0].count) == 1
+    np.testing.assert_allclose(float(stats["kl_post"]), kls[2], rtol=1e-4)
 
 
 def test_guard_flag_is_validated_and_can_be_turned_off():

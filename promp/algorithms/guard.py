@@ -16,6 +16,14 @@ per inner step; the ``KL`` term of eq. 13) and
 The same check runs on the parameters after the last step. Where the bound is never crossed, the
 parameters, Adam state and statistics are exactly those of the unguarded update (``jnp.where``
 selects the unguarded values), so a run where the guard does not fire gives the same numbers.
+
+If already the first step crosses the bound, reverting it would keep nothing; the Adam state would be
+reverted too, so the next iteration's first step would be as long again, and the run would never move
+(humanoid-dir-2d, whose contact-force observations reach thousands, did exactly that for 200 iterations:
+docs/results.md). The guard then shortens that first step instead (``shrinking_step``): the largest
+``2^-j`` of it (``j <= 10``) within the bounds, the Adam moments advanced as for the full step. The
+``guard_step_scale`` statistic records the fraction kept (1 for an unshortened update, 0 if even
+``2^-10`` of the step crosses the bound: nothing is kept).
 """
 
 from __future__ import annotations
@@ -101,6 +109,7 @@ def guard_update(
     replay: Callable[..., tuple[Any, Any, dict, jax.Array]],
     bounds: dict[str, float],
     n_steps: int,
+    shrink: Callable[..., tuple[Any, Any, dict, jax.Array]] | None = None,
 ) -> Callable[..., tuple[Any, Any, dict]]:
     """Wrap an outer ``update(params, opt_state, batches, *args) -> (params, opt_state, stats)`` with the guard.
 
@@ -108,20 +117,69 @@ def guard_update(
     (``kl_pre``, ``kl_post``) at its result. Only if one exceeds its bound (``exceeds(stats, bounds)``)
     is its result discarded and ``replay(params, opt_state, batches, *args) -> (params, opt_state,
     stats, steps)`` run instead: the guarded steps from the same starting point. So where the guard
-    does not fire, every number is the original's. Bounds ``<= 0`` are off. Adds ``adam_steps`` and
-    ``guard_fired`` to the stats.
+    does not fire, every number is the original's. If the replay keeps no step, ``shrink`` (same
+    arguments, ``-> (params, opt_state, stats, scale)``, e.g. ``shrinking_step``) takes a shortened first
+    step instead. Bounds ``<= 0`` are off. Adds ``adam_steps``, ``guard_fired`` and ``guard_step_scale``
+    (the fraction of the first step kept when it was shortened, else 1; 0 when nothing was kept) to the stats.
     """
 
     def guarded(params, opt_state, batches, *args):
         new_params, new_state, stats = update(params, opt_state, batches, *args)
-        steps, fired = n_steps, False
+        steps, fired, scale = n_steps, False, 1.0
         if bool(exceeds(stats, bounds)):
             new_params, new_state, stats, steps = replay(params, opt_state, batches, *args)
             fired = True
-        stats = {**stats, "adam_steps": np.int32(steps), "guard_fired": np.int32(fired)}
+            if int(steps) == 0:
+                scale = 0.0
+                if shrink is not None:
+                    new_params, new_state, stats, scale = shrink(params, opt_state, batches, *args)
+                    scale = float(scale)
+                    steps = int(scale > 0)
+        stats = {**stats, "adam_steps": np.int32(steps), "guard_fired": np.int32(fired),
+                 "guard_step_scale": np.float32(scale)}
         return new_params, new_state, stats
 
     return guarded
+
+
+def shrinking_step(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax.GradientTransformation,
+                   bounds: dict[str, float], stats_fn: Callable[..., dict], halvings: int = 10,
+                   value_and_grad: Callable[..., tuple[tuple[jax.Array, dict], Any]] | None = None):
+    """The guard's shortened first step (``guard_update``'s ``shrink``), jitted: the optimiser's first step
+    ``u`` from ``params`` (gradient of ``loss_fn(params, batches, *args) -> (loss, aux)``, or by
+    ``value_and_grad``), then ``params + 2^-j u`` for ``j = 1, 2, ...`` until ``aux`` at that point is within
+    ``bounds`` (at most ``halvings`` tries). Returns ``(params, opt_state, stats, scale)``: the shortened
+    step with the optimiser state of the full step and ``scale = 2^-j``; or, when no try fits, the
+    incoming parameters and state with ``scale = 0``. ``stats_fn(loss_before, loss_after, grad_norm, aux)``
+    arranges the statistics at the returned parameters."""
+
+    @jit_tasks
+    def shrink(params, opt_state, batches, *args):
+        def f(q):
+            return loss_fn(q, batches, *args)
+
+        vg = (lambda q: value_and_grad(q, batches, *args)) if value_and_grad else jax.value_and_grad(f, has_aux=True)
+        (loss0, aux0), grads = vg(params)
+        updates, state_new = optimizer.update(grads, opt_state, params)
+
+        def keep_going(carry):
+            j, fits = carry[0], carry[1]
+            return ~fits & (j < halvings)
+
+        def halve(carry):
+            j = carry[0] + 1
+            q = jax.tree_util.tree_map(lambda p, u: p + jnp.asarray(0.5, u.dtype) ** j * u, params, updates)
+            loss, aux = f(q)
+            return j, ~exceeds(aux, bounds), q, loss, aux
+
+        init = (jnp.asarray(0, jnp.int32), jnp.asarray(False), params, loss0, aux0)
+        j, fits, q, loss, aux = jax.lax.while_loop(keep_going, halve, init)
+        q, state = _select(fits, q, params), _select(fits, state_new, opt_state)
+        loss, aux = jnp.where(fits, loss, loss0), _select(fits, aux, aux0)
+        scale = jnp.where(fits, jnp.asarray(0.5, jnp.float32) ** j, 0.0)
+        return q, state, stats_fn(loss0, loss, optax.tree.norm(grads), aux), scale
+
+    return shrink
 
 
 def rejecting_replay(evaluate: Callable[[Any, Any], dict]):

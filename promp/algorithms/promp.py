@@ -22,7 +22,7 @@ import optax
 from ..task_map import jit_tasks
 from ..types import Batch, Params
 from .base import OuterUpdate, PenaltyState
-from .guard import guard_update, scan_replay
+from .guard import guard_update, scan_replay, shrinking_step
 from .losses import task_clip_fraction, task_clipped
 from .meta_objective import MetaObjective, PostTerm, meta_objective
 
@@ -60,7 +60,8 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
     With ``cfg.guard_kl > 0`` (bound on ``kl_pre``; plus ``cfg.guard_kl_post`` on ``kl_post`` unless that
     is 0) the update is guarded; ``guard_kl = 0`` gives the original. The stats hold ``loss_before``,
     ``loss_after``, ``grad_norm``, ``surrogate``, ``kl_pre``, ``clip_fraction``, ``kl_post``,
-    ``adam_steps`` and ``guard_fired``.
+    ``adam_steps``, ``guard_fired`` and ``guard_step_scale`` (a first step that crossed a bound is shortened,
+    ``promp.algorithms.guard``).
     """
     optimizer = optax.adam(cfg.outer_lr)
     objective = meta_objective(cfg, task_clipped(cfg.clip_eps))
@@ -91,7 +92,8 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
         return promp_value_and_grad(objective, q, batches, kl_coef, **diagnostics)
 
     replay = scan_replay(diagnosed, optimizer, n_steps, bounds, update_stats, diagnosed_value_and_grad)
-    guarded = guard_update(steps, replay, bounds, n_steps)
+    shrink = shrinking_step(diagnosed, optimizer, bounds, update_stats, value_and_grad=diagnosed_value_and_grad)
+    guarded = guard_update(steps, replay, bounds, n_steps, shrink)
 
     def update(params, state: PenaltyState, batches):
         new_params, adam_state, stats = guarded(params, state.optimizer, batches, np.asarray(state.kl_coef, np.float32))

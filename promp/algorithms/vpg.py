@@ -12,7 +12,7 @@ import optax
 
 from ..task_map import jit_tasks
 from .base import OuterUpdate
-from .guard import guard_update, rejecting_replay
+from .guard import guard_update, rejecting_replay, shrinking_step
 from .losses import TaskLoss
 from .meta_objective import meta_objective
 
@@ -21,8 +21,8 @@ def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:
     """One jitted Adam step (lr ``cfg.outer_lr``) on the meta-objective with ``surrogate``.
 
     With ``cfg.guard_kl > 0`` a step after which the pre-update policy's ``kl_pre`` (KL of the sampling
-    policy to the new policy on the pre-update data) exceeds the bound is rejected: parameters and
-    Adam state stay as they were (``promp.algorithms.guard``).
+    policy to the new policy on the pre-update data) exceeds the bound is shortened to the largest
+    ``2^-j`` of it within the bound, or rejected if none is (``promp.algorithms.guard``).
     """
     optimizer = optax.adam(cfg.outer_lr)
     objective = meta_objective(cfg, surrogate)
@@ -45,6 +45,19 @@ def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:
         loss, kl_pre = evaluate(params, batches)
         return {"loss_before": loss, "loss_after": loss, "grad_norm": jax.numpy.asarray(jax.numpy.nan), "kl_pre": kl_pre}
 
-    guarded = guard_update(step, rejecting_replay(rejected), {"kl_pre": float(getattr(cfg, "guard_kl", 0.0))}, 1)
+    def bounded(params, batches):
+        loss, kl_pre = evaluate(params, batches)
+        return loss, {"kl_pre": kl_pre}
+
+    def bounded_value_and_grad(params, batches):
+        (loss, aux), grads = objective.value_and_grad(params, batches)
+        return (loss, {"kl_pre": aux["kl_pre"][:1]}), grads
+
+    def step_stats(loss_before, loss_after, grad_norm, aux):
+        return {"loss_before": loss_before, "loss_after": loss_after, "grad_norm": grad_norm, "kl_pre": aux["kl_pre"]}
+
+    bounds = {"kl_pre": float(getattr(cfg, "guard_kl", 0.0))}
+    shrink = shrinking_step(bounded, optimizer, bounds, step_stats, value_and_grad=bounded_value_and_grad)
+    guarded = guard_update(step, rejecting_replay(rejected), bounds, 1, shrink)
     loss = jit_tasks(lambda params, state, batches: objective(params, batches))
     return OuterUpdate(init=optimizer.init, update=lambda params, state, batches: guarded(params, state, batches), loss=loss)
