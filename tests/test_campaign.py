@@ -90,6 +90,9 @@ def test_a_killed_run_is_retried_and_resumes_to_the_same_numbers(tmp_path, monke
     resumes from its checkpoint to exactly the other's numbers. The workers keep their compiled programs
     in the compilation cache (``PROMP_COMPILATION_CACHE``), as ``promp`` does."""
     monkeypatch.setenv("PROMP_COMPILATION_CACHE", str(tmp_path / "jax-cache"))
+    # keep every program: by default only those that took 0.5 s or more to compile are, and on a fast
+    # machine the inner step at -O0 (quick_compiles_in_workers) compiles in less
+    monkeypatch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     cfg = dict(grid_configs(dataclasses.replace(f2.QUICK, iterations=30, horizon=50, meta_batch_size=4), (1,)))[NAMES[0]]
     victim, twin = "victim", "twin"
     killed = []
