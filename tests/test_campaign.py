@@ -234,3 +234,25 @@ def test_campaign_eta_uses_median_iteration_times_and_costs_unstarted_runs_from_
     line = campaign_line(runs, 2, progress)
     assert line.startswith("campaign: 1 finished before, 1 running, 3 pending, 1 failed; about 0.0 core-hours left, ETA 0m36s at 2")
     assert line.endswith("(1 run not costed yet: no run of its env in this campaign has progress)")
+
+
+def test_campaign_table_shows_a_run_whose_guard_keeps_no_step_and_a_diverged_run():
+    """A worker's stall and divergence warnings go to its own log; the campaign's table shows them too (a
+    humanoid ProMP run once kept no outer step for 200 iterations without the table saying so)."""
+    from promp.config import resolve_config
+    from promp.experiments.campaign import RunStatus, run_alert, summary_rows
+
+    def rows(steps, diverged=0):
+        return [{"iteration": i, "return_post": 1.0, "time_iteration": 1.0, "adam_steps": n, "diverged": diverged}
+                for i, n in enumerate(steps)]
+
+    assert run_alert(rows([5, 0, 0, 0, 0])) == ""  # 4 rows: not yet
+    assert run_alert(rows([5] + [0] * 7)) == "stalled: the KL guard kept no outer step in the last 7 iterations"
+    assert run_alert(rows([0] * 7 + [1])) == ""  # a kept step ends the stall
+    assert run_alert(rows([5, 5], diverged=1)) == "diverged: return fell while the KL exploded"
+    assert run_alert([{"iteration": 0, "return_post": 1.0}]) == ""  # TRPO rows have no adam_steps
+    cfg = resolve_config("point-corner", "promp", {"iterations": 10})
+    status = [RunStatus("a", Path("/nonexistent"), cfg, state="running"), RunStatus("b", Path("/nonexistent"), cfg, state="done")]
+    table = summary_rows(status, [rows([0] * 6), rows([0] * 6)])
+    assert table[0][1] == "running [stalled: the KL guard kept no outer step in the last 6 iterations]"
+    assert table[1][1] == "done"  # a finished run's table row stays short

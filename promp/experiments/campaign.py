@@ -317,7 +317,9 @@ class _LiveTable:
             progress = [s.progress() for s in self.status]
             for name, state, iteration, ret, eta in summary_rows(self.status, progress):
                 if state.startswith("running"):
-                    print(f"  {name}: iteration {iteration}, return_post {ret}, ETA {eta}", flush=True)
+                    alert = state[state.index("["):] if "[" in state else ""
+                    print(f"  {name}: iteration {iteration}, return_post {ret}, ETA {eta}{' ' + alert if alert else ''}",
+                          flush=True)
             print(f"  {campaign_line(self.status, self.slots, progress)}", flush=True)
 
     def print_final(self) -> None:
@@ -339,10 +341,28 @@ def iteration_seconds(rows: list[dict]) -> float | None:
     return times[len(times) // 2] if times else None
 
 
+def run_alert(rows: list[dict]) -> str:
+    """What a run's last progress rows say is wrong, for the campaign's table ("" if nothing): the outer-update
+    guard kept no step in the last ``STALL_WARN_AFTER`` or more rows (stalled: the policy does not learn), or
+    the last row is flagged ``diverged`` (``promp.monitor``). A worker warns of both in its own log only."""
+    from ..monitor import STALL_WARN_AFTER
+
+    stalled = 0
+    for row in reversed(rows):
+        if "adam_steps" not in row or int(row["adam_steps"]) != 0:
+            break
+        stalled += 1
+    if stalled >= STALL_WARN_AFTER:
+        return f"stalled: the KL guard kept no outer step in the last {stalled} iterations"
+    if rows and int(rows[-1].get("diverged", 0)):
+        return "diverged: return fell while the KL exploded"
+    return ""
+
+
 def summary_rows(status: list[RunStatus], progress: list[list[dict]] | None = None) -> list[tuple[str, str, str, str, str]]:
     """``(run, state, iteration, return_post, ETA)`` per run, from its progress.csv (``progress``: the rows
     of every run, read here when not given). A running run's ETA: its remaining iterations at the median
-    time of its last 20."""
+    time of its last 20. The state of a running run carries its ``run_alert``, if any."""
     progress = [s.progress() for s in status] if progress is None else progress
     out = []
     for s, rows in zip(status, progress):
@@ -353,6 +373,8 @@ def summary_rows(status: list[RunStatus], progress: list[list[dict]] | None = No
         if s.state == "running" and seconds is not None:
             eta = _duration(max(0, s.cfg.iterations - done) * seconds)
         state = s.state + (f" (attempt {s.attempts})" if s.attempts > 1 and s.state != "done" else "")
+        alert = run_alert(rows) if s.state == "running" else ""
+        state += f" [{alert}]" if alert else ""
         out.append((s.name, state, f"{done}/{s.cfg.iterations}", ret, eta))
     return out
 
