@@ -106,10 +106,10 @@ def guarded_adam_steps(
 
 def guard_update(
     update: Callable[..., tuple[Any, Any, dict]],
-    replay: Callable[..., tuple[Any, Any, dict, jax.Array]],
+    replay: Callable[..., tuple[Any, Any, dict, jax.Array]] | None,
+    shrink: Callable[..., tuple[Any, Any, dict, jax.Array]],
     bounds: dict[str, float],
     n_steps: int,
-    shrink: Callable[..., tuple[Any, Any, dict, jax.Array]] | None = None,
 ) -> Callable[..., tuple[Any, Any, dict]]:
     """Wrap an outer ``update(params, opt_state, batches, *args) -> (params, opt_state, stats)`` with the guard.
 
@@ -117,24 +117,24 @@ def guard_update(
     (``kl_pre``, ``kl_post``) at its result. Only if one exceeds its bound (``exceeds(stats, bounds)``)
     is its result discarded and ``replay(params, opt_state, batches, *args) -> (params, opt_state,
     stats, steps)`` run instead: the guarded steps from the same starting point. So where the guard
-    does not fire, every number is the original's. If the replay keeps no step, ``shrink`` (same
-    arguments, ``-> (params, opt_state, stats, scale)``, e.g. ``shrinking_step``) takes a shortened first
-    step instead. Bounds ``<= 0`` are off. Adds ``adam_steps``, ``guard_fired`` and ``guard_step_scale``
-    (the fraction of the first step kept when it was shortened, else 1; 0 when nothing was kept) to the stats.
+    does not fire, every number is the original's. If the replay keeps no step, or there is none to run
+    (``replay`` ``None``: a one-step update, whose only step crossed), ``shrink`` (same arguments,
+    ``-> (params, opt_state, stats, scale)``, ``shrinking_step``) takes a shortened first step instead, or
+    none. Bounds ``<= 0`` are off. Adds ``adam_steps``, ``guard_fired`` and ``guard_step_scale`` (the
+    fraction of the first step kept when it was shortened, else 1; 0 when nothing was kept) to the stats.
     """
 
     def guarded(params, opt_state, batches, *args):
         new_params, new_state, stats = update(params, opt_state, batches, *args)
         steps, fired, scale = n_steps, False, 1.0
         if bool(exceeds(stats, bounds)):
-            new_params, new_state, stats, steps = replay(params, opt_state, batches, *args)
-            fired = True
+            fired, steps = True, 0
+            if replay is not None:
+                new_params, new_state, stats, steps = replay(params, opt_state, batches, *args)
             if int(steps) == 0:
-                scale = 0.0
-                if shrink is not None:
-                    new_params, new_state, stats, scale = shrink(params, opt_state, batches, *args)
-                    scale = float(scale)
-                    steps = int(scale > 0)
+                new_params, new_state, stats, scale = shrink(params, opt_state, batches, *args)
+                scale = float(scale)
+                steps = int(scale > 0)
         stats = {**stats, "adam_steps": np.int32(steps), "guard_fired": np.int32(fired),
                  "guard_step_scale": np.float32(scale)}
         return new_params, new_state, stats
@@ -180,16 +180,6 @@ def shrinking_step(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: op
         return q, state, stats_fn(loss0, loss, optax.tree.norm(grads), aux), scale
 
     return shrink
-
-
-def rejecting_replay(evaluate: Callable[[Any, Any], dict]):
-    """The replay of a one-step update: reject the step (parameters and optimiser state unchanged);
-    ``evaluate(params, batches)`` gives the statistics at the unchanged parameters."""
-
-    def replay(params, opt_state, batches, *args):
-        return params, opt_state, evaluate(params, batches), 0
-
-    return replay
 
 
 def scan_replay(loss_fn: Callable[..., tuple[jax.Array, dict]], optimizer: optax.GradientTransformation, n_steps: int,

@@ -93,7 +93,7 @@ def make_promp_update(cfg: Any) -> OuterUpdate:
 
     replay = scan_replay(diagnosed, optimizer, n_steps, bounds, update_stats, diagnosed_value_and_grad)
     shrink = shrinking_step(diagnosed, optimizer, bounds, update_stats, value_and_grad=diagnosed_value_and_grad)
-    guarded = guard_update(steps, replay, bounds, n_steps, shrink)
+    guarded = guard_update(steps, replay, shrink, bounds, n_steps)
 
     def update(params, state: PenaltyState, batches):
         new_params, adam_state, stats = guarded(params, state.optimizer, batches, np.asarray(state.kl_coef, np.float32))

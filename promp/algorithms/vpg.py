@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import optax
 
 from ..task_map import jit_tasks
 from .base import OuterUpdate
-from .guard import guard_update, rejecting_replay, shrinking_step
+from .guard import guard_update, shrinking_step
 from .losses import TaskLoss
 from .meta_objective import meta_objective
 
@@ -40,11 +39,6 @@ def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:
         stats = {"loss_before": loss, "loss_after": loss_after, "grad_norm": optax.tree.norm(grads), "kl_pre": kl_pre}
         return new_params, opt_state, stats
 
-    @jit_tasks
-    def rejected(params, batches):
-        loss, kl_pre = evaluate(params, batches)
-        return {"loss_before": loss, "loss_after": loss, "grad_norm": jax.numpy.asarray(jax.numpy.nan), "kl_pre": kl_pre}
-
     def bounded(params, batches):
         loss, kl_pre = evaluate(params, batches)
         return loss, {"kl_pre": kl_pre}
@@ -58,6 +52,6 @@ def make_adam_update(cfg: Any, surrogate: TaskLoss) -> OuterUpdate:
 
     bounds = {"kl_pre": float(getattr(cfg, "guard_kl", 0.0))}
     shrink = shrinking_step(bounded, optimizer, bounds, step_stats, value_and_grad=bounded_value_and_grad)
-    guarded = guard_update(step, rejecting_replay(rejected), bounds, 1, shrink)
+    guarded = guard_update(step, None, shrink, bounds, 1)  # one step: nothing to replay, only to shorten
     loss = jit_tasks(lambda params, state, batches: objective(params, batches))
     return OuterUpdate(init=optimizer.init, update=lambda params, state, batches: guarded(params, state, batches), loss=loss)
