@@ -54,9 +54,28 @@ def device_info() -> dict[str, Any]:
     return {"jax_backend": jax.default_backend(), "device_kind": devices[0].device_kind, "device_count": len(devices)}
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux: ``/proc/cpuinfo``; elsewhere ``platform.processor()``), ``None`` if unknown."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def host(record: dict[str, Any]) -> str | None:
+    """The kind of machine a record was made on, ``"MODEL (N cores)"``, as far as speed goes (``None`` for a
+    record without ``cpu_model``, written before promp recorded it): a campaign's ETA costs its runs from
+    the iteration times measured on this kind of machine (``promp.experiments.campaign.remaining_work``)."""
+    return f"{record['cpu_model']} ({record.get('cpu_count')} cores)" if record.get("cpu_model") else None
+
+
 def environment_record(devices: bool = True) -> dict[str, Any]:
     """This process's record: ``promp``, ``git_commit``, ``python``, ``packages`` (``PACKAGES``),
-    ``platform``, ``machine``, ``cpu_count`` and, with ``devices``, ``device_info()``."""
+    ``platform``, ``machine``, ``cpu_model``, ``cpu_count`` and, with ``devices``, ``device_info()``."""
     record: dict[str, Any] = {
         "promp": package_version("promp"),
         "git_commit": git_commit(),
@@ -64,6 +83,7 @@ def environment_record(devices: bool = True) -> dict[str, Any]:
         "packages": {name: package_version(name) for name in PACKAGES},
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
     }
     if devices:
@@ -91,6 +111,8 @@ def describe(record: dict[str, Any]) -> list[str]:
     lines = [f"promp {record.get('promp')} (git {record.get('git_commit') or 'n/a'})", f"python {record.get('python')}"]
     lines += [f"{name} {version or 'not installed'}" for name, version in (record.get("packages") or {}).items()]
     lines.append(f"platform {record.get('platform')} ({record.get('machine')}, {record.get('cpu_count')} cores)")
+    if record.get("cpu_model"):
+        lines.append(f"cpu {record['cpu_model']}")
     if "device_kind" in record:
         lines.append(f"jax backend {record['jax_backend']}: {record['device_count']} x {record['device_kind']}")
     return lines

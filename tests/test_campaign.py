@@ -239,6 +239,41 @@ def test_campaign_eta_uses_median_iteration_times_and_costs_unstarted_runs_from_
     assert line.endswith("(1 run not costed yet: no run of its env in this campaign has progress)")
 
 
+def test_campaign_costs_runs_at_this_machines_speed_when_it_resumes_the_runs_of_another():
+    """A campaign resumed on a faster machine (a new session): which process wrote each progress row is in the
+    run's versions.json, and rows another kind of machine wrote count scaled by how much faster this one is on
+    the (env, algorithm) cells that have rows of both, so the ETA is not that of the old machine."""
+    from promp.config import resolve_config
+    from promp.experiments.campaign import RunStatus, host_speed, remaining_work, rows_here, summary_rows
+    from promp.versions import host
+
+    rec = lambda start, model: {"started_at_iteration": start, "cpu_model": model, "cpu_count": 2}  # noqa: E731
+    fast = host(rec(0, "fast"))
+    assert fast == "fast (2 cores)" and host({"cpu_count": 2}) is None
+    # row i belongs to the last record started at or before it; a record without the CPU model is not this machine's
+    assert rows_here([{"started_at_iteration": 0}, rec(3, "fast"), rec(5, "slow")], 7, fast) == [False] * 3 + [True] * 2 + [False] * 2
+    # a process that resumed from an earlier checkpoint rewrote the rows after it
+    assert rows_here([rec(0, "slow"), rec(4, "fast"), rec(2, "fast")], 6, fast) == [False] * 2 + [True] * 4
+    assert rows_here([], 3, fast) == [False] * 3 and rows_here([rec(0, "fast")], 2, None) == [False] * 2
+
+    def status(env, algo, state):
+        return RunStatus(f"{env}/{algo}", Path("/nonexistent"), resolve_config(env, algo, {"iterations": 20}), state=state)
+
+    rows = lambda times: [{"iteration": i, "return_post": 1.0, "time_iteration": t} for i, t in enumerate(times)]  # noqa: E731
+    runs = [status("point-corner", "promp", "running"), status("halfcheetah-fwd-back", "promp", "finished before"),
+            status("halfcheetah-fwd-back", "promp", "pending"), status("halfcheetah-fwd-back", "maml-trpo", "running")]
+    progress = [rows([4.0] * 10 + [1.0] * 6), rows([8.0] * 20), [], rows([6.0] * 10 + [30.0, 6.0])]
+    here = [[False] * 10 + [True] * 6, [False] * 20, [], [False] * 10 + [True] * 2]
+    # point-corner promp has 6 rows here at 1 s against 10 elsewhere at 4 s: this machine is 4x faster
+    assert host_speed(runs, progress, here) == 0.25
+    # the running point-corner run: 4 left at its own 1 s; the pending halfcheetah run: 20 at its cell's 8 s / 4;
+    # the halfcheetah maml-trpo run resumed here has only 2 rows here (the first compiled): 8 left at 6 s / 4
+    assert remaining_work(runs, progress, here) == (4 * 1.0 + 20 * 2.0 + 8 * 1.5, 0)
+    assert [row[4] for row in summary_rows(runs, progress, here)] == ["0m04s", "-", "-", "0m12s"]
+    # without knowing the machines, every row counts alike (the old machine's times dominate)
+    assert remaining_work(runs, progress) == (4 * 4.0 + 20 * 8.0 + 8 * 6.0, 0)
+
+
 def test_campaign_table_shows_a_run_whose_guard_keeps_no_step_and_a_diverged_run():
     """A worker's stall and divergence warnings go to its own log; the campaign's table shows them too (a
     humanoid ProMP run once kept no outer step for 200 iterations without the table saying so)."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import platform
+from pathlib import Path
 
 import jax
 import numpy as np
 
-from promp.versions import PACKAGES, differences, environment_record, package_version
+from promp.versions import PACKAGES, describe, differences, environment_record, package_version
 from test_trainer import TINY, run_cli
 
 
@@ -23,6 +24,11 @@ def test_record_names_the_installed_versions_and_devices():
     assert record["device_kind"] == jax.devices()[0].device_kind and record["jax_backend"] == jax.default_backend()
     assert record["device_count"] == len(jax.devices())
     assert record["promp"] == package_version("promp")
+    # the CPU model, independently of promp: the first "model name" line of /proc/cpuinfo on Linux
+    if Path("/proc/cpuinfo").exists() and "model name" in Path("/proc/cpuinfo").read_text():
+        line = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("model name"))
+        assert record["cpu_model"] == line.split(":", 1)[1].strip()
+    assert not record["cpu_model"] or f"cpu {record['cpu_model']}" in describe(record)
 
 
 def test_differences_name_each_changed_package_and_ignore_the_platform_string():

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from ..config import TrainConfig
 from ..rundir import RunDir
+from ..versions import cpu_model, host
 
 WORKER_ENV = {"PROMP_XLA_THREADS": "1", "PROMP_MUJOCO_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "MKL_NUM_THREADS": "1"}
@@ -112,7 +113,8 @@ def run_campaign(runs: list[tuple[str, Path, TrainConfig]], log_dir: Path, paral
         if is_finished(s.run_dir, s.cfg):
             s.state = "finished before"
     backend = _RayBackend(ray_address, parallel) if ray_address else _LocalBackend(parallel)
-    table = _LiveTable(status, sys.stdout.isatty() if live is None else live, backend.parallel)
+    here = None if ray_address else host({"cpu_model": cpu_model(), "cpu_count": os.cpu_count()})
+    table = _LiveTable(status, sys.stdout.isatty() if live is None else live, backend.parallel, here)
     stop: list[int] = []
     previous = _catch_stop_signals(stop)
     try:
@@ -271,10 +273,19 @@ class _RayBackend:
 class _LiveTable:
     """A rich live table of the runs (terminal), or one line per change of state (log files)."""
 
-    def __init__(self, status: list[RunStatus], live: bool, slots: int) -> None:
-        self.status, self.live, self.seen, self.slots = status, live, {}, slots
+    def __init__(self, status: list[RunStatus], live: bool, slots: int, host: str | None) -> None:
+        self.status, self.live, self.seen, self.slots, self.host = status, live, {}, slots, host
         self._live = None
         self.last_report = time.time()
+
+    def read(self) -> tuple[list[list[dict]], list[list[bool]] | None]:
+        """Every run's progress rows and which of them this kind of machine wrote (``rows_here``; ``None``
+        when the machine is not known, as on a Ray cluster, where each run may be on any node)."""
+        progress = [s.progress() for s in self.status]
+        if self.host is None:
+            return progress, None
+        return progress, [rows_here(RunDir(s.run_dir).read_versions(), len(rows), self.host)
+                          for s, rows in zip(self.status, progress)]
 
     def __enter__(self) -> "_LiveTable":
         if self.live:
@@ -292,11 +303,11 @@ class _LiveTable:
     def render(self) -> Any:
         from rich.table import Table
 
-        progress = [s.progress() for s in self.status]
-        table = Table(title="campaign", caption=campaign_line(self.status, self.slots, progress), show_lines=False)
+        progress, here = self.read()
+        table = Table(title="campaign", caption=campaign_line(self.status, self.slots, progress, here), show_lines=False)
         for col in ("run", "state", "iteration", "return_post", "ETA"):
             table.add_column(col, justify="left" if col in ("run", "state") else "right")
-        for row in summary_rows(self.status, progress):
+        for row in summary_rows(self.status, progress, here):
             table.add_row(*row)
         return table
 
@@ -314,13 +325,13 @@ class _LiveTable:
                 print(f"{s.name}: {s.state}, attempt {s.attempts}{extra}", flush=True)
         if time.time() - self.last_report >= 60:
             self.last_report = time.time()
-            progress = [s.progress() for s in self.status]
-            for name, state, iteration, ret, eta in summary_rows(self.status, progress):
+            progress, here = self.read()
+            for name, state, iteration, ret, eta in summary_rows(self.status, progress, here):
                 if state.startswith("running"):
                     alert = state[state.index("["):] if "[" in state else ""
                     print(f"  {name}: iteration {iteration}, return_post {ret}, ETA {eta}{' ' + alert if alert else ''}",
                           flush=True)
-            print(f"  {campaign_line(self.status, self.slots, progress)}", flush=True)
+            print(f"  {campaign_line(self.status, self.slots, progress, here)}", flush=True)
 
     def print_final(self) -> None:
         if self._live is None:
@@ -359,18 +370,93 @@ def run_alert(rows: list[dict]) -> str:
     return ""
 
 
-def summary_rows(status: list[RunStatus], progress: list[list[dict]] | None = None) -> list[tuple[str, str, str, str, str]]:
+def rows_here(records: list[dict], n_rows: int, here: str | None) -> list[bool]:
+    """For each of a run's first ``n_rows`` progress rows (row i is iteration i), whether a machine of kind
+    ``here`` (``promp.versions.host``) wrote it: the row belongs to the last of the run's versions.json
+    ``records`` (oldest first) that started at or before it. A row of a record without the CPU model (written
+    before promp recorded it), or before any record, is not this machine's."""
+    flags = [False] * n_rows
+    for record in records:
+        start = max(0, int(record.get("started_at_iteration", 0)))
+        flags[start:] = [here is not None and host(record) == here] * max(0, n_rows - start)
+    return flags
+
+
+MIN_ROWS = 5
+"""Iteration times taken from this machine's rows only once there are this many (a resumed run's first
+iteration here also compiles); fewer, and the other machines' rows scaled by ``host_speed`` are used."""
+
+
+def host_speed(status: list[RunStatus], progress: list[list[dict]], here: list[list[bool]]) -> float | None:
+    """How many times longer an iteration takes on this machine than on the machines that wrote the campaign's
+    other rows: the median, over the (env, algorithm) cells with ``MIN_ROWS`` rows of each, of the ratio of
+    their median iteration times (``None`` without such a cell)."""
+    cells: dict[tuple[str, str], tuple[list[dict], list[dict]]] = {}
+    for s, rows, flags in zip(status, progress, here):
+        mine, other = cells.setdefault((s.cfg.env, s.cfg.algo), ([], []))
+        for row, flag in zip(rows, flags):
+            (mine if flag else other).append(row)
+    ratios = []
+    for mine, other in cells.values():
+        a, b = iteration_seconds(mine), iteration_seconds(other)
+        if len(mine) >= MIN_ROWS and len(other) >= MIN_ROWS and a is not None and b:
+            ratios.append(a / b)
+    ratios.sort()
+    return ratios[len(ratios) // 2] if ratios else None
+
+
+def _seconds(rows: list[dict], flags: list[bool], speed: float | None) -> float | None:
+    """Median iteration time of ``rows`` on this machine: its own rows (``flags``) if there are ``MIN_ROWS``
+    or no others, else the others' times times ``speed`` (unscaled where it is unknown)."""
+    mine = [r for r, f in zip(rows, flags) if f]
+    other = [r for r, f in zip(rows, flags) if not f]
+    if len(mine) >= MIN_ROWS or not other:
+        return iteration_seconds(mine)
+    seconds = iteration_seconds(other)
+    return seconds * speed if seconds is not None and speed is not None else seconds
+
+
+def iteration_costs(status: list[RunStatus], progress: list[list[dict]],
+                    here: list[list[bool]] | None = None) -> list[float | None]:
+    """Each unfinished run's expected seconds per iteration on this machine (``None``: finished, failed, or
+    no run to cost it from). A run with progress: the median of its last 20 iterations; a run not started
+    yet: the median over the campaign's runs of its (env, algorithm) with progress, else over those of its
+    env (iterations get longer as policies learn to stay up, so finished runs are the better guide). ``here``
+    flags the rows this kind of machine wrote (``rows_here``; ``None``: all of them); rows of other machines
+    count scaled by ``host_speed``, so a campaign resumed on a faster machine is not costed at the old one's
+    times. Only the runs in ``status`` count: a command given part of a grid knows no other."""
+    here = [[True] * len(rows) for rows in progress] if here is None else here
+    speed = host_speed(status, progress, here)
+    by_cell: dict[tuple[str, str], tuple[list[dict], list[bool]]] = {}
+    by_env: dict[str, tuple[list[dict], list[bool]]] = {}
+    for s, rows, flags in zip(status, progress, here):
+        for pool in (by_cell.setdefault((s.cfg.env, s.cfg.algo), ([], [])), by_env.setdefault(s.cfg.env, ([], []))):
+            pool[0].extend(rows)
+            pool[1].extend(flags)
+    out: list[float | None] = []
+    for s, rows, flags in zip(status, progress, here):
+        if s.state not in ("pending", "running") or len(rows) >= s.cfg.iterations:
+            out.append(None)
+        elif rows:
+            out.append(_seconds(rows[-20:], flags[-20:], speed))
+        else:
+            out.append(_seconds(*by_cell[(s.cfg.env, s.cfg.algo)], speed) or _seconds(*by_env[s.cfg.env], speed))
+    return out
+
+
+def summary_rows(status: list[RunStatus], progress: list[list[dict]] | None = None,
+                 here: list[list[bool]] | None = None) -> list[tuple[str, str, str, str, str]]:
     """``(run, state, iteration, return_post, ETA)`` per run, from its progress.csv (``progress``: the rows
-    of every run, read here when not given). A running run's ETA: its remaining iterations at the median
-    time of its last 20. The state of a running run carries its ``run_alert``, if any."""
+    of every run, read here when not given). A running run's ETA: its remaining iterations at its
+    ``iteration_costs`` (``here``: as there). The state of a running run carries its ``run_alert``, if any."""
     progress = [s.progress() for s in status] if progress is None else progress
+    costs = iteration_costs(status, progress, here)
     out = []
-    for s, rows in zip(status, progress):
+    for s, rows, seconds in zip(status, progress, costs):
         done = len(rows)
         ret = f"{float(rows[-1]['return_post']):.4g}" if rows else "-"
         eta = "-"
-        seconds = iteration_seconds(rows[-20:])
-        if s.state == "running" and seconds is not None:
+        if s.state == "running" and rows and seconds is not None:
             eta = _duration(max(0, s.cfg.iterations - done) * seconds)
         state = s.state + (f" (attempt {s.attempts})" if s.attempts > 1 and s.state != "done" else "")
         alert = run_alert(rows) if s.state == "running" else ""
@@ -379,38 +465,28 @@ def summary_rows(status: list[RunStatus], progress: list[list[dict]] | None = No
     return out
 
 
-def remaining_work(status: list[RunStatus], progress: list[list[dict]]) -> tuple[float, int]:
-    """Core-seconds of training the campaign has left, and how many unfinished runs it could not cost yet.
-
-    A run with progress costs its remaining iterations at the median time of its last 20; a run not started
-    yet costs its iterations at the median iteration time over the campaign's runs of its (env, algorithm) with
-    progress, else over those of its env (iterations get longer as policies learn to stay up, so finished runs
-    are the better guide); with neither it is counted as not costed. Only the runs in ``status`` count: a
-    command given part of a grid knows no other. Finished and failed runs cost nothing."""
-    by_cell: dict[tuple[str, str], list[dict]] = {}
-    by_env: dict[str, list[dict]] = {}
-    for s, rows in zip(status, progress):
-        by_cell.setdefault((s.cfg.env, s.cfg.algo), []).extend(rows)
-        by_env.setdefault(s.cfg.env, []).extend(rows)
+def remaining_work(status: list[RunStatus], progress: list[list[dict]],
+                   here: list[list[bool]] | None = None) -> tuple[float, int]:
+    """Core-seconds of training the campaign has left, and how many unfinished runs it could not cost yet:
+    each pending or running run's remaining iterations at its ``iteration_costs`` (``here``: as there).
+    Finished and failed runs cost nothing."""
     total, uncosted = 0.0, 0
-    for s, rows in zip(status, progress):
-        left = s.cfg.iterations - len(rows)
-        if s.state not in ("pending", "running") or left <= 0:
+    for s, rows, seconds in zip(status, progress, iteration_costs(status, progress, here)):
+        if s.state not in ("pending", "running") or len(rows) >= s.cfg.iterations:
             continue
-        seconds = (iteration_seconds(rows[-20:]) or iteration_seconds(by_cell[(s.cfg.env, s.cfg.algo)])
-                   or iteration_seconds(by_env[s.cfg.env]))
         if seconds is None:
             uncosted += 1
         else:
-            total += left * seconds
+            total += (s.cfg.iterations - len(rows)) * seconds
     return total, uncosted
 
 
-def campaign_line(status: list[RunStatus], slots: int, progress: list[list[dict]]) -> str:
-    """One line on the whole campaign: runs per state, the work left (``remaining_work``) and the time it
-    takes with ``slots`` runs at once (a lower bound: the last runs may leave slots idle)."""
+def campaign_line(status: list[RunStatus], slots: int, progress: list[list[dict]],
+                  here: list[list[bool]] | None = None) -> str:
+    """One line on the whole campaign: runs per state, the work left (``remaining_work``, ``here`` as there)
+    and the time it takes with ``slots`` runs at once (a lower bound: the last runs may leave slots idle)."""
     line = "campaign: " + state_counts(status, ("done", "finished before", "running", "pending", "failed"))
-    seconds, uncosted = remaining_work(status, progress)
+    seconds, uncosted = remaining_work(status, progress, here)
     if seconds > 0:
         line += f"; about {seconds / 3600:.1f} core-hours left, ETA {_duration(seconds / max(1, slots))} at {slots} at once"
     if uncosted:
