@@ -272,6 +272,15 @@ def test_campaign_costs_runs_at_this_machines_speed_when_it_resumes_the_runs_of_
     assert [row[4] for row in summary_rows(runs, progress, here)] == ["0m04s", "-", "-", "0m12s"]
     # without knowing the machines, every row counts alike (the old machine's times dominate)
     assert remaining_work(runs, progress) == (4 * 4.0 + 20 * 8.0 + 8 * 6.0, 0)
+    # a young run here is compared with the same iterations elsewhere (+-20), not with a whole run whose later
+    # iterations are 10x longer; a pending run of its cell costs the rows of both, the others' scaled
+    runs = [status("point-corner", "promp", "running"), status("point-corner", "promp", "finished before"),
+            status("point-corner", "promp", "pending")]
+    progress = [rows([1.0] * 6), rows([4.0] * 30 + [40.0] * 70), []]
+    here = [[True] * 6, [False] * 100, []]
+    assert host_speed(runs, progress, here) == 0.25
+    assert remaining_work(runs, progress, here) == (14 * 1.0 + 20 * 10.0, 0)  # median of 6 x 1, 30 x 1, 70 x 10
+    assert host_speed(runs, progress, [[True] * 4, [False] * 100, []]) is None  # fewer than 5 rows here
 
 
 def test_campaign_table_shows_a_run_whose_guard_keeps_no_step_and_a_diverged_run():

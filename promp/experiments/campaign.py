@@ -383,31 +383,40 @@ def rows_here(records: list[dict], n_rows: int, here: str | None) -> list[bool]:
 
 
 MIN_ROWS = 5
-"""Iteration times taken from this machine's rows only once there are this many (a resumed run's first
-iteration here also compiles); fewer, and the other machines' rows scaled by ``host_speed`` are used."""
+"""A run's iteration time is taken from this machine's rows once it has this many (a resumed run's first
+iteration here also compiles); before, from the other machines' rows scaled by ``host_speed``."""
+
+SPEED_WINDOW = 20
+"""``host_speed`` compares this machine's rows with the other machines' rows of the same cell at most this many
+iterations before or after them (iterations get longer as policies learn to stay up)."""
 
 
 def host_speed(status: list[RunStatus], progress: list[list[dict]], here: list[list[bool]]) -> float | None:
     """How many times longer an iteration takes on this machine than on the machines that wrote the campaign's
-    other rows: the median, over the (env, algorithm) cells with ``MIN_ROWS`` rows of each, of the ratio of
-    their median iteration times (``None`` without such a cell)."""
-    cells: dict[tuple[str, str], tuple[list[dict], list[dict]]] = {}
+    other rows: the median, over the (env, algorithm) cells with ``MIN_ROWS`` rows of this machine and as many
+    of the others within ``SPEED_WINDOW`` iterations of them, of the ratio of their median iteration times
+    (``None`` without such a cell)."""
+    cells: dict[tuple[str, str], tuple[list[tuple[int, dict]], list[tuple[int, dict]]]] = {}
     for s, rows, flags in zip(status, progress, here):
         mine, other = cells.setdefault((s.cfg.env, s.cfg.algo), ([], []))
-        for row, flag in zip(rows, flags):
-            (mine if flag else other).append(row)
+        for i, (row, flag) in enumerate(zip(rows, flags)):
+            (mine if flag else other).append((i, row))
     ratios = []
     for mine, other in cells.values():
-        a, b = iteration_seconds(mine), iteration_seconds(other)
-        if len(mine) >= MIN_ROWS and len(other) >= MIN_ROWS and a is not None and b:
+        if len(mine) < MIN_ROWS:
+            continue
+        lo, hi = min(i for i, _ in mine) - SPEED_WINDOW, max(i for i, _ in mine) + SPEED_WINDOW
+        near = [row for i, row in other if lo <= i <= hi]
+        a, b = iteration_seconds([row for _, row in mine]), iteration_seconds(near)
+        if len(near) >= MIN_ROWS and a is not None and b:
             ratios.append(a / b)
     ratios.sort()
     return ratios[len(ratios) // 2] if ratios else None
 
 
-def _seconds(rows: list[dict], flags: list[bool], speed: float | None) -> float | None:
-    """Median iteration time of ``rows`` on this machine: its own rows (``flags``) if there are ``MIN_ROWS``
-    or no others, else the others' times times ``speed`` (unscaled where it is unknown)."""
+def _run_seconds(rows: list[dict], flags: list[bool], speed: float | None) -> float | None:
+    """Median iteration time of a run's recent ``rows`` on this machine: its rows of this machine (``flags``)
+    if there are ``MIN_ROWS`` or no others, else the others' times times ``speed`` (unscaled if unknown)."""
     mine = [r for r, f in zip(rows, flags) if f]
     other = [r for r, f in zip(rows, flags) if not f]
     if len(mine) >= MIN_ROWS or not other:
@@ -416,15 +425,24 @@ def _seconds(rows: list[dict], flags: list[bool], speed: float | None) -> float 
     return seconds * speed if seconds is not None and speed is not None else seconds
 
 
+def _pool_seconds(rows: list[dict], flags: list[bool], speed: float | None) -> float | None:
+    """Median iteration time on this machine over the rows of several runs: other machines' times scaled by
+    ``speed``, or every row alike where it is unknown."""
+    if speed is None:
+        return iteration_seconds(rows)
+    times = sorted(float(r["time_iteration"]) * (1.0 if f else speed) for r, f in zip(rows, flags) if "time_iteration" in r)
+    return times[len(times) // 2] if times else None
+
+
 def iteration_costs(status: list[RunStatus], progress: list[list[dict]],
                     here: list[list[bool]] | None = None) -> list[float | None]:
     """Each unfinished run's expected seconds per iteration on this machine (``None``: finished, failed, or
     no run to cost it from). A run with progress: the median of its last 20 iterations; a run not started
     yet: the median over the campaign's runs of its (env, algorithm) with progress, else over those of its
-    env (iterations get longer as policies learn to stay up, so finished runs are the better guide). ``here``
-    flags the rows this kind of machine wrote (``rows_here``; ``None``: all of them); rows of other machines
-    count scaled by ``host_speed``, so a campaign resumed on a faster machine is not costed at the old one's
-    times. Only the runs in ``status`` count: a command given part of a grid knows no other."""
+    env (whole runs: iterations get longer as policies learn to stay up). ``here`` flags the rows this kind
+    of machine wrote (``rows_here``; ``None``: all of them); rows of other machines count scaled by
+    ``host_speed``, so a campaign resumed on a faster machine is not costed at the old one's times. Only the
+    runs in ``status`` count: a command given part of a grid knows no other."""
     here = [[True] * len(rows) for rows in progress] if here is None else here
     speed = host_speed(status, progress, here)
     by_cell: dict[tuple[str, str], tuple[list[dict], list[bool]]] = {}
@@ -438,9 +456,10 @@ def iteration_costs(status: list[RunStatus], progress: list[list[dict]],
         if s.state not in ("pending", "running") or len(rows) >= s.cfg.iterations:
             out.append(None)
         elif rows:
-            out.append(_seconds(rows[-20:], flags[-20:], speed))
+            out.append(_run_seconds(rows[-20:], flags[-20:], speed))
         else:
-            out.append(_seconds(*by_cell[(s.cfg.env, s.cfg.algo)], speed) or _seconds(*by_env[s.cfg.env], speed))
+            out.append(_pool_seconds(*by_cell[(s.cfg.env, s.cfg.algo)], speed)
+                       or _pool_seconds(*by_env[s.cfg.env], speed))
     return out
 
 
