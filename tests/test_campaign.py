@@ -66,6 +66,11 @@ def test_quick_campaign_trains_every_run_and_writes_figure_and_table(reference):
     assert {(r["env"], r["algo"]) for r in table} == {(e, a) for e in f2.QUICK.envs for a in f2.QUICK.algos}
     for env in f2.QUICK.envs:
         assert sorted(int(r["rank_final"]) for r in table if r["env"] == env) in ([1, 2], [1, 1])
+    md = (out / "figure2.md").read_text().splitlines()  # the same cells, as docs/results.md shows them
+    assert len(md) == 2 + len(table)
+    for r in table:
+        name = {"promp": "ProMP", "maml-trpo": "MAML-TRPO"}[r["algo"]]
+        assert f"| {r['env']} | {name} | 2 | {float(r['final_mean']):.0f} " in "\n".join(md)
     report = json.loads((out / "figure2.json").read_text())
     assert set(report["runs"].values()) == {"trained"} and len(report["runs"]) == 8
     # the campaign's own runs: a new process per run, one XLA thread each
@@ -213,6 +218,21 @@ def test_a_cell_shows_its_completed_runs_once_it_has_one():
     assert [name for name, _ in f2.finished_runs(cell, 200)] == ["seed1"]
     assert [name for name, _ in f2.finished_runs(cell, 300)] == ["seed1", "seed2"]
     assert f2.finished_runs([], 200) == []
+
+
+def test_markdown_table_orders_each_env_by_final_return_and_marks_cells_under_way():
+    """figure2.md, the table docs/results.md shows: per env (in the given order) best final return first, min-max
+    only with several seeds, and a cell whose runs have not completed the iterations says how far they are."""
+    cell = lambda env, algo, seeds, it, final, lo, hi, auc, rf, ra: dict(  # noqa: E731
+        env=env, algo=algo, seeds=seeds, iterations_min=it, final_mean=final, final_min=lo, final_max=hi, auc_mean=auc,
+        rank_final=rf, rank_auc=ra)
+    rows = [cell("walker-fwd-back", "promp", 2, 200, 242.3, 235.4, 249.2, 206.3, 2, 1),
+            cell("walker-fwd-back", "emaml-vpg", 1, 48, 250.0, 250.0, 250.0, 98.4, 1, 2),
+            cell("ant-dir-2d", "maml-trpo", 2, 200, 130.66, 128.8, 132.5, 109.6, 1, 1)]
+    assert f2.markdown_table(rows, 200).splitlines()[2:] == [
+        "| walker-fwd-back | E-MAML-VPG | 1 (under way: 48 of 200 iterations) | 250 | 98 | 1 / 2 |",
+        "| walker-fwd-back | ProMP | 2 | 242 (235-249) | 206 | 2 / 1 |",
+        "| ant-dir-2d | MAML-TRPO | 2 | 131 (129-132) | 110 | 1 / 1 |"]
 
 
 def test_campaign_eta_uses_median_iteration_times_and_costs_unstarted_runs_from_their_cell():

@@ -21,6 +21,9 @@ ENVS: tuple[str, ...] = ("halfcheetah-fwd-back", "ant-dir-2d", "hopper-rand-para
 half-cheetah and walker switch between forward and backward; hopper and walker adapt to dynamics."""
 ALGOS: tuple[str, ...] = ("promp", "maml-trpo", "emaml-trpo", "lvc-vpg", "emaml-vpg")
 """The paper's Fig. 2 algorithms; its claim per env (docs/algorithms.md §10.5): ProMP best in every env."""
+ALGO_NAMES: dict[str, str] = {"promp": "ProMP", "maml-trpo": "MAML-TRPO", "emaml-trpo": "E-MAML-TRPO",
+                              "lvc-vpg": "LVC-VPG", "emaml-vpg": "E-MAML-VPG"}
+"""The paper's names of the algorithms, for the Markdown table."""
 REFERENCES: dict[str, dict[str, tuple[float, float]]] = {
     "halfcheetah-fwd-back": {"promp": (1.2e8, 310.0), "maml-trpo": (1.2e8, 265.0), "emaml-trpo": (1.2e8, 265.0),
                              "lvc-vpg": (1.2e8, 230.0), "emaml-vpg": (1.2e8, 100.0)},
@@ -82,6 +85,23 @@ def rank(values: dict[str, float]) -> dict[str, int]:
     """1 for the largest value, 2 for the next, ... (ties share the better rank)."""
     ordered = sorted(values.values(), reverse=True)
     return {k: ordered.index(v) + 1 for k, v in values.items()}
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], iterations: int) -> str:
+    """The per-env table (rows of ``report.table``, envs in their order) as Markdown, best final return first
+    in each env: seeds, final return (mean over seeds, and min-max), AUC and the two ranks. A cell none of
+    whose runs has completed ``iterations`` says how far its runs are."""
+    lines = ["| env | algorithm | seeds | final return (mean, min-max over seeds) | AUC | rank (final / AUC) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for env in dict.fromkeys(r["env"] for r in rows):
+        for r in sorted((r for r in rows if r["env"] == env), key=lambda r: (r["rank_final"], r["rank_auc"])):
+            seeds = str(r["seeds"])
+            if r["iterations_min"] < iterations:
+                seeds += f" (under way: {r['iterations_min']} of {iterations} iterations)"
+            final = f"{r['final_mean']:.0f}" + (f" ({r['final_min']:.0f}-{r['final_max']:.0f})" if r["seeds"] > 1 else "")
+            lines.append(f"| {env} | {ALGO_NAMES.get(r['algo'], r['algo'])} | {seeds} | {final} | {r['auc_mean']:.0f} "
+                         f"| {r['rank_final']} / {r['rank_auc']} |")
+    return "\n".join(lines) + "\n"
 
 
 def ordering_verdict(final: dict[str, float]) -> str:

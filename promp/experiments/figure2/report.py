@@ -1,7 +1,8 @@
 """``promp reproduce figure2``: the (env x algorithm x seed) campaign of training runs, in parallel
 worker processes or on Ray (``promp.experiments.campaign``), then ``figure2.png`` (one panel per env:
 mean and min/max over seeds of the post-update return against env steps), ``figure2.csv`` (per env and
-algorithm: final return, area under the curve, rank), ``figure2.json`` and a printed summary. The
+algorithm: final return, area under the curve, rank), ``figure2.md`` (the same table in Markdown, as
+docs/results.md shows it), ``figure2.json`` and a printed summary. The
 figure and table are made from the run directories alone, so a partial campaign plots too; in a cell with a
 completed run, runs still under way are left out (``compute.finished_runs``)."""
 
@@ -16,6 +17,7 @@ from ...compare import aggregate
 from ...plotting import ALGO_COLORS, draw_seed_curve, label_return_panel, save_figure, save_figure_atomically, subplots
 from ..grid import campaign
 from ..options import Experiment, ReproduceOptions, scaled_setup
+from ...atomic import atomic_write_text
 from ..output import write_csv, write_report
 from . import compute as f2
 from .compute import Figure2Setup
@@ -95,13 +97,14 @@ def run_figure2_experiment(opts: ReproduceOptions, setup: Figure2Setup | None = 
     rows = table(setup, runs)
     write_csv(out / "figure2.csv", CSV_COLUMNS, [[r[c] if not isinstance(r[c], float) else f"{r[c]:.6g}" for c in CSV_COLUMNS]
                                                  for r in rows])
+    atomic_write_text(out / "figure2.md", f2.markdown_table(rows, setup.iterations))
     summary = summary_text(setup, rows, statuses, len(grid))
     write_report(out / "figure2.json", "figure2", opts, setup,
                  {"cells": rows, "runs": statuses, "wall_time": {"total_s": time.perf_counter() - t_start}}, summary)
     fig_path = out / "figure2.png"
     save_figure_atomically(fig_path, lambda p: figure(p, setup, runs))
     print(summary)
-    print(f"wrote {fig_path}, {out / 'figure2.csv'}, {out / 'figure2.json'}")
+    print(f"wrote {fig_path}, {out / 'figure2.csv'}, {out / 'figure2.md'}, {out / 'figure2.json'}")
 
 
 EXPERIMENT = Experiment("figure2", f2.SETUPS, {"quick": (1, 2), "medium": (1, 2), "full": (1, 2, 3)},
