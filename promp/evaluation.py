@@ -43,12 +43,15 @@ def eval_rng(seed: int) -> np.random.Generator:
 @dataclasses.dataclass
 class MetaTestResult:
     """Returns of one meta-test: ``returns[k, t, r]`` = undiscounted return of rollout r of task t at step k;
-    ``successes[k, t, r]`` whether that rollout succeeded (``None``: the env reports no success)."""
+    ``successes[k, t, r]`` whether that rollout succeeded (``None``: the env reports no success);
+    ``lengths[k, t, r]`` its number of steps (below the horizon where the episode terminated early;
+    ``None``: not recorded)."""
 
     tasks: list[Task]
     returns: np.ndarray  # [K+1, T, R]
     env_steps: int
     successes: np.ndarray | None = None  # [K+1, T, R] bool
+    lengths: np.ndarray | None = None  # [K+1, T, R] int
 
     @property
     def per_task_success(self) -> np.ndarray | None:
@@ -134,9 +137,10 @@ def meta_test(learner: MetaLearner, params: Params, tasks: list[Task], rng: np.r
         raise ValueError(f"adapt_steps must be >= 0, got {adapt_steps}")
     res = learner.sample_adapted(params, tasks, rng, steps=adapt_steps)
     returns = np.stack([(t.rewards * t.mask).sum(-1) for t in res.trajectories])  # [K+1, T, R]
+    lengths = np.stack([np.asarray(t.mask).sum(-1).astype(np.int64) for t in res.trajectories])  # [K+1, T, R]
     flags = [episode_success(t) for t in res.trajectories]
     successes = None if flags[0] is None else np.stack(flags)  # [K+1, T, R]
-    return MetaTestResult(list(learner.env.tasks), returns, sum(t.env_steps for t in res.trajectories), successes)
+    return MetaTestResult(list(learner.env.tasks), returns, sum(t.env_steps for t in res.trajectories), successes, lengths)
 
 
 def summarize(result: MetaTestResult, confidence: float = 0.95) -> list[StepSummary]:
@@ -182,13 +186,19 @@ def by_family(result: MetaTestResult) -> dict[str, dict[str, Any]] | None:
 
 def report(result: MetaTestResult, confidence: float = 0.95, **info: Any) -> dict[str, Any]:
     """The JSON-able record of a meta-test (what ``eval.json`` holds); ``info`` adds run metadata. For an env
-    that reports success every step also has ``success_rate``, ``success_ci_low`` and ``success_ci_high``,
+    that reports success every step also has ``success_rate``, ``success_ci_low`` and ``success_ci_high``;
+    where path lengths were recorded every step has ``mean_path_length`` (over all rollouts: on an env that
+    terminates early and pays a per-step bonus, e.g. Humanoid's 5 per step alive, it tells how much of the
+    return is survival);
     and ``per_task_success`` is added beside ``per_task_returns``; tasks that name their family add
     ``by_family`` (``by_family``)."""
     steps = [dataclasses.asdict(s) for s in summarize(result, confidence)]
     success = summarize_success(result, confidence)
     for row, rate in zip(steps, success or []):
         row.update({k: v for k, v in dataclasses.asdict(rate).items() if k != "step"})
+    if result.lengths is not None:
+        for row, lengths in zip(steps, result.lengths):
+            row["mean_path_length"] = float(np.mean(lengths))
     record = {
         **info,
         "num_tasks": len(result.tasks),

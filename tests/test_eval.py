@@ -62,6 +62,8 @@ def test_eval_post_adaptation_beats_pre_adaptation(trained_point_corner, tmp_pat
     assert (out / "eval.png").stat().st_size > 5000
     assert not (trained_point_corner / "eval.json").exists()  # --out was honoured
     assert "average return" in stdout and "95% CI" in stdout
+    # point-corner paths always run to the horizon: the record says so, the table shows no length column
+    assert all(s["mean_path_length"] == 100 for s in steps) and rec["horizon"] == 100 and "path length" not in stdout
     # the held-out tasks come from the eval stream, not the training one
     assert rec["tasks"] == [dict(goal=t["goal"]) for t in rec["tasks"]]
 
@@ -115,6 +117,29 @@ def test_eval_an_older_checkpoint(trained_point_corner, tmp_path, capsys):
                          "--out", str(tmp_path)], capsys)
     assert code == 0, err
     assert json.loads((tmp_path / "eval.json").read_text())["checkpoint_iteration"] == 18
+
+
+@pytest.mark.slow
+def test_eval_reports_path_lengths_where_episodes_terminate(tmp_path, capsys):
+    """Hopper falls: ``mean_path_length`` is below the horizon, the table shows it, and the lengths add up to
+    the env steps the meta-test simulated (counted by the sampler's masks, separately)."""
+    run = tmp_path / "hop"
+    overrides = {"iterations": 1, "meta_batch_size": 2, "rollouts_per_task": 2, "horizon": 60, "hidden": (8, 8)}
+    train(resolve_config("hopper-rand-params", "lvc-vpg", overrides), run, console=Console(file=io.StringIO()), progress=False)
+    code, stdout, err = _run(["eval", str(run), "--tasks", "2", "--rollouts", "3", "--out", str(tmp_path / "ev")], capsys)
+    assert code == 0, err
+    rec = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    lengths = [s["mean_path_length"] for s in rec["steps"]]
+    assert all(0 < x < 60 for x in lengths), lengths
+    assert sum(lengths) * 2 * 3 == pytest.approx(rec["env_steps"])
+    assert "path" in stdout and f"{lengths[-1]:.1f}" in stdout  # the column (its header may wrap)
+
+
+def test_report_gives_the_mean_path_length_of_every_step():
+    lengths = np.array([[[10, 20], [30, 40]], [[50, 50], [50, 50]]])  # [K+1, T, R]
+    rec = report(MetaTestResult([{"goal": [0, 0]}] * 2, np.zeros((2, 2, 2)), int(lengths.sum()), None, lengths))
+    assert [s["mean_path_length"] for s in rec["steps"]] == [25.0, 50.0]
+    assert not any("path_length" in k for s in report(MetaTestResult([{}] * 2, np.zeros((2, 2, 2)), 0))["steps"] for k in s)
 
 
 # ------------------------------------------------------------------------- statistics

@@ -46,8 +46,8 @@ def eval_command(
         help="directory for eval.json and eval.png (default: RUN_DIR)", metavar="DIR", help_behavior_hint="")] = None,
 ) -> None:
     """Adapt the trained policy to held-out tasks; print the return at every step 0..K with a
-    confidence interval (and the success rate, for an env that reports success) and write eval.json
-    and the adaptation-curve eval.png."""
+    confidence interval (and the success rate, for an env that reports success; the mean path length,
+    where episodes end before the horizon) and write eval.json and the adaptation-curve eval.png."""
     if tasks is not None and tasks < 1:
         raise CommandError(f"--tasks must be >= 1, got {tasks}")
     if adapt_steps is not None and adapt_steps < 0:
@@ -102,9 +102,12 @@ def eval_command(
     record["versions"] = versions
     table = Table(title=f"{cfg.algo} on {cfg.env}, checkpoint {run.iteration}: {record['num_tasks']} task(s) x {record['rollouts_per_task']} rollouts")
     with_success = "per_task_success" in record
+    # episodes that ended before the horizon: show their length (how much of the return is a per-step bonus)
+    with_length = any(s.get("mean_path_length", cfg.horizon) < cfg.horizon for s in record["steps"])
     interval = f"{confidence:.0%} CI ({record['interval_over']})"
     columns = ["step", "average return", interval, "std", "vs step 0"]
     columns += [f"success rate ({confidence:.0%} CI)"] if with_success else []
+    columns += [f"path length (of {cfg.horizon})"] if with_length else []
     for col in columns:
         table.add_column(col, justify="right")
     base = record["steps"][0]["mean"]
@@ -112,6 +115,8 @@ def eval_command(
         cells = [str(s["step"]), f"{s['mean']:.4g}", f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]", f"{s['std']:.3g}", f"{s['mean'] - base:+.4g}"]
         if with_success:
             cells.append(f"{s['success_rate']:.0%} [{s['success_ci_low']:.0%}, {s['success_ci_high']:.0%}]")
+        if with_length:
+            cells.append(f"{s['mean_path_length']:.1f}")
         table.add_row(*cells)
     Console().print(table)
     if "by_family" in record:
