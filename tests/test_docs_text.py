@@ -1,5 +1,6 @@
 """The user-facing text files are clean text: no control characters (a LaTeX ``\\nabla`` or ``\\alpha``
-written through a non-raw Python string turns into a newline or a bell character)."""
+written through a non-raw Python string turns into a newline or a bell character), every name they give exists,
+and docs/results.md's Figure 2 table is the committed one."""
 
 from __future__ import annotations
 
@@ -45,3 +46,13 @@ def test_every_promp_name_in_the_docs_exists(path):
     files = (".py", ".lock", ".md", ".json", ".csv", ".png")  # file names such as `promp.py`, not Python names
     missing = sorted(n for n in names if not n.endswith(files) and not _resolves(n))
     assert not missing, f"names that do not exist: {missing}"
+
+
+def test_results_figure2_table_is_the_committed_figure2_md():
+    """docs/results.md's Figure 2 table is the report's figure2.md from the committed runs, not a hand copy
+    that fell behind (remake both with the command docs/results.md gives)."""
+    table = (ROOT / "docs" / "results" / "figure2-reduced" / "figure2.md").read_text().strip().splitlines()
+    text = (ROOT / "docs" / "results.md").read_text().splitlines()
+    start = text.index(table[0])
+    assert text[start:start + len(table)] == table
+    assert not text[start + len(table)].startswith("|")  # no extra rows
