@@ -111,3 +111,47 @@ def test_vmapped_tasks_as_on_an_accelerator_give_the_same_gradient_and_curvature
         np.testing.assert_allclose(l1, l0, rtol=1e-10, atol=1e-14)  # the loss is near 0 here
         assert float(jnp.linalg.norm(g1 - g0)) <= 1e-10 * float(jnp.linalg.norm(g0))
         assert float(jnp.linalg.norm(h1 - h0)) <= 1e-10 * float(jnp.linalg.norm(h0))
+
+
+def _load_script(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_meta_gradient_noise_script(tmp_path, monkeypatch, capsys):
+    """scripts/meta_gradient_noise.py (docs/results.md, humanoid): its signal-to-noise ratio on hand-made
+    gradients, and on a run: with inner step size 0 the two estimators' meta-gradients are both the plain
+    policy gradient (LVC's pre-update term is alpha times a product), with 0.5 they differ."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from promp.trainer import train
+
+    script = _load_script("meta_gradient_noise")
+    grads = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 2.0], [2.0, -2.0]])
+    # mean (2, 0); per-coordinate variances 2/3 and 8/3 (B - 1 = 3); squared norms 1, 9, 8, 8
+    norm, rms, snr = script.signal_to_noise(grads)
+    np.testing.assert_allclose([norm, rms, snr], [2.0, np.sqrt(6.5), 2.0 / np.sqrt(10.0 / 3.0)])
+
+    for alpha in (0.0, 0.5):
+        run = tmp_path / f"alpha{alpha}"
+        cfg = resolve_config("point-nav", "lvc-vpg", dict(SMALL, iterations=1, inner_lr=alpha))
+        train(cfg, run, console=Console(file=io.StringIO()), progress=False)
+        monkeypatch.setattr("sys.argv", ["meta_gradient_noise.py", str(run), "--batches", "3"])
+        script.main()
+        out = capsys.readouterr().out
+        pre_term = float(re.search(r"pre-update term ([0-9.e+-]+)", out).group(1))
+        cosine = float(re.search(r"mean gradients: ([0-9.-]+)", out).group(1))
+        assert "log-likelihood" in out and "likelihood-ratio" in out and "3 meta-batches of 3 x 3" in out
+        if alpha == 0.0:
+            assert pre_term < 1e-6 and cosine == 1.0
+        else:
+            assert pre_term > 1e-4 and cosine < 1.0
