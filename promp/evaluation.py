@@ -186,12 +186,11 @@ def by_family(result: MetaTestResult) -> dict[str, dict[str, Any]] | None:
 
 def report(result: MetaTestResult, confidence: float = 0.95, **info: Any) -> dict[str, Any]:
     """The JSON-able record of a meta-test (what ``eval.json`` holds); ``info`` adds run metadata. For an env
-    that reports success every step also has ``success_rate``, ``success_ci_low`` and ``success_ci_high``;
-    where path lengths were recorded every step has ``mean_path_length`` (over all rollouts: on an env that
-    terminates early and pays a per-step bonus, e.g. Humanoid's 5 per step alive, it tells how much of the
-    return is survival);
+    that reports success every step also has ``success_rate``, ``success_ci_low`` and ``success_ci_high``,
     and ``per_task_success`` is added beside ``per_task_returns``; tasks that name their family add
-    ``by_family`` (``by_family``)."""
+    ``by_family`` (``by_family``). Where path lengths were recorded every step has ``mean_path_length``
+    (over all rollouts): on an env that ends episodes early and pays a bonus per step alive (Humanoid's 5),
+    it tells how much of the return is staying up."""
     steps = [dataclasses.asdict(s) for s in summarize(result, confidence)]
     success = summarize_success(result, confidence)
     for row, rate in zip(steps, success or []):
