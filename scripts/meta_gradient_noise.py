@@ -58,8 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.batches < 2:
         parser.error("--batches must be >= 2")
-    checkpoint = int(args.checkpoint) if args.checkpoint and args.checkpoint.isdigit() else args.checkpoint
-    run = load_run(args.run, checkpoint)
+    run = load_run(args.run, args.checkpoint)  # an iteration number, 'best' or 'latest' (RunDir.resolve_checkpoint)
     learner, cfg = run.learner, run.cfg
     params = learner.init_state().params if args.init else run.params
     # which flat coordinates are the first layer's kernel (the layout of ravel_pytree(params))

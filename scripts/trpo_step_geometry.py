@@ -103,8 +103,7 @@ def main() -> None:
     parser.add_argument("--init", action="store_true", help="use the run's initial parameters (its seed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the tasks and sampling noise")
     args = parser.parse_args()
-    checkpoint = int(args.checkpoint) if args.checkpoint and args.checkpoint.isdigit() else args.checkpoint
-    run = load_run(args.run, checkpoint)
+    run = load_run(args.run, args.checkpoint)  # an iteration number, 'best' or 'latest' (RunDir.resolve_checkpoint)
     learner, cfg = run.learner, run.cfg
     params = learner.init_state().params if args.init else run.params
     tasks = learner.env.sample_tasks(np.random.default_rng(args.seed), cfg.meta_batch_size)
